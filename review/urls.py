@@ -1,8 +1,9 @@
+"""Pages: recordings (ingest, jobs) and review. Each area keeps its own URL module."""
 from __future__ import annotations
 
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="home"),
+    path("", include("review.urls_recordings")),
+    path("", include("review.urls_review")),
 ]

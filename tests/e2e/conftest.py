@@ -1,0 +1,67 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by tests are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT_DIR = os.environ.get("VODSCOPE_SCREENSHOTS", "")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def login(page: object, live_server_url: str, username: str) -> None:
+    page.goto(f"{live_server_url}/accounts/login/")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", username)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def page_factory(browser, live_server):  # type: ignore[no-untyped-def]
+    """`page_factory(user, width=1280, height=800)` → a logged-in Playwright page."""
+    contexts = []
+
+    def make(user, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        login(page, live_server.url, user.username)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: object, name: str) -> None:
+    """Saved only when VODSCOPE_SCREENSHOTS names a folder (for people to look at)."""
+    if SCREENSHOT_DIR:
+        os.makedirs(SCREENSHOT_DIR, exist_ok=True)
+        page.screenshot(path=os.path.join(SCREENSHOT_DIR, f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
