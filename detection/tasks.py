@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from celery import shared_task
 from celery.signals import worker_ready
 
 from detection.jobs import job_requeue_orphans
