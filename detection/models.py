@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -59,6 +62,38 @@ class Recording(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def video_path(self) -> Path:
+        """Where the video lies on disk, registered by path or uploaded."""
+        if self.source_path:
+            return Path(self.source_path)
+        return Path(settings.MEDIA_ROOT) / self.uploaded_file.name
+
+
+class Upload(models.Model):
+    """A browser upload in flight: bytes are appended to `temp_path` until `received == size`.
+
+    Only a complete, probed upload becomes a Recording; a failed one is deleted with its bytes.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    filename = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField()
+    received_bytes = models.BigIntegerField(default=0)
+    temp_path = models.CharField(max_length=1024)
+    session_type = models.CharField(max_length=16, choices=SessionType.choices, default=SessionType.STREAM)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="User override for the recording start")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.received_bytes}/{self.size_bytes})"
+
 
 class Job(models.Model):
     class Kind(models.TextChoices):
@@ -84,6 +119,7 @@ class Job(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     progress_done = models.BigIntegerField(default=0)
     progress_total = models.BigIntegerField(default=0)
+    progress_rate = models.FloatField(default=0.0, help_text="Units per second, smoothed over recent updates")
     message = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     params = models.JSONField(default=dict, blank=True)
