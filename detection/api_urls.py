@@ -1,5 +1,14 @@
+"""/api/v1/: recordings, uploads, jobs, events (the schema and Swagger UI are wired in project/urls.py)."""
 from __future__ import annotations
 
-from django.urls import URLPattern
+from rest_framework.routers import DefaultRouter
 
-urlpatterns: list[URLPattern] = []
+from detection.api import EventViewSet, JobViewSet, RecordingViewSet, UploadViewSet
+
+router = DefaultRouter()
+router.register("recordings", RecordingViewSet, basename="recording")
+router.register("uploads", UploadViewSet, basename="upload")
+router.register("jobs", JobViewSet, basename="job")
+router.register("events", EventViewSet, basename="event")
+
+urlpatterns = router.urls

@@ -1,11 +1,13 @@
 """Reads shared by pages, the API and other apps: who may see what, and aggregated counts."""
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from detection.models import Recording
+from detection.models import DetectedEvent, Job, Recording
 
 
 def recordings_visible_to(user: Any) -> QuerySet[Recording]:
@@ -19,3 +21,87 @@ def recordings_visible_to(user: Any) -> QuerySet[Recording]:
         return Recording.objects.all()
     visible_ids = Recording.objects.filter(Q(owner=user) | Q(reviewers=user)).values("pk")
     return Recording.objects.filter(pk__in=visible_ids)
+
+
+def jobs_visible_to(user: Any) -> QuerySet[Job]:
+    """Jobs on a visible recording, or started by the user; staff see all."""
+    if user is None or not user.is_authenticated:
+        return Job.objects.none()
+    if user.is_staff:
+        return Job.objects.all()
+    return Job.objects.filter(Q(recording__in=recordings_visible_to(user).values("pk")) | Q(created_by=user))
+
+
+def events_visible_to(user: Any) -> QuerySet[DetectedEvent]:
+    if user is None or not user.is_authenticated:
+        return DetectedEvent.objects.none()
+    if user.is_staff:
+        return DetectedEvent.objects.all()
+    return DetectedEvent.objects.filter(recording__in=recordings_visible_to(user).values("pk"))
+
+
+@dataclass(frozen=True)
+class JobProgressInfo:
+    done: int
+    total: int
+    percent: float | None
+    rate: float
+    eta_seconds: float | None
+
+    @property
+    def eta_text(self) -> str:
+        return _duration_text(self.eta_seconds) if self.eta_seconds is not None else "–"
+
+
+def job_progress_info(job: Job) -> JobProgressInfo:
+    total = job.progress_total
+    percent = min(100.0, 100.0 * job.progress_done / total) if total else None
+    active = job.status == Job.Status.RUNNING
+    rate = job.progress_rate if active else 0.0
+    eta = (total - job.progress_done) / rate if active and total and rate > 0 else None
+    return JobProgressInfo(job.progress_done, total, percent, rate, eta)
+
+
+def _duration_text(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+REVIEW_STATES = tuple(DetectedEvent.ReviewStatus.values)
+
+
+def recordings_overview(user: Any) -> list[Recording]:
+    """The recordings page in three queries however many rows: counts per review state, per type, live jobs.
+
+    Each recording gets `review_counts` and `type_counts` dicts and `active_job` (or None).
+    """
+    review_annotations = {
+        f"events_{state}": Count("events", filter=Q(events__review_status=state)) for state in REVIEW_STATES
+    }
+    recordings = list(
+        recordings_visible_to(user)
+        .select_related("owner")
+        .annotate(events_total=Count("events"), **review_annotations)
+        .order_by("-started_at", "-id")
+    )
+    ids = [recording.pk for recording in recordings]
+    type_counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = (
+        DetectedEvent.objects.filter(recording_id__in=ids)
+        .exclude(review_status=DetectedEvent.ReviewStatus.DELETED)
+        .values_list("recording_id", "event_type")
+        .annotate(n=Count("id"))
+        .order_by("recording_id", "event_type")
+    )
+    for recording_id, event_type, count in rows:
+        type_counts[recording_id][event_type] = count
+    active: dict[int, Job] = {}
+    for job in Job.objects.filter(recording_id__in=ids, status__in=Job.ACTIVE_STATUSES).order_by("created_at"):
+        active[job.recording_id] = job  # type: ignore[index]
+    for recording in recordings:
+        recording.review_counts = {state: getattr(recording, f"events_{state}") for state in REVIEW_STATES}  # type: ignore[attr-defined]
+        recording.type_counts = type_counts.get(recording.pk, {})  # type: ignore[attr-defined]
+        recording.active_job = active.get(recording.pk)  # type: ignore[attr-defined]
+    return recordings

@@ -87,3 +87,19 @@ def library(settings, tmp_path):  # type: ignore[no-untyped-def]
 def video(library):  # type: ignore[no-untyped-def]
     """A 2 s MKV in the library with OBS-like creation_time metadata."""
     return render_test_video(library / "2026-03-01 18-30-00.mkv", creation_time="2026-03-01T18:30:00Z")
+
+
+@pytest.fixture
+def api_client():  # type: ignore[no-untyped-def]
+    """`api_client(user)` → a DRF client logged in with a token for that user (None: anonymous)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user=None):  # type: ignore[no-untyped-def]
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

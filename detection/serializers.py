@@ -1,0 +1,109 @@
+"""API shapes. Validation of input only; writes happen in detection.services."""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from detection.models import DetectedEvent, Job, Recording, SessionType, Upload
+from detection.selectors import job_progress_info
+
+
+class RecordingSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    review_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Recording
+        fields = [
+            "id", "title", "owner", "source_path", "uploaded_file", "size_bytes", "fingerprint",
+            "duration_seconds", "avg_fps", "is_vfr", "width", "height", "codec", "container",
+            "started_at", "started_at_source", "session_type", "notes", "status", "error",
+            "created_at", "updated_at", "review_url",
+        ]
+        read_only_fields = fields
+
+    def get_review_url(self, recording: Recording) -> str:
+        return f"/recordings/{recording.pk}/review/"
+
+
+class RecordingRegisterSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Absolute server path of a video file inside an allowed root")
+    session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
+    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FolderRegisterSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Absolute server path of a folder inside an allowed root")
+    session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class IngestResultSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
+    message = serializers.CharField()
+    recording = serializers.IntegerField(source="recording.pk", allow_null=True, default=None)
+
+
+class RecordingUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False)
+    started_at = serializers.DateTimeField(required=False)
+    session_type = serializers.ChoiceField(choices=SessionType.choices, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "status", "recording", "created_by", "progress_done", "progress_total", "progress",
+            "message", "error", "params", "result", "celery_task_id", "attempts", "cancel_requested",
+            "created_at", "started_at", "heartbeat_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, job: Job) -> dict[str, Any]:
+        info = job_progress_info(job)
+        return {"percent": info.percent, "rate_per_second": info.rate, "eta_seconds": info.eta_seconds}
+
+
+class JobCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[Job.Kind.DETECT], default=Job.Kind.DETECT)
+    recording = serializers.IntegerField()
+    params = serializers.DictField(required=False, default=dict)
+
+
+class DetectedEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DetectedEvent
+        fields = [
+            "id", "recording", "job", "model_version", "event_id", "event_type", "timestamp",
+            "video_offset_seconds", "frame_number", "confidence", "data", "evidence", "thumbnail", "source",
+            "partial", "review_status", "manually_reviewed", "reviewed_by", "reviewed_at", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class UploadCreateSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    size = serializers.IntegerField(min_value=0)
+    session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
+    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    offset = serializers.IntegerField(source="received_bytes")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Upload
+        fields = ["id", "filename", "size_bytes", "offset", "session_type", "started_at", "notes", "created_at", "url"]
+        read_only_fields = fields
+
+    def get_url(self, upload: Upload) -> str:
+        return f"/api/v1/uploads/{upload.pk}/"
