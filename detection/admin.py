@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording, Upload
+
+
+@admin.register(Recording)
+class RecordingAdmin(admin.ModelAdmin):
+    list_display = ["title", "owner", "status", "session_type", "started_at", "started_at_source", "duration_seconds",
+                    "avg_fps", "is_vfr", "width", "height", "codec", "size_bytes", "created_at"]
+    list_filter = ["status", "session_type", "started_at_source", "is_vfr", "codec", "container"]
+    search_fields = ["title", "source_path", "uploaded_file", "fingerprint", "notes", "owner__username"]
+    date_hierarchy = "started_at"
+    raw_id_fields = ["owner"]
+    filter_horizontal = ["reviewers"]
+    readonly_fields = ["fingerprint", "size_bytes", "created_at", "updated_at"]
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ["filename", "owner", "received_bytes", "size_bytes", "created_at", "updated_at"]
+    search_fields = ["filename", "owner__username"]
+    readonly_fields = ["temp_path"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "recording", "progress_done", "progress_total", "message", "attempts",
+                    "created_by", "created_at", "started_at", "finished_at"]
+    list_filter = ["kind", "status", "cancel_requested"]
+    search_fields = ["message", "error", "celery_task_id", "recording__title"]
+    raw_id_fields = ["recording", "created_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["name", "profile", "active", "image_size", "onnx_file", "created_at"]
+    list_filter = ["active", "profile"]
+    search_fields = ["name", "onnx_file", "sha256", "notes"]
+
+
+@admin.register(DetectedEvent)
+class DetectedEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "event_type", "recording", "video_offset_seconds", "timestamp", "confidence",
+                    "review_status", "source", "partial", "reviewed_by", "reviewed_at"]
+    list_filter = ["event_type", "review_status", "source", "partial", "manually_reviewed"]
+    search_fields = ["event_id", "event_type", "recording__title"]
+    raw_id_fields = ["recording", "job", "model_version", "reviewed_by"]
+    list_select_related = ["recording", "reviewed_by"]
+
+
+@admin.register(RejectedObservation)
+class RejectedObservationAdmin(admin.ModelAdmin):
+    list_display = ["observation_key", "recording", "from_state", "observed_screen", "video_offset_seconds",
+                    "confidence", "reason"]
+    list_filter = ["from_state", "observed_screen"]
+    search_fields = ["observation_key", "reason", "recording__title"]
+    raw_id_fields = ["recording", "job"]
