@@ -1,0 +1,111 @@
+"""A randomised look: fonts, sizes, colours and layout habits the spec leaves open.
+
+One `Style` is one "build" of the game's UI. Datasets draw a fresh style per image;
+a demo video keeps one style for the whole recording, as a real game does.
+"""
+from __future__ import annotations
+
+import colorsys
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import ImageFont
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+FONT_FILES = tuple(sorted(p.name for p in FONT_DIR.glob("*.ttf")))
+# Regular weights read poorly when small, so they only ever set body text.
+BOLD_FONTS = tuple(name for name in FONT_FILES if "Regular" not in name)
+
+RGB = tuple[int, int, int]
+
+
+@lru_cache(maxsize=512)
+def load_font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / name), max(6, int(size)))
+
+
+def _hsv(h: float, s: float, v: float) -> RGB:
+    r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def mix(a: RGB, b: RGB, t: float) -> RGB:
+    return tuple(int(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Style:
+    title_font: str
+    body_font: str
+    digit_font: str
+    scale: float  # multiplies every font size (the hard slice goes small)
+    text: RGB
+    dim_text: RGB
+    accent: RGB
+    panel: RGB
+    panel_alpha: int
+    border: RGB | None
+    border_width: int
+    shadow: bool
+    align: str  # "left" | "center" | "right"
+    padding: float  # panel padding in em
+    line_gap: float  # extra gap between lines in em
+    corner: int  # rounded-corner radius in px; 0 = square
+    hue: float  # base hue of backdrops
+    outcome_hues: tuple[float, float, float]  # survived, killed, mia accents
+
+    def font(self, role: str, height_px: float) -> ImageFont.FreeTypeFont:
+        name = {"title": self.title_font, "digits": self.digit_font}.get(role, self.body_font)
+        return load_font(name, round(height_px * self.scale))
+
+    def outcome_accent(self, index: int) -> RGB:
+        return _hsv(self.outcome_hues[index], 0.75, 0.95)
+
+
+def random_style(rng: random.Random, *, hard: bool = False) -> Style:
+    """`hard` makes the small, low-contrast slice; text stays readable for OCR otherwise."""
+    title_font = rng.choice(BOLD_FONTS)
+    body_font = rng.choice(FONT_FILES) if rng.random() < 0.5 else title_font
+    digit_font = rng.choice(BOLD_FONTS) if rng.random() < 0.4 else title_font
+    hue = rng.random()
+    light_panel = rng.random() < 0.12
+    if light_panel:
+        panel = _hsv(hue, rng.uniform(0.0, 0.2), rng.uniform(0.78, 0.95))
+        text = _hsv(hue, rng.uniform(0.0, 0.3), rng.uniform(0.02, 0.18))
+    else:
+        panel = _hsv(hue, rng.uniform(0.0, 0.5), rng.uniform(0.03, 0.22))
+        text = rng.choice([(240, 240, 240), (255, 255, 255), (232, 224, 196), (250, 240, 170), (210, 236, 240), (220, 240, 215)])
+    accent = _hsv(rng.random(), rng.uniform(0.45, 0.95), rng.uniform(0.75, 1.0) if not light_panel else rng.uniform(0.35, 0.6))
+    if hard:
+        # Low contrast: text pulled towards the panel, as some muted game UIs do.
+        text = mix(text, panel, rng.uniform(0.3, 0.55))
+        accent = mix(accent, panel, rng.uniform(0.2, 0.45))
+    dim_text = mix(text, panel, rng.uniform(0.15, 0.35))
+    # Real games colour their end screens consistently; mostly green / red / amber, not always.
+    outcome_hues = (
+        rng.uniform(0.25, 0.42) if rng.random() < 0.75 else rng.random(),
+        rng.uniform(-0.04, 0.03) if rng.random() < 0.75 else rng.random(),
+        rng.uniform(0.07, 0.14) if rng.random() < 0.75 else rng.random(),
+    )
+    return Style(
+        title_font=title_font,
+        body_font=body_font,
+        digit_font=digit_font,
+        scale=rng.uniform(0.55, 0.75) if hard else rng.uniform(0.85, 1.2),
+        text=text,
+        dim_text=dim_text,
+        accent=accent,
+        panel=panel,
+        panel_alpha=rng.randint(150, 250),
+        border=(accent if rng.random() < 0.6 else dim_text) if rng.random() < 0.55 else None,
+        border_width=rng.randint(1, 4),
+        shadow=rng.random() < 0.5,
+        align=rng.choice(["left", "center", "center", "right"]),
+        padding=rng.uniform(0.4, 1.2),
+        line_gap=rng.uniform(0.15, 0.6),
+        corner=rng.choice([0, 0, 4, 8, 14]),
+        hue=hue,
+        outcome_hues=outcome_hues,
+    )
