@@ -1,0 +1,55 @@
+"""The corrected event log: the detector's JSON format after review.
+
+Deleted events leave, edits are applied (they live on the rows), manual additions are
+included; `manually_reviewed` marks what a person looked at, per event and in metadata.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from detection.models import DetectedEvent, Recording
+from detection.pipeline.event_log import EventLog, LoggedEvent, format_timestamp, real_time
+
+
+def recording_event_log(*, recording: Recording) -> EventLog:
+    rows = (
+        DetectedEvent.objects.filter(recording=recording)
+        .exclude(review_status=DetectedEvent.ReviewStatus.DELETED)
+        .order_by("video_offset_seconds", "id")
+    )
+    events = [
+        LoggedEvent(
+            event_id=row.event_id,
+            type=row.event_type,
+            video_offset_seconds=row.video_offset_seconds,
+            data=row.data,
+            timestamp=row.timestamp or real_time(recording.started_at, row.video_offset_seconds),
+            frame_number=row.frame_number,
+            confidence=row.confidence,
+            thumbnail=os.path.basename(row.thumbnail.name) if row.thumbnail else "",
+            manually_reviewed=row.manually_reviewed,
+        )
+        for row in rows
+    ]
+    reviewed = DetectedEvent.objects.filter(recording=recording, manually_reviewed=True).exists()
+    metadata: dict[str, Any] = {
+        "recording_id": recording.pk,
+        "title": recording.title,
+        "source": os.path.basename(recording.source_path or recording.uploaded_file.name or ""),
+        "started_at": format_timestamp(recording.started_at),
+        "duration_seconds": recording.duration_seconds,
+        "fps": recording.avg_fps,
+        "game_profile": settings.VODSCOPE_GAME_PROFILE,
+        "review_threshold": settings.VODSCOPE_REVIEW_THRESHOLD,
+        "manually_reviewed": reviewed,
+        "exported_at": format_timestamp(timezone.now()),
+    }
+    return EventLog(metadata=metadata, events=events)
+
+
+def recording_event_log_json(*, recording: Recording) -> dict[str, Any]:
+    return recording_event_log(recording=recording).to_json()

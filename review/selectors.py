@@ -1,0 +1,214 @@
+"""Reads for the review page: a bounded number of queries whatever the number of events."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from detection.models import DetectedEvent, Job, Recording
+from detection.pipeline.event_log import EVENT_TYPES
+from detection.selectors import recordings_visible_to
+
+Status = DetectedEvent.ReviewStatus
+ROW_FIELDS = (
+    "id",
+    "recording_id",
+    "event_id",
+    "event_type",
+    "video_offset_seconds",
+    "confidence",
+    "data",
+    "thumbnail",
+    "source",
+    "partial",
+    "review_status",
+    "manually_reviewed",
+)
+TIMELINE_BUCKETS = 240
+STATE_FILTERS = {
+    "": ("Not deleted", ~Q(review_status=Status.DELETED)),
+    "unreviewed": ("Unreviewed", Q(review_status=Status.UNREVIEWED)),
+    "reviewed": ("Reviewed", Q(review_status__in=[Status.APPROVED, Status.EDITED])),
+    "deleted": ("Deleted", Q(review_status=Status.DELETED)),
+    "all": ("All", Q()),
+}
+BAND_FILTERS = ("", "low", "high")
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    types: tuple[str, ...] = ()
+    band: str = ""  # "" all, "low" below the threshold, "high" at or above it
+    state: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any) -> ReviewFilters:
+        types = tuple(t for t in query.getlist("type") if t in EVENT_TYPES)
+        band = query.get("band", "")
+        state = query.get("state", "")
+        return cls(
+            types=types,
+            band=band if band in BAND_FILTERS else "",
+            state=state if state in STATE_FILTERS else "",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.types or self.band or self.state)
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    total: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_state: dict[str, int] = field(default_factory=dict)
+    low_unreviewed: int = 0
+
+    @property
+    def reviewed(self) -> int:
+        return self.total - self.by_state.get(Status.UNREVIEWED, 0)
+
+
+def review_threshold() -> float:
+    return float(settings.VODSCOPE_REVIEW_THRESHOLD)
+
+
+def recording_for_review(*, user: Any, pk: int) -> Recording:
+    """404 for anything the user may not see, so ids leak nothing."""
+    return get_object_or_404(recordings_visible_to(user), pk=pk)
+
+
+def event_for_review(*, recording: Recording, pk: int) -> DetectedEvent:
+    event = get_object_or_404(DetectedEvent.objects.filter(recording=recording), pk=pk)
+    event.recording = recording  # services read it; saves a query
+    return event
+
+
+def review_events(*, recording: Recording, filters: ReviewFilters) -> list[DetectedEvent]:
+    """One query; rows come back with what the row template shows precomputed (templates are slow per row)."""
+    queryset: QuerySet[DetectedEvent] = (
+        DetectedEvent.objects.filter(recording=recording)
+        .filter(STATE_FILTERS[filters.state][1])
+        .only(*ROW_FIELDS)
+        .order_by("video_offset_seconds", "id")
+    )
+    if filters.types:
+        queryset = queryset.filter(event_type__in=filters.types)
+    threshold = review_threshold()
+    if filters.band == "low":
+        queryset = queryset.filter(confidence__lt=threshold)
+    elif filters.band == "high":
+        queryset = queryset.filter(confidence__gte=threshold)
+    events = list(queryset)
+    for event in events:
+        decorate_event(event, threshold=threshold)
+    return events
+
+
+def decorate_event(event: DetectedEvent, *, threshold: float) -> DetectedEvent:
+    event.is_low = event.confidence < threshold  # type: ignore[attr-defined]
+    event.clock = format_offset(event.video_offset_seconds)  # type: ignore[attr-defined]
+    event.summary = data_summary(event.data)  # type: ignore[attr-defined]
+    return event
+
+
+def format_offset(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    tenths = int((seconds - whole) * 10)
+    return f"{hours}:{minutes:02d}:{secs:02d}.{tenths}"
+
+
+def data_summary(data: dict[str, Any]) -> str:
+    parts = []
+    for key, value in data.items():
+        if value in (None, "", False):
+            continue
+        if value is True:
+            parts.append(key.replace("_", " "))
+        else:
+            parts.append(str(value).replace("_", " "))
+    return " · ".join(parts)
+
+
+def review_counts(*, recording: Recording) -> ReviewCounts:
+    """One grouped query for every count the page shows."""
+    rows = (
+        DetectedEvent.objects.filter(recording=recording)
+        .order_by()
+        .values("event_type", "review_status")
+        .annotate(n=Count("id"), low=Count("id", filter=Q(confidence__lt=review_threshold())))
+    )
+    by_type: dict[str, int] = defaultdict(int)
+    by_state: dict[str, int] = defaultdict(int)
+    total = low_unreviewed = 0
+    for row in rows:
+        by_state[row["review_status"]] += row["n"]
+        if row["review_status"] == Status.DELETED:
+            continue
+        by_type[row["event_type"]] += row["n"]
+        total += row["n"]
+        if row["review_status"] == Status.UNREVIEWED:
+            low_unreviewed += row["low"]
+    return ReviewCounts(total=total, by_type=dict(by_type), by_state=dict(by_state), low_unreviewed=low_unreviewed)
+
+
+@dataclass(frozen=True)
+class TimelineTick:
+    left: float  # percent of the bar
+    lane: int
+    event_type: str
+    count: int
+    strength: float  # 0..1, for opacity: dense buckets read darker
+    offset: float  # seconds, where a click on the tick seeks
+
+
+def timeline_ticks(*, recording: Recording) -> tuple[list[TimelineTick], float]:
+    """One element per (bucket, type), not per event: 2,000 events cost at most buckets x types ticks."""
+    offsets = (
+        DetectedEvent.objects.filter(recording=recording)
+        .exclude(review_status=Status.DELETED)
+        .order_by()
+        .values_list("video_offset_seconds", "event_type")
+    )
+    points = list(offsets)
+    duration = recording.duration_seconds or max((o for o, _ in points), default=0.0) + 1.0
+    duration = max(duration, 1.0)
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    for offset, event_type in points:
+        bucket = min(TIMELINE_BUCKETS - 1, max(0, int(offset / duration * TIMELINE_BUCKETS)))
+        counts[(bucket, event_type)] += 1
+    peak = max(counts.values(), default=1)
+    lanes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    ticks = [
+        TimelineTick(
+            left=round(bucket * 100 / TIMELINE_BUCKETS, 3),
+            lane=lanes.get(event_type, len(lanes)),
+            event_type=event_type,
+            count=count,
+            strength=round(0.45 + 0.55 * count / peak, 2),
+            offset=round(bucket * duration / TIMELINE_BUCKETS, 2),
+        )
+        for (bucket, event_type), count in sorted(counts.items())
+    ]
+    return ticks, duration
+
+
+def recording_jobs(*, recording: Recording, limit: int = 8) -> list[Job]:
+    return list(Job.objects.filter(recording=recording).order_by("-created_at", "-id")[:limit])
+
+
+def recording_needs_proxy(recording: Recording) -> bool:
+    """Chromium plays MP4/WebM; an MKV (OBS's default) or an exotic codec needs a proxy."""
+    if recording.proxy_path:
+        return False
+    name = (recording.source_path or recording.uploaded_file.name or "").lower()
+    container = (recording.container or "").lower()
+    if name.endswith(".mkv") or ("matroska" in container and not name.endswith(".webm")):
+        return True
+    return bool(recording.codec) and recording.codec.lower() not in {"h264", "vp8", "vp9", "av1"}

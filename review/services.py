@@ -1,0 +1,190 @@
+"""Reviewer writes: every action changes one event, marks it reviewed and records an EventChange.
+
+`review_undo_last` walks a user's changes on a recording backwards, so `u` pressed
+repeatedly keeps undoing. Undo puts the `before` snapshot back and is itself recorded.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from detection.models import DetectedEvent, Recording
+from review.models import EventChange
+
+Status = DetectedEvent.ReviewStatus
+SNAPSHOT_FIELDS = (
+    "event_type",
+    "data",
+    "video_offset_seconds",
+    "timestamp",
+    "review_status",
+    "manually_reviewed",
+    "reviewed_by_id",
+    "reviewed_at",
+)
+_TIME_FIELDS = ("timestamp", "reviewed_at")
+_COMPARED_FIELDS = ("event_type", "data", "video_offset_seconds", "review_status")
+UNDO_LOOKBACK = 50
+
+
+def event_snapshot(event: DetectedEvent) -> dict[str, Any]:
+    snapshot = {name: getattr(event, name) for name in SNAPSHOT_FIELDS}
+    for name in _TIME_FIELDS:
+        moment = snapshot[name]
+        snapshot[name] = moment.isoformat() if moment is not None else None
+    return snapshot
+
+
+def _apply_snapshot(event: DetectedEvent, snapshot: dict[str, Any]) -> None:
+    for name in SNAPSHOT_FIELDS:
+        value = snapshot.get(name)
+        if name in _TIME_FIELDS and value is not None:
+            value = datetime.fromisoformat(value)
+        setattr(event, name, value)
+
+
+def _save_reviewed(event: DetectedEvent, *, user: Any, action: str, before: dict[str, Any]) -> DetectedEvent:
+    event.manually_reviewed = True
+    event.reviewed_by = user
+    event.reviewed_at = timezone.now()
+    event.save(update_fields=[*(n.removesuffix("_id") for n in SNAPSHOT_FIELDS), "updated_at"])
+    EventChange.objects.create(
+        event=event,
+        recording_id=event.recording_id,
+        user=user,
+        action=action,
+        before=before,
+        after=event_snapshot(event),
+    )
+    return event
+
+
+@transaction.atomic
+def event_approve(*, event: DetectedEvent, user: Any) -> DetectedEvent:
+    before = event_snapshot(event)
+    event.review_status = Status.APPROVED
+    return _save_reviewed(event, user=user, action=EventChange.Action.APPROVE, before=before)
+
+
+@transaction.atomic
+def event_delete(*, event: DetectedEvent, user: Any) -> DetectedEvent:
+    """Soft: the row stays (for undo and history) and leaves the export."""
+    before = event_snapshot(event)
+    event.review_status = Status.DELETED
+    return _save_reviewed(event, user=user, action=EventChange.Action.DELETE, before=before)
+
+
+@transaction.atomic
+def event_restore(*, event: DetectedEvent, user: Any) -> DetectedEvent:
+    """Back to the review state the event had before it was deleted."""
+    before = event_snapshot(event)
+    last_delete = (
+        EventChange.objects.filter(event=event, action=EventChange.Action.DELETE).values_list("before", flat=True).first()
+    )
+    previous = (last_delete or {}).get("review_status", Status.UNREVIEWED)
+    event.review_status = Status.APPROVED if previous == Status.DELETED else previous
+    return _save_reviewed(event, user=user, action=EventChange.Action.RESTORE, before=before)
+
+
+@transaction.atomic
+def event_update(
+    *,
+    event: DetectedEvent,
+    user: Any,
+    event_type: str,
+    data: dict[str, Any],
+    video_offset_seconds: float | None = None,
+) -> DetectedEvent:
+    before = event_snapshot(event)
+    event.event_type = event_type
+    event.data = data
+    if video_offset_seconds is not None and video_offset_seconds != event.video_offset_seconds:
+        event.video_offset_seconds = video_offset_seconds
+        event.timestamp = _real_time(event.recording, video_offset_seconds) or event.timestamp
+    event.review_status = Status.EDITED
+    return _save_reviewed(event, user=user, action=EventChange.Action.EDIT, before=before)
+
+
+@transaction.atomic
+def event_add(
+    *,
+    recording: Recording,
+    user: Any,
+    event_type: str,
+    data: dict[str, Any],
+    video_offset_seconds: float,
+) -> DetectedEvent:
+    """A reviewer's own event: approved by its author, full confidence, source=manual."""
+    fps = recording.avg_fps or 0.0
+    event = DetectedEvent(
+        recording=recording,
+        event_id=f"manual-{uuid.uuid4().hex[:12]}",
+        event_type=event_type,
+        data=data,
+        video_offset_seconds=max(0.0, video_offset_seconds),
+        frame_number=round(max(0.0, video_offset_seconds) * fps),
+        timestamp=_real_time(recording, video_offset_seconds),
+        confidence=1.0,
+        source=DetectedEvent.Source.MANUAL,
+        review_status=Status.APPROVED,
+        manually_reviewed=True,
+        reviewed_by=user,
+        reviewed_at=timezone.now(),
+    )
+    event.save()
+    EventChange.objects.create(
+        event=event, recording=recording, user=user, action=EventChange.Action.ADD, after=event_snapshot(event)
+    )
+    return event
+
+
+@transaction.atomic
+def review_undo_last(*, recording: Recording, user: Any) -> DetectedEvent | None:
+    """Revert the user's latest change on this recording that nobody has overtaken; None when none is left.
+
+    A change whose event was changed again since (by someone else) is skipped: putting its
+    `before` back would silently wipe the later change.
+    """
+    candidates = (
+        EventChange.objects.select_for_update()
+        .select_related("event")
+        .filter(recording=recording, user=user, undone_at__isnull=True)
+        .exclude(action=EventChange.Action.UNDO)
+        .order_by("-id")[:UNDO_LOOKBACK]
+    )
+    change = next((c for c in candidates if _still_current(c)), None)
+    if change is None:
+        return None
+    event = change.event
+    before = event_snapshot(event)
+    if change.action == EventChange.Action.ADD:
+        # It did not exist before: undoing the addition deletes it (softly, so history keeps its row).
+        event.review_status = Status.DELETED
+    else:
+        _apply_snapshot(event, change.before)
+    event.save(update_fields=[*(n.removesuffix("_id") for n in SNAPSHOT_FIELDS), "updated_at"])
+    change.undone_at = timezone.now()
+    change.save(update_fields=["undone_at"])
+    EventChange.objects.create(
+        event=event,
+        recording=recording,
+        user=user,
+        action=EventChange.Action.UNDO,
+        before=before,
+        after=event_snapshot(event),
+        reverts=change,
+    )
+    return event
+
+
+def _still_current(change: EventChange) -> bool:
+    current = event_snapshot(change.event)
+    return all(current[name] == change.after.get(name) for name in _COMPARED_FIELDS)
+
+
+def _real_time(recording: Recording, offset: float) -> datetime | None:
+    return None if recording.started_at is None else recording.started_at + timedelta(seconds=offset)

@@ -1,0 +1,204 @@
+"""Review pages: the page and its fragments come from one template set (rows, list, counts, jobs).
+
+Views parse, check visibility (404 outside `recordings_visible_to`), call one service and
+render. Every action answers with the changed row plus out-of-band counts: a constant
+number of queries, whatever the number of events.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from detection.models import DetectedEvent, Job, Recording
+from review import selectors, services
+from review.export import recording_event_log_json
+from review.forms import EventForm, initial_for
+from review.proxy import recording_proxy_request
+
+ACTIONS = {
+    "approve": services.event_approve,
+    "delete": services.event_delete,
+    "restore": services.event_restore,
+}
+LIST_TARGET = "event-list"
+
+
+def _urls(recording: Recording) -> dict[str, str]:
+    base = f"/recordings/{recording.pk}/review/"
+    return {"base": base, "events": f"{base}events/"}
+
+
+def _list_context(request: HttpRequest, recording: Recording) -> dict[str, Any]:
+    filters = selectors.ReviewFilters.from_query(_filter_query(request))
+    return {
+        "recording": recording,
+        "filters": filters,
+        "events": selectors.review_events(recording=recording, filters=filters),
+        "urls": _urls(recording),
+        "threshold": selectors.review_threshold(),
+    }
+
+
+def _filter_query(request: HttpRequest) -> QueryDict:
+    """Filters are GET params; an action POSTed from a filtered page keeps that page's filters."""
+    if request.method == "POST" and request.htmx and request.htmx.current_url:  # type: ignore[attr-defined]
+        return QueryDict(urlsplit(request.htmx.current_url).query)  # type: ignore[attr-defined]
+    return request.GET
+
+
+@require_GET
+def review_page(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    context = _list_context(request, recording)
+    if request.htmx and request.htmx.target == LIST_TARGET:  # type: ignore[attr-defined]
+        return render(request, "review/_event_list.html", context)
+    ticks, duration = selectors.timeline_ticks(recording=recording)
+    context.update(
+        counts=selectors.review_counts(recording=recording),
+        ticks=ticks,
+        duration=duration,
+        jobs_context=_jobs_context(recording),
+        needs_proxy=selectors.recording_needs_proxy(recording),
+        event_types=selectors.EVENT_TYPES,
+        state_filters=[(key, label) for key, (label, _) in selectors.STATE_FILTERS.items()],
+        query=request.GET.urlencode(),
+    )
+    return render(request, "review/review.html", context)
+
+
+def _row_response(request: HttpRequest, event: DetectedEvent, *, with_counts: bool = True) -> HttpResponse:
+    recording = event.recording
+    selectors.decorate_event(event, threshold=selectors.review_threshold())
+    context: dict[str, Any] = {"e": event, "urls": _urls(recording), "recording": recording}
+    if with_counts:
+        context["counts"] = selectors.review_counts(recording=recording)
+        context["oob"] = True
+    return render(request, "review/_row_response.html", context)
+
+
+@require_POST
+def review_event_action(request: HttpRequest, pk: int, event_pk: int, action: str) -> HttpResponse:
+    service = ACTIONS.get(action)
+    if service is None:
+        raise Http404(f"unknown action {action!r}")
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    event = selectors.event_for_review(recording=recording, pk=event_pk)
+    event = service(event=event, user=request.user)
+    return _row_response(request, event)
+
+
+@require_GET
+def review_event_row(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    """The plain row again (Escape leaves the edit form)."""
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    event = selectors.event_for_review(recording=recording, pk=event_pk)
+    return _row_response(request, event, with_counts=False)
+
+
+@require_http_methods(["GET", "POST"])
+def review_event_edit(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    event = selectors.event_for_review(recording=recording, pk=event_pk)
+    if request.method == "POST":
+        form = EventForm(request.POST, event=event)
+        if form.is_valid():
+            event = services.event_update(event=event, user=request.user, **form.cleaned_payload())
+            return _row_response(request, event)
+    else:
+        form = EventForm(initial=initial_for(event), event=event)
+    selectors.decorate_event(event, threshold=selectors.review_threshold())
+    context = {"e": event, "form": form, "urls": _urls(recording), "recording": recording, "mode": "edit"}
+    return render(request, "review/_event_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def review_event_add(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    if request.method == "POST":
+        form = EventForm(request.POST)
+        if form.is_valid():
+            event = services.event_add(recording=recording, user=request.user, **form.cleaned_payload())
+            return _list_response(request, recording, select=event.pk, clear_add=True)
+    else:
+        try:
+            offset = max(0.0, float(request.GET.get("t", "0") or 0))
+        except ValueError:
+            return HttpResponseBadRequest("t must be a number of seconds")
+        form = EventForm(initial=initial_for(None, offset=offset, event_type=request.GET.get("type", "kill")))
+    context = {"form": form, "urls": _urls(recording), "recording": recording, "mode": "add"}
+    return render(request, "review/_event_form.html", context)
+
+
+@require_POST
+def review_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    event = services.review_undo_last(recording=recording, user=request.user)
+    if event is None:
+        response = HttpResponse(status=204)
+        return trigger_client_event(response, "review:toast", {"message": "Nothing to undo"})
+    return _list_response(request, recording, select=event.pk)
+
+
+def _list_response(request: HttpRequest, recording: Recording, *, select: int, clear_add: bool = False) -> HttpResponse:
+    """The whole list (a row may appear or move), under the page's current filters, plus counts."""
+    context = _list_context(request, recording)
+    context.update(counts=selectors.review_counts(recording=recording), oob=True, clear_add=clear_add)
+    response = render(request, "review/_list_response.html", context)
+    response = reswap(retarget(response, f"#{LIST_TARGET}"), "outerHTML")
+    return trigger_client_event(response, "review:select", {"id": select}, after="settle")
+
+
+@require_GET
+def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    event = selectors.event_for_review(recording=recording, pk=event_pk)
+    if not event.thumbnail:
+        raise Http404("no thumbnail")
+    try:
+        handle = event.thumbnail.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("thumbnail file missing") from exc
+    response = FileResponse(handle, content_type="image/jpeg" if event.thumbnail.name.endswith(".jpg") else None)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def review_export(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    document = recording_event_log_json(recording=recording)
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="recording-{recording.pk}-reviewed.json"'
+    return response
+
+
+def _jobs_context(recording: Recording) -> dict[str, Any]:
+    jobs = selectors.recording_jobs(recording=recording)
+    return {
+        "recording": recording,
+        "jobs": jobs,
+        "polling": any(job.status in Job.ACTIVE_STATUSES for job in jobs),
+        "proxy_pending": any(job.kind == Job.Kind.PROXY and job.status in Job.ACTIVE_STATUSES for job in jobs),
+        "needs_proxy": selectors.recording_needs_proxy(recording),
+    }
+
+
+@require_GET
+def review_jobs(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    return render(request, "review/_jobs.html", _jobs_context(recording))
+
+
+@require_POST
+def review_proxy(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    recording_proxy_request(recording=recording, user=request.user)
+    recording.refresh_from_db()
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("review-page", pk=recording.pk)
+    return render(request, "review/_jobs.html", _jobs_context(recording))

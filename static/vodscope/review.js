@@ -1,0 +1,206 @@
+// The review page's keyboard: the one place keys are bound. Rows are server-rendered;
+// actions go through htmx and swap the row back, so a reload always shows the truth.
+(() => {
+  "use strict";
+  const root = document.getElementById("review");
+  if (!root || !window.htmx) return;
+  const player = document.getElementById("player");
+  const eventsUrl = root.dataset.eventsUrl;
+  const baseUrl = root.dataset.baseUrl;
+  const fps = parseFloat(root.dataset.fps) || 30;
+  const duration = parseFloat(root.dataset.duration) || 0;
+  const SEEK_LEAD = 1.0; // seconds shown before an event, so its first frame is not missed
+  let selectedId = null;
+
+  const list = () => document.getElementById("event-list");
+  const rows = () => Array.from(list().querySelectorAll("li[data-event-id]"));
+  const rowById = (id) => document.getElementById("ev-" + id);
+  const selectedRow = () => (selectedId ? rowById(selectedId) : null);
+
+  function select(row, { focus = true, scroll = true } = {}) {
+    for (const old of list().querySelectorAll('[aria-selected="true"]')) {
+      if (old !== row) old.setAttribute("aria-selected", "false");
+    }
+    if (!row) { selectedId = null; return; }
+    row.setAttribute("aria-selected", "true");
+    selectedId = row.dataset.eventId;
+    if (scroll) row.scrollIntoView({ block: "nearest" });
+    if (focus) row.focus({ preventScroll: true });
+  }
+
+  function neighbour(row, step) {
+    const all = rows();
+    if (!all.length) return null;
+    const i = row ? all.indexOf(row) : -1;
+    if (i < 0) return step > 0 ? all[0] : all[all.length - 1];
+    return all[Math.min(all.length - 1, Math.max(0, i + step))];
+  }
+
+  function nextLowConfidence() {
+    const all = rows();
+    const start = all.indexOf(selectedRow());
+    for (let n = 1; n <= all.length; n++) {
+      const row = all[(start + n + all.length) % all.length];
+      if (row.dataset.low && row.dataset.status === "unreviewed") return row;
+    }
+    toast("No unreviewed low-confidence events left in this list");
+    return null;
+  }
+
+  function seekTo(seconds, play) {
+    player.currentTime = Math.max(0, seconds);
+    if (play) player.play().catch(() => {});
+  }
+
+  function seekRow(row) {
+    if (row) seekTo(parseFloat(row.dataset.offset) - SEEK_LEAD, true);
+  }
+
+  function act(action, row) {
+    if (!row || row.classList.contains("editing")) return;
+    const id = row.dataset.eventId;
+    if (action === "edit") {
+      htmx.ajax("GET", `${eventsUrl}${id}/edit/`, { source: row, target: row, swap: "outerHTML" })
+        .then(() => focusForm(rowById(id)));
+      return;
+    }
+    // Move on at once; the swap replaces the old row while the reviewer is already on the next.
+    const next = action === "restore" ? row : neighbour(row, 1);
+    htmx.ajax("POST", `${eventsUrl}${id}/${action}/`, { source: row, target: row, swap: "outerHTML" })
+      .then(() => { if (selectedId === id) select(rowById(id), { scroll: false }); });
+    select(next && next !== row ? next : row);
+  }
+
+  function addAtPlayer() {
+    const t = (player.currentTime || 0).toFixed(2);
+    htmx.ajax("GET", `${eventsUrl}add/?t=${t}`, { target: "#add-slot", swap: "outerHTML" })
+      .then(() => focusForm(document.getElementById("add-slot")));
+  }
+
+  function undo() {
+    htmx.ajax("POST", `${baseUrl}undo/`, { source: list(), target: "#event-list", swap: "outerHTML" });
+  }
+
+  function focusForm(container) {
+    const field = container && container.querySelector("select, input");
+    if (field) field.focus();
+  }
+
+  function cancelForm(form) {
+    const url = form.dataset.cancel;
+    if (url) {
+      const row = form.closest("li");
+      const id = row.dataset.eventId;
+      htmx.ajax("GET", url, { target: row, swap: "outerHTML" }).then(() => select(rowById(id)));
+    } else {
+      document.getElementById("add-slot").outerHTML = '<div id="add-slot"></div>';
+      const row = selectedRow();
+      if (row) select(row); else list().focus();
+    }
+  }
+
+  function showTypeGroup(form) {
+    const type = form.querySelector("[name=event_type]").value;
+    for (const group of form.querySelectorAll("fieldset.group")) {
+      const on = group.dataset.type === type;
+      group.hidden = !on;
+      group.disabled = !on;
+    }
+  }
+
+  let toastTimer = null;
+  function toast(message) {
+    const box = document.getElementById("toast");
+    box.textContent = message;
+    box.classList.add("show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => box.classList.remove("show"), 1800);
+  }
+
+  function isTyping(target) {
+    if (!target || !target.closest) return false;
+    if (target.closest("textarea, select, [contenteditable]")) return true;
+    const input = target.closest("input");
+    return !!input && !["checkbox", "radio", "button", "submit"].includes(input.type);
+  }
+
+  function onFormKey(ev, form) {
+    if (ev.key === "Escape") { ev.preventDefault(); cancelForm(form); }
+    else if (ev.key === "Enter" && !ev.target.closest("button, textarea")) { ev.preventDefault(); form.requestSubmit(); }
+  }
+
+  const KEYS = {
+    j: () => select(neighbour(selectedRow(), 1)),
+    k: () => select(neighbour(selectedRow(), -1)),
+    l: () => { const row = nextLowConfidence(); if (row) { select(row); seekRow(row); } },
+    Enter: () => seekRow(selectedRow()),
+    a: () => act("approve", selectedRow()),
+    d: () => act("delete", selectedRow()),
+    e: () => act("edit", selectedRow()),
+    r: () => act("restore", selectedRow()),
+    n: () => addAtPlayer(),
+    u: () => undo(),
+    " ": () => (player.paused ? player.play().catch(() => {}) : player.pause()),
+    ",": () => { player.pause(); seekTo(player.currentTime - 1 / fps, false); },
+    ".": () => { player.pause(); seekTo(player.currentTime + 1 / fps, false); },
+    "?": () => document.getElementById("keys").showModal(),
+  };
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
+    const form = ev.target.closest && ev.target.closest(".event-form");
+    if (form) { onFormKey(ev, form); return; }
+    if (isTyping(ev.target) || document.querySelector("dialog[open]")) return;
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("button, a, input")) return;
+    if (ev.key === "Escape") { const row = selectedRow(); if (row) select(row); return; }
+    const handler = KEYS[ev.key];
+    if (!handler) return;
+    ev.preventDefault();
+    handler();
+  });
+
+  root.addEventListener("click", (ev) => {
+    const button = ev.target.closest("[data-act]");
+    if (button) {
+      const action = button.dataset.act;
+      if (action === "help") document.getElementById("keys").showModal();
+      else if (action === "cancel") cancelForm(button.closest("form"));
+      else act(action, button.closest("li[data-event-id]"));
+      return;
+    }
+    const row = ev.target.closest("li[data-event-id]");
+    if (row && !row.classList.contains("editing")) { select(row); seekRow(row); }
+  });
+
+  root.addEventListener("change", (ev) => {
+    if (ev.target.name === "event_type") showTypeGroup(ev.target.closest("form"));
+  });
+
+  document.getElementById("timeline").addEventListener("click", (ev) => {
+    const box = ev.currentTarget.getBoundingClientRect();
+    const total = player.duration || duration;
+    if (total) seekTo(((ev.clientX - box.left) / box.width) * total, false);
+  });
+
+  const playhead = document.getElementById("playhead");
+  const clock = document.getElementById("clock");
+  player.addEventListener("timeupdate", () => {
+    const total = player.duration || duration;
+    const t = player.currentTime;
+    if (total) playhead.style.left = `${(100 * t) / total}%`;
+    const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
+    clock.textContent = `${h}:${String(m).padStart(2, "0")}:${s.toFixed(1).padStart(4, "0")}`;
+  });
+
+  // After any swap (a row, the list after a filter, undo or add) keep the selection and the focus.
+  document.body.addEventListener("htmx:afterSettle", () => {
+    const row = selectedRow();
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (row) select(row, { focus: lost, scroll: false });
+    else if (lost) list().focus();
+  });
+  document.body.addEventListener("review:select", (ev) => select(rowById(ev.detail.id)));
+  document.body.addEventListener("review:toast", (ev) => toast(ev.detail.message));
+
+  select(rows()[0] || null, { focus: true, scroll: false });
+})();
