@@ -1,0 +1,202 @@
+"""The YOLO detector as ONNX on onnxruntime: letterbox, batched inference, NMS in numpy. No torch.
+
+Model contract (ultralytics export): input `images` float32 [N,3,S,S] RGB 0..1, output
+[N, 4+C, anchors] with cx, cy, w, h in input pixels then per-class scores (sigmoid applied).
+"""
+from __future__ import annotations
+
+import ast
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from detection.pipeline.types import Box, Detection
+
+# Preference order when the config names none: fastest installed first.
+DEFAULT_PROVIDERS = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "ROCMExecutionProvider",
+    "DmlExecutionProvider",
+    "CoreMLExecutionProvider",
+    "CPUExecutionProvider",
+)
+
+
+class ModelError(ValueError):
+    """The model cannot be used with this profile; the message shows why."""
+
+
+class ClassMismatchError(ModelError):
+    def __init__(self, model_classes: Sequence[str], profile_classes: Sequence[str]) -> None:
+        super().__init__(
+            f"the model's classes do not match the profile's.\n  model:   {list(model_classes)}\n"
+            f"  profile: {list(profile_classes)}"
+        )
+        self.model_classes = list(model_classes)
+        self.profile_classes = list(profile_classes)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    model_path: str
+    classes: tuple[str, ...]
+    image_size: int | None = None  # None: read from the model
+    confidence: float = 0.35
+    iou: float = 0.5
+    providers: tuple[str, ...] = ()
+    threads: int = 0  # 0: onnxruntime decides
+
+
+class Detector(ABC):
+    classes: tuple[str, ...]
+
+    @abstractmethod
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Detections per BGR image, in the order given."""
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was fitted into the square input: scale, then padding."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+    width: int
+    height: int
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio, pad with grey (114) to size x size, RGB float 0..1 CHW."""
+    height, width = image.shape[:2]
+    scale = min(size / width, size / height)
+    new_w, new_h = max(1, int(round(width * scale))), max(1, int(round(height * scale)))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
+    left, top = int(round(pad_x - 0.1)), int(round(pad_y - 0.1))
+    canvas = np.full((size, size, 3), 114, dtype=np.uint8)
+    canvas[top : top + new_h, left : left + new_w] = resized
+    tensor = canvas[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0
+    return tensor, Letterbox(scale=scale, pad_x=left, pad_y=top, width=width, height=height)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+    """Greedy non-maximum suppression on x0,y0,x1,y1 boxes; ties broken by index (deterministic)."""
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    keep: list[int] = []
+    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    while order.size:
+        best = int(order[0])
+        keep.append(best)
+        rest = order[1:]
+        ix = np.clip(np.minimum(boxes[best, 2], boxes[rest, 2]) - np.maximum(boxes[best, 0], boxes[rest, 0]), 0, None)
+        iy = np.clip(np.minimum(boxes[best, 3], boxes[rest, 3]) - np.maximum(boxes[best, 1], boxes[rest, 1]), 0, None)
+        inter = ix * iy
+        union = areas[best] + areas[rest] - inter
+        iou = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+        order = rest[iou <= iou_threshold]
+    return keep
+
+
+def decode_output(
+    output: np.ndarray, fit: Letterbox, classes: Sequence[str], *, confidence: float, iou: float
+) -> list[Detection]:
+    """One image's raw output [4+C, anchors] → detections in normalised frame coordinates (class-aware NMS)."""
+    predictions = output.T
+    scores_all = predictions[:, 4:]
+    class_ids = scores_all.argmax(axis=1)
+    scores = scores_all[np.arange(len(class_ids)), class_ids]
+    mask = scores >= confidence
+    if not mask.any():
+        return []
+    xywh, class_ids, scores = predictions[mask, :4], class_ids[mask], scores[mask]
+    boxes = np.empty_like(xywh)
+    boxes[:, 0] = (xywh[:, 0] - xywh[:, 2] / 2 - fit.pad_x) / fit.scale
+    boxes[:, 1] = (xywh[:, 1] - xywh[:, 3] / 2 - fit.pad_y) / fit.scale
+    boxes[:, 2] = (xywh[:, 0] + xywh[:, 2] / 2 - fit.pad_x) / fit.scale
+    boxes[:, 3] = (xywh[:, 1] + xywh[:, 3] / 2 - fit.pad_y) / fit.scale
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, fit.width) / fit.width
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, fit.height) / fit.height
+    # Offsetting by class keeps NMS within a class in one call.
+    shifted = boxes + class_ids[:, None].astype(boxes.dtype) * 2.0
+    keep = nms(shifted, scores, iou)
+    detections = [
+        Detection(label=classes[int(class_ids[i])], confidence=float(scores[i]), box=Box(*(float(v) for v in boxes[i])))
+        for i in keep
+    ]
+    return sorted(detections, key=lambda d: (-d.confidence, d.label))
+
+
+def choose_providers(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
+    """The configured providers that are installed, in order; CPU always last as the fallback."""
+    order = [p for p in (wanted or DEFAULT_PROVIDERS) if p in available]
+    if "CPUExecutionProvider" not in order:
+        order.append("CPUExecutionProvider")
+    return order
+
+
+def model_classes(session: ort.InferenceSession) -> list[str] | None:
+    """Class names an ultralytics export stores in its metadata (`names`: "{0: 'a', 1: 'b'}")."""
+    raw = session.get_modelmeta().custom_metadata_map.get("names")
+    if not raw:
+        return None
+    names = ast.literal_eval(raw)
+    if isinstance(names, dict):
+        return [str(names[k]) for k in sorted(names)]
+    return [str(n) for n in names]
+
+
+class OnnxDetector(Detector):
+    def __init__(self, config: DetectorConfig) -> None:
+        path = Path(config.model_path)
+        if not path.is_file():
+            raise ModelError(f"no model file at {path}")
+        options = ort.SessionOptions()
+        if config.threads:
+            options.intra_op_num_threads = config.threads
+            options.inter_op_num_threads = 1
+        providers = choose_providers(config.providers, ort.get_available_providers())
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from exc
+        found = model_classes(self.session)
+        output_classes = self._output_class_count()
+        if found is not None and list(found) != list(config.classes):
+            raise ClassMismatchError(found, config.classes)
+        if found is None and output_classes is not None and output_classes != len(config.classes):
+            raise ClassMismatchError([f"<{output_classes} unnamed classes>"], config.classes)
+        self.classes = tuple(config.classes)
+        self.config = config
+        self.input_name = self.session.get_inputs()[0].name
+        self.image_size = config.image_size or self._model_image_size()
+        self.providers = self.session.get_providers()
+
+    def _output_class_count(self) -> int | None:
+        shape = self.session.get_outputs()[0].shape
+        return shape[1] - 4 if len(shape) == 3 and isinstance(shape[1], int) else None
+
+    def _model_image_size(self) -> int:
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if "imgsz" in meta:
+            size = ast.literal_eval(meta["imgsz"])
+            return int(size[0] if isinstance(size, (list, tuple)) else size)
+        shape = self.session.get_inputs()[0].shape
+        return int(shape[2]) if isinstance(shape[2], int) else 320
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        if not images:
+            return []
+        fitted = [letterbox(image, self.image_size) for image in images]
+        batch = np.stack([tensor for tensor, _ in fitted])
+        (output,) = self.session.run(None, {self.input_name: batch})[:1]
+        return [
+            decode_output(output[i], fit, self.classes, confidence=self.config.confidence, iou=self.config.iou)
+            for i, (_, fit) in enumerate(fitted)
+        ]

@@ -1,0 +1,80 @@
+"""The change gate (Frigate's motion gating, aimed at the profile's regions).
+
+If no region the detector cares about has changed since the last inference, the last
+detections still hold and the model does not run.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from detection.pipeline.types import Box, Frame
+
+
+class Gate(ABC):
+    @abstractmethod
+    def changed(self, frame: Frame) -> bool:
+        """True when the model must look at this frame; False when its last answer still holds."""
+
+    @abstractmethod
+    def reset(self) -> None: ...
+
+
+class AlwaysGate(Gate):
+    """No gating: every sampled frame goes to the model (the gate-off arm of the recall check)."""
+
+    def changed(self, frame: Frame) -> bool:
+        return True
+
+    def reset(self) -> None:
+        return None
+
+
+class RegionChangeGate(Gate):
+    """Compares a small grey thumbnail of each region with the one seen at the last inference.
+
+    A region counts as changed when its mean absolute grey-level difference exceeds
+    `threshold`; `max_reuse` bounds how many frames in a row may reuse one answer, so a
+    slow drift below the threshold is still seen.
+    """
+
+    def __init__(self, regions: Iterable[Box], *, threshold: float, max_reuse: int = 50, size: int = 96) -> None:
+        self.regions = tuple(regions)
+        self.threshold = threshold
+        self.max_reuse = max_reuse
+        self.size = size
+        self._reference: list[np.ndarray] | None = None
+        self._reused = 0
+        self.inferences = 0
+        self.reuses = 0
+
+    def _thumbnails(self, frame: Frame) -> list[np.ndarray]:
+        height = max(8, self.size * frame.height // max(1, frame.width))
+        grey = cv2.cvtColor(cv2.resize(frame.image, (self.size, height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        thumbs = []
+        for box in self.regions:
+            x0, y0, x1, y1 = box.pixels(self.size, height)
+            thumbs.append(grey[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)].astype(np.int16))
+        return thumbs
+
+    def changed(self, frame: Frame) -> bool:
+        thumbs = self._thumbnails(frame)
+        reference = self._reference
+        stale = self._reused >= self.max_reuse
+        if reference is None or stale or any(
+            float(np.mean(np.abs(now - then))) > self.threshold for now, then in zip(thumbs, reference)
+        ):
+            self._reference = thumbs
+            self._reused = 0
+            self.inferences += 1
+            return True
+        self._reused += 1
+        self.reuses += 1
+        return False
+
+    def reset(self) -> None:
+        self._reference = None
+        self._reused = 0

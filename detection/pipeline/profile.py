@@ -1,0 +1,138 @@
+"""A game profile is data: classes, regions, vocabularies, states, transitions, thresholds, OCR fields.
+
+A second game is a new YAML file and a new model, not new code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from detection.pipeline.types import Box
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+
+
+class ProfileError(ValueError):
+    """The profile file is incomplete or inconsistent; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    confidence: float = 0.35
+    iou: float = 0.5
+    confirmations: int = 3
+    overlay_gap: int = 2
+    gate_change: float = 6.0
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    max_side: int = 320
+    min_score: float = 0.5
+    fuzzy_cutoff: int = 70
+    fields: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GameProfile:
+    name: str
+    classes: tuple[str, ...]
+    regions: dict[str, Box]
+    vocabularies: dict[str, Any]
+    screens: dict[str, str]
+    overlays: dict[str, str]
+    initial_state: str
+    transitions: dict[str, tuple[str, ...]]
+    raid_start_from: str
+    raid_active_state: str
+    outcomes: dict[str, str]
+    raid_start_fields: tuple[str, ...] = ()
+    raid_reset_on: tuple[str, ...] = ()
+    thresholds: Thresholds = Thresholds()
+    ocr: OcrSettings = OcrSettings()
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return tuple(self.transitions)
+
+    @property
+    def maps(self) -> dict[str, list[str]]:
+        return dict(self.vocabularies.get("maps") or {})
+
+    def vocabulary(self, name: str, *, map_name: str | None = None) -> list[str]:
+        """Words to match OCR against; `extracts` lists the chosen map's extracts first."""
+        if name == "maps":
+            return list(self.maps)
+        if name == "extracts":
+            maps = self.maps
+            first = [e for m, extracts in maps.items() if _norm(m) == _norm(map_name or "") for e in extracts]
+            return first + [e for extracts in maps.values() for e in extracts if e not in first]
+        return list(self.vocabularies.get(name) or [])
+
+    def region(self, name: str) -> Box:
+        if name not in self.regions:
+            raise ProfileError(f"profile {self.name!r} has no region {name!r}")
+        return self.regions[name]
+
+
+def _norm(text: str) -> str:
+    return text.strip().lower().replace(" ", "_")
+
+
+def load_profile(name_or_path: str | Path = "demo") -> GameProfile:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROFILES_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        raise ProfileError(f"no game profile at {path}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: expected a mapping")
+    return profile_from_dict(raw, where=str(path))
+
+
+def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GameProfile:
+    def need(key: str) -> Any:
+        if key not in raw:
+            raise ProfileError(f"{where}: missing {key!r}")
+        return raw[key]
+
+    classes = tuple(str(c) for c in need("classes"))
+    screens = {str(k): str(v) for k, v in need("screens").items()}
+    overlays = {str(k): str(v) for k, v in (raw.get("overlays") or {}).items()}
+    transitions = {str(k): tuple(str(s) for s in v or ()) for k, v in need("transitions").items()}
+    unknown = sorted(c for c in {*screens, *overlays} if c not in classes)
+    if unknown:
+        raise ProfileError(f"{where}: screens/overlays name classes not in `classes`: {unknown}")
+    states = set(transitions)
+    used = {s for targets in transitions.values() for s in targets} | set(screens.values())
+    bad_states = sorted(used - states)
+    if bad_states:
+        raise ProfileError(f"{where}: states used but not listed in `transitions`: {bad_states}")
+    raid = raw.get("raid") or {}
+    ocr_raw = raw.get("ocr") or {}
+    return GameProfile(
+        name=str(raw.get("name") or "profile"),
+        classes=classes,
+        regions={str(k): Box(*(float(x) for x in v)) for k, v in (raw.get("regions") or {}).items()},
+        vocabularies=dict(raw.get("vocabularies") or {}),
+        screens=screens,
+        overlays=overlays,
+        initial_state=str(raw.get("initial_state") or "idle"),
+        transitions=transitions,
+        raid_start_from=str(raid.get("start_from", "")),
+        raid_active_state=str(raid.get("active_state", "")),
+        outcomes={str(k): str(v) for k, v in (raid.get("outcomes") or {}).items()},
+        raid_start_fields=tuple(str(f) for f in raid.get("start_fields") or ()),
+        raid_reset_on=tuple(str(s) for s in raid.get("reset_on") or ()),
+        thresholds=Thresholds(**(raw.get("thresholds") or {})),
+        ocr=OcrSettings(
+            max_side=int(ocr_raw.get("max_side", 320)),
+            min_score=float(ocr_raw.get("min_score", 0.5)),
+            fuzzy_cutoff=int(ocr_raw.get("fuzzy_cutoff", 70)),
+            fields=dict(ocr_raw.get("fields") or {}),
+        ),
+    )

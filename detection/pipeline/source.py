@@ -1,0 +1,254 @@
+"""Video sources: the `VideoSource` ABC and the batch file source (PyAV).
+
+The file source samples at `detection_fps` on a grid of video timestamps (k / fps), taken
+from each frame's PTS, so variable-frame-rate MKVs stay right and a seek lands on the
+same grid as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+
+from detection.pipeline.event_log import parse_timestamp
+from detection.pipeline.types import Frame
+
+
+class VideoSourceError(Exception):
+    """The video cannot be read; the message says which file and where."""
+
+
+class VideoDecodeError(VideoSourceError):
+    """Decoding failed part way; `video_time` is the last good position."""
+
+    def __init__(self, message: str, *, video_time: float) -> None:
+        super().__init__(message)
+        self.video_time = video_time
+
+
+class VideoSource(ABC):
+    """Anything that yields frames: a file, a capture device, a URL, a file replayed in real time."""
+
+    @abstractmethod
+    def read_frame(self) -> Frame | None:
+        """The next frame to look at, or None at the end."""
+
+    @abstractmethod
+    def seek(self, seconds: float) -> None:
+        """Continue with the first frame at or after `seconds` of video time."""
+
+    @property
+    @abstractmethod
+    def fps(self) -> float:
+        """Frames per second that `read_frame` delivers (the sampling rate, not the stream's)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    duration: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    creation_time: datetime | None
+
+
+def probe_video(path: str | Path, *, ffprobe: str = "ffprobe") -> VideoInfo:
+    """ffprobe's view of the file, including the container's creation_time (OBS writes it)."""
+    target = Path(path)
+    _check_readable(target)
+    command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(target)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise VideoSourceError(f"{target}: ffprobe cannot read it: {result.stderr.strip()[:300]}")
+    document: dict[str, Any] = json.loads(result.stdout or "{}")
+    video = [s for s in document.get("streams", []) if s.get("codec_type") == "video"]
+    if not video:
+        raise VideoSourceError(f"{target}: no video stream")
+    stream, fmt = video[0], document.get("format", {})
+    tags = {**(fmt.get("tags") or {}), **(stream.get("tags") or {})}
+    created = tags.get("creation_time") or tags.get("CREATION_TIME")
+    try:
+        creation_time = parse_timestamp(created, where="creation_time") if created else None
+    except ValueError:
+        creation_time = None
+    duration = float(fmt.get("duration") or stream.get("duration") or 0.0)
+    if duration <= 0:
+        raise VideoSourceError(f"{target}: zero-length recording (duration {duration} s)")
+    return VideoInfo(
+        path=str(target),
+        duration=duration,
+        fps=_rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate")) or 0.0,
+        width=int(stream.get("width") or 0),
+        height=int(stream.get("height") or 0),
+        codec=str(stream.get("codec_name") or ""),
+        creation_time=creation_time,
+    )
+
+
+def _rate(raw: object) -> float:
+    if not isinstance(raw, str) or "/" not in raw:
+        return 0.0
+    num, den = raw.split("/")
+    return float(num) / float(den) if float(den) else 0.0
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise VideoSourceError(f"{path}: no such file")
+    if not path.is_file():
+        raise VideoSourceError(f"{path}: not a file")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise VideoSourceError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if path.stat().st_size == 0:
+        raise VideoSourceError(f"{path}: zero-length file")
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """`skip_nonref` drops frames no other frame depends on (B-frames): the sampled frame is then
+    the next reference frame, at most a few frames late, with its own exact PTS."""
+
+    skip_nonref: bool = False
+    keyframes_only: bool = False
+    threads: bool = True
+
+
+class FileVideoSource(VideoSource):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        detection_fps: float,
+        started_at: datetime | None = None,
+        options: DecodeOptions = DecodeOptions(),
+    ) -> None:
+        if detection_fps <= 0:
+            raise ValueError("detection_fps must be positive")
+        self.path = Path(path)
+        _check_readable(self.path)
+        self.started_at = started_at
+        self.options = options
+        self._fps = detection_fps
+        try:
+            self._container = av.open(str(self.path))
+        except av.error.FFmpegError as exc:
+            raise VideoSourceError(f"{self.path}: not a readable video ({exc})") from exc
+        if not self._container.streams.video:
+            self._container.close()
+            raise VideoSourceError(f"{self.path}: no video stream")
+        self._stream = self._container.streams.video[0]
+        if options.threads:
+            self._stream.thread_type = "AUTO"
+        if options.keyframes_only:
+            self._stream.codec_context.skip_frame = "NONKEY"
+        elif options.skip_nonref:
+            self._stream.codec_context.skip_frame = "NONREF"
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self.stream_fps = float(rate) if rate else 30.0
+        self.duration = self._duration()
+        self.last_time = 0.0
+        self.frames_decoded = 0
+        self._next_target = 0.0
+        self._frames: Iterator[av.VideoFrame] = self._decode()
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    def _duration(self) -> float:
+        if self._stream.duration is not None and self._stream.time_base is not None:
+            return float(self._stream.duration * self._stream.time_base)
+        if self._container.duration is not None:
+            return float(self._container.duration) / av.time_base
+        return 0.0
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        try:
+            for packet in self._container.demux(self._stream):
+                for frame in packet.decode():
+                    if isinstance(frame, av.VideoFrame):
+                        yield frame
+        except av.error.FFmpegError as exc:
+            raise VideoDecodeError(
+                f"{self.path}: decoding failed after {self.last_time:.2f} s of video ({exc})",
+                video_time=self.last_time,
+            ) from exc
+
+    def raw_frames(self) -> Iterator[av.VideoFrame]:
+        """Every decoded frame, unconverted (benchmarks measure the decoder through this)."""
+        for frame in self._frames:
+            self.frames_decoded += 1
+            if frame.time is not None:
+                self.last_time = float(frame.time)
+            yield frame
+
+    def read_frame(self) -> Frame | None:
+        eps = 0.25 / self.stream_fps
+        for frame in self.raw_frames():
+            if frame.time is None:
+                continue
+            t = float(frame.time)
+            if not self.options.keyframes_only and t + eps < self._next_target:
+                continue
+            self._next_target = (math.floor(t * self._fps + 1e-6) + 1) / self._fps
+            return self._to_frame(frame, t)
+        self._check_complete()
+        return None
+
+    def _to_frame(self, frame: av.VideoFrame, t: float) -> Frame:
+        real = self.started_at + timedelta(seconds=t) if self.started_at is not None else None
+        return Frame(
+            image=frame.to_ndarray(format="bgr24"),
+            number=int(round(t * self.stream_fps)),
+            video_time=t,
+            real_time=real,
+        )
+
+    def _check_complete(self) -> None:
+        if self.frames_decoded == 0 and self._next_target == 0.0:
+            raise VideoDecodeError(f"{self.path}: the video stream holds no decodable frames", video_time=0.0)
+        # A file cut short keeps the container's duration but runs out of frames early.
+        frame_time = 1.0 / self.stream_fps
+        if self.duration and not self.options.keyframes_only and self.last_time + max(2.0, 4 * frame_time) < self.duration:
+            raise VideoDecodeError(
+                f"{self.path}: the stream ends at {self.last_time:.2f} s but the container says "
+                f"{self.duration:.2f} s: truncated or corrupt after {self.last_time:.2f} s",
+                video_time=self.last_time,
+            )
+
+    def seek(self, seconds: float) -> None:
+        if seconds <= 0:
+            target = 0
+        else:
+            assert self._stream.time_base is not None
+            target = int(seconds / self._stream.time_base)
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._frames = self._decode()
+        self._next_target = math.ceil(seconds * self._fps - 1e-6) / self._fps
+        self.last_time = seconds
+
+    def close(self) -> None:
+        self._container.close()

@@ -1,0 +1,153 @@
+"""Text reading: PP-OCR (rapidocr's bundled ONNX models) behind `TextReader`, and fuzzy vocabulary matching."""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from rapidfuzz import fuzz
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    score: float
+    # Pixel box within the image that was read: x0, y0, x1, y1.
+    box: tuple[int, int, int, int]
+
+
+class TextReader(ABC):
+    @abstractmethod
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        """Lines of text in a BGR crop, top to bottom."""
+
+
+_ENGINES: dict[tuple[int, float, int], Any] = {}
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine(max_side: int, min_score: float, threads: int) -> Any:
+    """Building an engine loads three ONNX sessions: once per process and settings."""
+    key = (max_side, min_score, threads)
+    with _ENGINE_LOCK:
+        if key not in _ENGINES:
+            from rapidocr import RapidOCR
+
+            params: dict[str, Any] = {
+                "Global.log_level": "error",
+                "Global.use_cls": False,
+                "Global.text_score": min_score,
+                # Tight crops must not be upscaled to a 736 px short side: `max` only shrinks.
+                "Det.limit_type": "max",
+                "Det.limit_side_len": max_side,
+            }
+            if threads:
+                params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+            _ENGINES[key] = RapidOCR(params=params)
+        return _ENGINES[key]
+
+
+class RapidTextReader(TextReader):
+    """PP-OCRv6 small det + rec on a crop; results cached by a cheap hash of the crop's pixels."""
+
+    def __init__(self, *, max_side: int = 320, min_score: float = 0.5, threads: int = 0, cache_size: int = 256) -> None:
+        self.max_side = max_side
+        self.min_score = min_score
+        self.threads = threads
+        self.cache_size = cache_size
+        self._cache: OrderedDict[bytes, list[TextLine]] = OrderedDict()
+        self.calls = 0
+        self.cache_hits = 0
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        if image.size == 0:
+            return []
+        key = crop_hash(image)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self.cache_hits += 1
+            return cached
+        self.calls += 1
+        result = _engine(self.max_side, self.min_score, self.threads)(image)
+        lines: list[TextLine] = []
+        if result.txts:
+            for text, score, quad in zip(result.txts, result.scores, result.boxes):
+                xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+                lines.append(TextLine(str(text), float(score), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
+        lines.sort(key=lambda line: (line.box[1], line.box[0]))
+        self._cache[key] = lines
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return lines
+
+
+def crop_hash(image: np.ndarray) -> bytes:
+    """Same picture (give or take compression noise) → same key: a coarse, quantised thumbnail."""
+    thumb = cv2.resize(image, (48, 16), interpolation=cv2.INTER_AREA)
+    return hashlib.blake2b((thumb // 24).tobytes() + bytes(str(image.shape), "ascii"), digest_size=16).digest()
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"[^A-Z0-9.\-']", "", text.upper())
+
+
+def candidates(lines: Sequence[str], max_words: int = 3) -> list[str]:
+    """Whole lines and every run of up to `max_words` words: `RAIDER  AK-74M` holds two answers."""
+    found: list[str] = []
+    for line in lines:
+        words = line.split()
+        found.append(line)
+        for size in range(1, max_words + 1):
+            for start in range(0, len(words) - size + 1):
+                found.append(" ".join(words[start : start + size]))
+    return found
+
+
+@dataclass(frozen=True)
+class Match:
+    value: str
+    score: float
+    text: str
+
+
+def best_match(lines: Sequence[str], vocabulary: Sequence[str], *, cutoff: float) -> Match | None:
+    """The vocabulary word most like some candidate text; longer words win ties (AK-74M over AKM)."""
+    best: Match | None = None
+    keyed = [(word, normalise(word)) for word in vocabulary]
+    for text in candidates(lines):
+        probe = normalise(text)
+        if not probe:
+            continue
+        for word, key in keyed:
+            score = float(fuzz.ratio(probe, key))
+            if score < cutoff:
+                continue
+            if best is None or (score, len(key)) > (best.score, len(normalise(best.value))):
+                best = Match(word, score, text)
+    return best
+
+
+def contains(lines: Sequence[str], phrase: str, *, cutoff: float = 80) -> bool:
+    key = normalise(phrase)
+    return any(fuzz.partial_ratio(key, normalise(line)) >= cutoff for line in lines if normalise(line))
+
+
+def text_after(lines: Sequence[str], phrase: str) -> list[str]:
+    """What follows `phrase` (e.g. `KILLED BY:`) on its line, else the lines after it."""
+    key = normalise(phrase)
+    for index, line in enumerate(lines):
+        flat = normalise(line)
+        if fuzz.partial_ratio(key, flat) >= 80:
+            words = line.split()
+            tail = [w for w in words if normalise(w) and normalise(w) not in key and not key.endswith(normalise(w))]
+            rest = [" ".join(tail)] if tail else []
+            return rest + list(lines[index + 1 :])
+    return list(lines)

@@ -1,0 +1,100 @@
+"""The data that flows between pipeline stages: frozen, small, no Django."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame, BGR. `video_time` comes from the stream's PTS, never from a frame counter."""
+
+    image: np.ndarray
+    number: int
+    video_time: float
+    real_time: datetime | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True)
+class Box:
+    """Normalised to the frame (0..1), so a box means the same thing at any resolution."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return (
+            max(0, int(self.x0 * width)),
+            max(0, int(self.y0 * height)),
+            min(width, int(round(self.x1 * width))),
+            min(height, int(round(self.y1 * height))),
+        )
+
+    def iou(self, other: Box) -> float:
+        ix = max(0.0, min(self.x1, other.x1) - max(self.x0, other.x0))
+        iy = max(0.0, min(self.y1, other.y1) - max(self.y0, other.y0))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.x1 - self.x0) * max(0.0, self.y1 - self.y0)
+
+    def to_json(self) -> list[float]:
+        return [round(self.x0, 4), round(self.y0, 4), round(self.x1, 4), round(self.y1, 4)]
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    confidence: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one sampled frame shows: the full-screen class (if any) and the overlays (kill notifications)."""
+
+    frame_number: int
+    video_time: float
+    screen: Detection | None
+    overlays: tuple[Detection, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    video_time: float
+    frame_number: int
+    confidence: float
+    data: dict[str, Any]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    thumbnail: bytes = b""  # small JPEG of the confirming frame
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An observed screen that would make an impossible transition: not an event, kept for review."""
+
+    key: str
+    from_state: str
+    observed_screen: str
+    video_time: float
+    frame_number: int
+    confidence: float
+    reason: str
