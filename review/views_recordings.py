@@ -1,0 +1,159 @@
+"""The recordings page: register by path, upload, start detection, watch jobs live (HTMX polling).
+
+Polling a small fragment works the same in both modes: the worker writes progress to the Job
+row, and any web process reads it back, whether or not a Channels layer spans processes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from detection.jobs import job_cancel, job_create
+from detection.models import Job, Recording, SessionType
+from detection.selectors import jobs_visible_to, recordings_overview, recordings_visible_to
+from detection.services.ingest import DuplicateRecording, IngestError, recording_register_any, recording_update
+
+RECENT_JOBS = 8
+
+
+class RegisterForm(forms.Form):
+    path = forms.CharField(max_length=1024, widget=forms.TextInput(attrs={"placeholder": "/srv/vods/2026-03-01 18-30-00.mkv"}))
+    session_type = forms.ChoiceField(choices=SessionType.choices, initial=SessionType.STREAM)
+    started_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
+    )
+    notes = forms.CharField(required=False, max_length=2000)
+
+
+class StartedAtForm(forms.Form):
+    started_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}))
+
+
+def _can_change(user: Any, recording: Recording) -> bool:
+    return bool(user.is_staff or recording.owner_id == user.pk)
+
+
+def _can_cancel(user: Any, job: Job) -> bool:
+    owner_id = job.recording.owner_id if job.recording else None
+    return bool(user.is_staff or job.created_by_id == user.pk or owner_id == user.pk)
+
+
+def _jobs_context(user: Any) -> dict[str, Any]:
+    visible = jobs_visible_to(user).select_related("recording")
+    active = list(visible.filter(status__in=Job.ACTIVE_STATUSES).order_by("created_at"))
+    recent = list(visible.exclude(status__in=Job.ACTIVE_STATUSES).order_by("-finished_at", "-id")[:RECENT_JOBS])
+    for job in active + recent:
+        job.can_cancel = _can_cancel(user, job)  # type: ignore[attr-defined]
+    return {"active_jobs": active, "recent_jobs": recent}
+
+
+@require_GET
+def recordings(request: HttpRequest) -> HttpResponse:
+    context = {
+        "recordings": recordings_overview(request.user),
+        "form": RegisterForm(),
+        "session_types": SessionType.choices,
+        "allowed_roots": settings.VODSCOPE_ALLOWED_ROOTS,
+        **_jobs_context(request.user),
+    }
+    if request.htmx and request.htmx.target == "recordings-table":
+        return render(request, "recordings/_table.html", context)
+    return render(request, "recordings/list.html", context)
+
+
+@require_POST
+def recording_register(request: HttpRequest) -> HttpResponse:
+    form = RegisterForm(request.POST)
+    results: list[Any] = []
+    error = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            results = recording_register_any(
+                owner=request.user, path=data["path"], session_type=data["session_type"],
+                started_at=data["started_at"], notes=data["notes"],
+            )
+        except DuplicateRecording as exc:
+            error = str(exc)
+        except IngestError as exc:
+            error = str(exc)
+    else:
+        error = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+    created = any(result.status == "created" for result in results)
+    if request.htmx:
+        response = render(request, "recordings/_register_result.html", {"results": results, "error": error})
+        if created:
+            trigger_client_event(response, "recordings-changed")
+        return response
+    if error:
+        messages.error(request, error)
+    for result in results:
+        level = messages.SUCCESS if result.status == "created" else messages.WARNING
+        messages.add_message(request, level, f"{result.path}: {result.message}")
+    return redirect("recordings")
+
+
+@require_POST
+def recording_started_at(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
+    if not _can_change(request.user, recording):
+        raise Http404
+    form = StartedAtForm(request.POST)
+    if form.is_valid():
+        recording_update(recording=recording, started_at=form.cleaned_data["started_at"])
+        messages.success(request, f"{recording.title}: start time set to {recording.started_at:%Y-%m-%d %H:%M:%S}")
+    else:
+        messages.error(request, f"{recording.title}: give a start date and time")
+    return _back_to_list(request)
+
+
+@require_POST
+def recording_detect(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
+    if not _can_change(request.user, recording):
+        raise Http404
+    if recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).exists():
+        messages.warning(request, f"{recording.title}: detection is already queued or running")
+    else:
+        job = job_create(kind=Job.Kind.DETECT, recording=recording, created_by=request.user, params={})
+        messages.success(request, f"{recording.title}: detection job #{job.pk} queued")
+    return _back_to_list(request)
+
+
+def _back_to_list(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("recordings")
+
+
+@require_GET
+def jobs_panel(request: HttpRequest) -> HttpResponse:
+    return render(request, "recordings/_jobs.html", _jobs_context(request.user))
+
+
+@require_GET
+def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
+    job.can_cancel = _can_cancel(request.user, job)  # type: ignore[attr-defined]
+    return render(request, "recordings/_job.html", {"job": job, "poll": True, "compact": "compact" in request.GET})
+
+
+@require_POST
+def job_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
+    if not _can_cancel(request.user, job):
+        raise Http404
+    job = job_cancel(job=job)
+    if request.htmx:
+        return render(request, "recordings/_jobs.html", _jobs_context(request.user))
+    messages.info(request, f"Job #{job.pk}: cancel requested")
+    return redirect("recordings")
