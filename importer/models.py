@@ -9,22 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-SESSION_TYPES = ("stream", "practice", "casual")
-CHARACTER_TYPES = ("pmc", "scav")
-GAME_MODES = ("pve", "pvp")
-OUTCOMES = ("survived", "killed", "mia")
-STATES = (
-    "idle",
-    "stash",
-    "pre_raid",
-    "queuing",
-    "deploying",
-    "raid_active",
-    "survived",
-    "killed_in_action",
-    "missing_in_action",
-    "post_raid_review",
-)
+from importer.contract import CHARACTER_TYPES, GAME_MODES, OUTCOMES, SESSION_TYPES, STATES
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -110,11 +95,12 @@ class ImportTarget(models.Model):
 
 
 class ImportLedger(models.Model):
-    """Per target and session: which plan steps were sent and which succeeded, with the remote ids.
+    """Per target and session: how far the import got, and the remote ids later calls need.
 
-    A step is marked `sent` before its call goes out and `done` after the answer arrives, so a
-    crash in between leaves `sent`, and a resumed import reconciles that step against the target
-    before it writes again.
+    Steps run strictly in plan order, so one cursor says it all: `next_step` points at the step
+    being sent and moves on only after its answer arrives. A crash leaves it on a step that may
+    or may not have been written; a resumed import reconciles that one step against the target
+    before sending it again.
     """
 
     class Status(models.TextChoices):
@@ -129,7 +115,10 @@ class ImportLedger(models.Model):
         "detection.Recording", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_ledgers"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
-    steps = models.JSONField(default=dict, blank=True)
+    mode = models.CharField(max_length=16, blank=True, help_text="atomic or individual")
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="Hash of the plan's steps")
+    next_step = models.PositiveIntegerField(default=0)
+    remote_ids = models.JSONField(default=dict, blank=True)
     baseline = models.JSONField(default=dict, blank=True, help_text="Target totals read before the first write")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

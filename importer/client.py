@@ -1,0 +1,393 @@
+"""The import client: plans → a stream-producer API, never twice and never lost.
+
+- Duplicate check first (`GET /api/sessions?started_at=T`); a session already there is skipped.
+- The atomic `POST /api/import/session` when the target has it (all or nothing, so a lost answer
+  is settled by looking the session up); the individual calls when it answers 404.
+- Individual calls run in plan order behind a ledger cursor. A call whose answer was lost (5xx,
+  timeout, dropped connection) may have been written, so before it is sent again the client reads
+  the target: the session by `started_at`, the raid by `/api/raid/current`, kills and transitions
+  by the raid's counts (`GET /api/raid/{id}`, Vodscope's own extension) or else by the `/api/stats`
+  kill total against the total read before the first write.
+- Transient failures retry with exponential backoff and full jitter; a 4xx stops that session with
+  the target's error, and the next session goes on.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from importer.contract import OUTCOMES, format_time, parse_time
+from importer.ledger_base import Ledger, LedgerEntry
+from importer.plan import SessionPlan, Step, atomic_body, plan_fingerprint, plan_steps
+from importer.transport import ApiResponse, TransientError, Transport
+
+
+class PermanentError(Exception):
+    """The target refused a call (4xx); the message is the target's own error."""
+
+
+class GaveUp(Exception):
+    """Transient failures outlasted the retry policy."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    base_delay: float = 0.25
+    max_delay: float = 10.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: clients that failed together do not retry together."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass
+class Counts:
+    sessions: int = 0
+    raids: int = 0
+    kills: int = 0
+    transitions: int = 0
+    survived: int = 0
+    killed: int = 0
+    mia: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class SessionOutcome:
+    source: str
+    started_at: str
+    status: str  # created, resumed, skipped, failed, dry-run
+    mode: str = ""
+    created: Counts = field(default_factory=Counts)
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    sessions: list[SessionOutcome] = field(default_factory=list)
+    created: Counts = field(default_factory=Counts)
+    verification: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for s in self.sessions if s.status == "skipped")
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for s in self.sessions if s.status == "failed")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "created": asdict(self.created),
+            "skipped_duplicates": self.skipped,
+            "failed": self.failed,
+            "sessions": [asdict(s) for s in self.sessions],
+            "verification": self.verification,
+        }
+
+    def lines(self) -> list[str]:
+        c = self.created
+        lines = [
+            f"{s.status:>8}  {s.started_at}  {s.source}" + (f"  ({s.mode})" if s.mode else "") + (f"  error: {s.error}" if s.error else "")
+            for s in self.sessions
+        ]
+        lines += [f"          warning: {w}" for s in self.sessions for w in s.warnings]
+        lines.append(
+            f"created: {c.sessions} sessions, {c.raids} raids, {c.kills} kills, {c.transitions} transitions; "
+            f"skipped as duplicates: {self.skipped}; failed: {self.failed}"
+        )
+        if self.verification:
+            lines.append(f"stats check: {self.verification.get('message', '')}")
+        return lines
+
+
+class ImportClient:
+    def __init__(
+        self,
+        transport: Transport,
+        ledger: Ledger,
+        *,
+        mode: str = "auto",
+        dry_run: bool = False,
+        policy: RetryPolicy | None = None,
+        echo: Callable[[str], None] = print,
+        on_step: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        if mode not in ("auto", "atomic", "individual"):
+            raise ValueError(f"mode {mode!r}: use auto, atomic or individual")
+        self.transport = transport
+        self.ledger = ledger
+        self.mode = mode
+        self.dry_run = dry_run
+        self.policy = policy or RetryPolicy()
+        self.echo = echo
+        self.on_step = on_step or (lambda key: None)
+        self.sleep = sleep
+        self.rng = random.Random(seed)
+        self.atomic_supported: bool | None = {"auto": None, "atomic": True, "individual": False}[mode]
+
+    # --- a whole run ------------------------------------------------------------------
+    def run(self, plans: list[SessionPlan]) -> ImportSummary:
+        summary = ImportSummary()
+        ordered = sorted(plans, key=lambda p: p.started_at)
+        before = None if self.dry_run else self._read("/api/stats").data
+        for plan in ordered:
+            outcome = self.import_session(plan)
+            summary.sessions.append(outcome)
+            summary.created.add(outcome.created)
+        if not self.dry_run:
+            summary.verification = _verify(before, self._read("/api/stats").data, summary.created)
+        return summary
+
+    def import_session(self, plan: SessionPlan) -> SessionOutcome:
+        started = format_time(plan.started_at)
+        outcome = SessionOutcome(source=plan.source, started_at=started, status="created", warnings=list(plan.warnings))
+        if self.dry_run:
+            outcome.status, outcome.mode = "dry-run", ("individual" if self.mode == "individual" else "atomic")
+            self._print_dry_run(plan)
+            return outcome
+        try:
+            self._import(plan, outcome)
+        except (PermanentError, GaveUp) as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+            entry = self.ledger.get(self.transport.target_key, plan.started_at)
+            if entry is not None:
+                self.ledger.finish(entry, status="failed", error=str(exc))
+        return outcome
+
+    def _import(self, plan: SessionPlan, outcome: SessionOutcome) -> None:
+        key, fingerprint = self.transport.target_key, plan_fingerprint(plan)
+        entry = self.ledger.get(key, plan.started_at)
+        if self._sessions_at(plan.started_at):
+            if entry is None or entry.status == "done" or (entry.mode == "atomic" and entry.status == "failed"):
+                outcome.status = "skipped"
+            elif entry.mode == "atomic":
+                # The atomic call went out and the session is there: all of it is, by the contract.
+                self.ledger.finish(entry, status="done")
+                outcome.status, outcome.mode, outcome.created = "resumed", "atomic", _plan_counts(plan)
+            elif entry.fingerprint != fingerprint:
+                raise PermanentError(
+                    "the reviewed log changed since a half-finished import of this session; "
+                    "remove that session on the target and import again"
+                )
+            else:
+                outcome.status = "resumed"
+                self._individual(plan, entry, outcome, resumed=True)
+            return
+        if self.atomic_supported is not False:
+            entry = self.ledger.start(key, plan, mode="atomic", fingerprint=fingerprint)
+            if self._atomic(plan, entry, outcome):
+                return
+        entry = self.ledger.start(key, plan, mode="individual", fingerprint=fingerprint)
+        entry.baseline = {"kills": _total(self._read("/api/stats").data, "kills")}
+        self.ledger.save(entry)
+        self._individual(plan, entry, outcome, resumed=False)
+
+    # --- the atomic call --------------------------------------------------------------
+    def _atomic(self, plan: SessionPlan, entry: LedgerEntry, outcome: SessionOutcome) -> bool:
+        """True when the session is on the target; False when the target lacks the atomic call."""
+        response = self._write("POST", "/api/import/session", atomic_body(plan), reconcile=lambda: self._find_session(plan))
+        if response is None or response.status == 201:
+            self.ledger.finish(entry, status="done")
+            outcome.mode, outcome.created = "atomic", _plan_counts(plan)
+            return True
+        if response.status == 404:
+            self.atomic_supported = False
+            return False
+        if response.status == 409:
+            self.ledger.finish(entry, status="done")
+            outcome.status = "skipped"
+            return True
+        raise PermanentError(f"POST /api/import/session: {response.status} {response.error}")
+
+    # --- individual calls ---------------------------------------------------------------
+    def _individual(self, plan: SessionPlan, entry: LedgerEntry, outcome: SessionOutcome, *, resumed: bool) -> None:
+        outcome.mode = "individual"
+        steps = plan_steps(plan)
+        ids: dict[str, int] = dict(entry.remote_ids)
+        maybe_written = resumed
+        for index in range(entry.next_step, len(steps)):
+            step = steps[index]
+            path = step.path.replace("{raid}", str(ids.get(f"raid:{step.raid_index}", "")))
+            remote_id: int | None = None
+            # Only the step a crashed run was on can be in doubt; written then, it is in the baseline.
+            found = self._reconcile(plan, steps, index, ids, entry) if maybe_written else None
+            if found is not None:
+                remote_id = found
+            else:
+                response = self._write(
+                    step.method, path, step.body, reconcile=lambda: self._reconcile(plan, steps, index, ids, entry)
+                )
+                if response is not None and response.status >= 400:
+                    raise PermanentError(f"{step.method} {path}: {response.status} {response.error}")
+                remote_id = _id(response.data) if response is not None else None
+                _count(outcome.created, step)
+            maybe_written = False
+            if step.kind in ("session", "raid") and remote_id is not None:
+                ids[step.key] = remote_id
+                entry.remote_ids = dict(ids)
+            entry.next_step = index + 1
+            self.ledger.save(entry)
+            self.on_step(step.key)
+        self.ledger.finish(entry, status="done")
+
+    def _reconcile(
+        self, plan: SessionPlan, steps: list[Step], index: int, ids: dict[str, int], entry: LedgerEntry
+    ) -> int | None:
+        """The remote id (or 0) when step `index` is already on the target, None when it is not."""
+        step = steps[index]
+        raid_id = ids.get(f"raid:{step.raid_index}")
+        if step.kind == "session":
+            return self._find_session(plan)
+        if step.kind == "session_end":
+            found = self._sessions_at(plan.started_at)
+            return int(found[0]["id"]) if found and found[0].get("ended_at") else None
+        if step.kind == "raid":
+            current = self._read("/api/raid/current")
+            if current.status == 200 and _same_time(current.data.get("started_at"), step.at):
+                return int(current.data["id"])
+            return None
+        detail = self._read(f"/api/raid/{raid_id}")
+        if detail.status == 200 and isinstance(detail.data, dict) and "kill_count" in detail.data:
+            if step.kind == "raid_end":
+                return 0 if detail.data.get("ended_at") else None
+            field_name, kind = ("kill_count", "kill") if step.kind == "kill" else ("transition_count", "transition")
+            done = sum(1 for s in steps[:index] if s.kind == kind and s.raid_index == step.raid_index)
+            return 0 if int(detail.data[field_name]) > done else None
+        if step.kind == "kill":
+            done = sum(1 for s in steps[:index] if s.kind == "kill")
+            total = _total(self._read("/api/stats").data, "kills")
+            return 0 if total > int(entry.baseline.get("kills", 0)) + done else None
+        # Without a read-back, a raid end is resent (a 409 "already ended" then settles it) and a
+        # transition is resent: the contract gives no way to see it, and it feeds no stat.
+        return None
+
+    # --- calls with retries -------------------------------------------------------------
+    def _write(
+        self, method: str, path: str, body: dict[str, Any], *, reconcile: Callable[[], int | None]
+    ) -> ApiResponse | None:
+        """Send until answered. None means an earlier, unanswered attempt turned out to be written."""
+        maybe_written = False
+        for attempt in range(self.policy.attempts):
+            if maybe_written:
+                if reconcile() is not None:
+                    return None
+            try:
+                response = self.transport.request(method, path, body=body)
+            except TransientError:
+                maybe_written = True
+            else:
+                if response.status < 400:
+                    return response
+                if response.status < 500:
+                    if maybe_written and (reconcile() is not None or (response.status == 409 and path.endswith("/end"))):
+                        # A lost attempt did it (with no read-back, "already ended" says so for an end).
+                        return None
+                    return response
+                maybe_written = True
+            self.sleep(self.policy.delay(attempt, self.rng))
+        if maybe_written and reconcile() is not None:
+            return None
+        raise GaveUp(f"{method} {path}: no answer after {self.policy.attempts} attempts")
+
+    def _read(self, path: str, params: dict[str, str] | None = None) -> ApiResponse:
+        for attempt in range(self.policy.attempts):
+            try:
+                response = self.transport.request("GET", path, params=params)
+            except TransientError:
+                pass
+            else:
+                if response.status < 500:
+                    return response
+            self.sleep(self.policy.delay(attempt, self.rng))
+        raise GaveUp(f"GET {path}: no answer after {self.policy.attempts} attempts")
+
+    def _sessions_at(self, started_at: Any) -> list[dict[str, Any]]:
+        response = self._read("/api/sessions", {"started_at": format_time(started_at)})
+        if response.status != 200 or not isinstance(response.data, list):
+            raise PermanentError(f"GET /api/sessions: {response.status} {response.error}")
+        return response.data
+
+    def _find_session(self, plan: SessionPlan) -> int | None:
+        found = self._sessions_at(plan.started_at)
+        return int(found[0]["id"]) if found else None
+
+    def _print_dry_run(self, plan: SessionPlan) -> None:
+        import json
+
+        if self.mode == "individual":
+            for step in plan_steps(plan):
+                self.echo(f"{step.method} {step.path} {json.dumps(step.body)}")
+        else:
+            self.echo(f"POST /api/import/session {json.dumps(atomic_body(plan))}")
+
+
+def _id(data: Any) -> int | None:
+    if isinstance(data, dict):
+        value = data.get("id", data.get("session_id"))
+        return int(value) if value is not None else None
+    return None
+
+
+def _same_time(raw: Any, moment: Any) -> bool:
+    return isinstance(raw, str) and moment is not None and parse_time(raw, name="started_at") == moment
+
+
+def _count(counts: Counts, step: Step) -> None:
+    if step.kind == "session":
+        counts.sessions += 1
+    elif step.kind == "raid":
+        counts.raids += 1
+    elif step.kind == "kill":
+        counts.kills += 1
+    elif step.kind == "transition":
+        counts.transitions += 1
+    elif step.kind == "raid_end":
+        outcome = step.body["outcome"]
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+
+
+def _plan_counts(plan: SessionPlan) -> Counts:
+    return Counts(1, len(plan.raids), plan.kill_count, plan.transition_count, **plan.outcomes())
+
+
+def _total(stats: Any, key: str) -> int:
+    return int(stats.get(key) or 0) if isinstance(stats, dict) else 0
+
+
+def _outcomes(stats: Any) -> dict[str, int] | None:
+    """`outcomes` when the target gives it (Vodscope does), else summed from `by_map` entries if they carry them."""
+    if not isinstance(stats, dict):
+        return None
+    if isinstance(stats.get("outcomes"), dict):
+        return {o: int(stats["outcomes"].get(o, 0)) for o in OUTCOMES}
+    maps = stats.get("by_map")
+    if isinstance(maps, dict) and maps and all(isinstance(m, dict) and "survived" in m for m in maps.values()):
+        return {o: sum(int(m.get(o, 0)) for m in maps.values()) for o in OUTCOMES}
+    return None
+
+
+def _verify(before: Any, after: Any, created: Counts) -> dict[str, Any]:
+    """The target's stats must have moved by exactly what this run wrote from the reviewed logs."""
+    expected = {"sessions": created.sessions, "raids": created.raids, "kills": created.kills}
+    actual = {key: _total(after, key) - _total(before, key) for key in expected}
+    old, new = _outcomes(before), _outcomes(after)
+    if old is not None and new is not None:
+        expected.update({o: getattr(created, o) for o in OUTCOMES})
+        actual.update({o: new[o] - old[o] for o in OUTCOMES})
+    mismatches = {k: {"expected": v, "actual": actual[k]} for k, v in expected.items() if actual[k] != v}
+    if mismatches:
+        message = "MISMATCH " + ", ".join(f"{k}: expected +{m['expected']}, target moved +{m['actual']}" for k, m in mismatches.items())
+    else:
+        message = "ok (" + ", ".join(f"{k} +{v}" for k, v in expected.items()) + ")"
+    return {"ok": not mismatches, "expected": expected, "actual": actual, "message": message}
