@@ -69,6 +69,10 @@ class ReviewCounts:
     low_unreviewed: int = 0
 
     @property
+    def type_counts(self) -> list[tuple[str, int]]:
+        return [(t, self.by_type.get(t, 0)) for t in EVENT_TYPES]
+
+    @property
     def reviewed(self) -> int:
         return self.total - self.by_state.get(Status.UNREVIEWED, 0)
 

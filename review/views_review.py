@@ -74,7 +74,12 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
 def _row_response(request: HttpRequest, event: DetectedEvent, *, with_counts: bool = True) -> HttpResponse:
     recording = event.recording
     selectors.decorate_event(event, threshold=selectors.review_threshold())
-    context: dict[str, Any] = {"e": event, "urls": _urls(recording), "recording": recording}
+    context: dict[str, Any] = {
+        "e": event,
+        "urls": _urls(recording),
+        "recording": recording,
+        "threshold": selectors.review_threshold(),
+    }
     if with_counts:
         context["counts"] = selectors.review_counts(recording=recording)
         context["oob"] = True
