@@ -89,7 +89,8 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "vodscope.sqlite3",
+            # Overridable so a worker started by the tests can share pytest's test database file.
+            "NAME": Path(env_str("VODSCOPE_SQLITE_PATH", str(DATA_DIR / "vodscope.sqlite3"))),
             # WAL + IMMEDIATE: the web process and the worker process write concurrently.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
@@ -129,7 +130,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("VODSCOPE_MAX_REQUEST_BYTES", 64 * 1024 * 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Vodscope -------------------------------------------------------------
-VODSCOPE_ALLOWED_ROOTS = env_paths("VODSCOPE_ALLOWED_ROOTS", [DATA_DIR / "library"])
+# The demo folder is Vodscope's own (bootstrap_demo renders into it), so it is always registrable.
+VODSCOPE_DEMO_DIR = DATA_DIR / "demo"
+VODSCOPE_DEMO_DIR.mkdir(parents=True, exist_ok=True)
+VODSCOPE_ALLOWED_ROOTS = [*env_paths("VODSCOPE_ALLOWED_ROOTS", [DATA_DIR / "library"]), VODSCOPE_DEMO_DIR]
 VODSCOPE_UPLOAD_DIR = MEDIA_ROOT / "uploads"
 VODSCOPE_VIDEO_EXTENSIONS = (".mkv", ".mp4", ".mov")
 VODSCOPE_REVIEW_THRESHOLD = env_float("VODSCOPE_REVIEW_THRESHOLD", 0.8)
