@@ -38,39 +38,75 @@ def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:
     return frame.image[y0:y1, x0:x1]
 
 
-def checkbox_ticked(image: np.ndarray) -> bool:
-    """A ticked box has ink (a tick or a fill) inside the square; an empty one shows the background.
-
-    The square is the most square-looking outline in the region; without one, the darkest-or-
-    brightest blob test falls back to the whole region's contrast.
-    """
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    height, width = grey.shape[:2]
-    if height < 4 or width < 4:
-        return False
-    edges = cv2.Canny(grey, 40, 120)
+def _find_square(
+    grey: np.ndarray, min_side: float, max_side: float, centre_y: float | None = None
+) -> tuple[int, int, int, int] | None:
+    """A square outline of a plausible size: level with `centre_y` and leftmost when given, else the largest."""
+    edges = cv2.Canny(grey, 30, 90)
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     best: tuple[int, int, int, int] | None = None
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
-        if h < 0.2 * height or w < 0.2 * height or not 0.75 <= w / h <= 1.33:
+        if not (min_side <= h <= max_side and min_side <= w <= max_side and 0.8 <= w / h <= 1.25):
             continue
-        if best is None or w * h > best[2] * best[3]:
+        if centre_y is not None and abs(y + h / 2 - centre_y) > 0.25 * h:
+            continue
+        if best is None:
             best = (x, y, w, h)
-    if best is None:
+        elif centre_y is not None:
+            # Leftmost wins (the box precedes its label); at the same place the outer edge wins.
+            if x < best[0] - 2 or (abs(x - best[0]) <= 2 and w * h > best[2] * best[3]):
+                best = (x, y, w, h)
+        elif w * h > best[2] * best[3]:
+            best = (x, y, w, h)
+    return best
+
+
+def stretched(image: np.ndarray) -> np.ndarray:
+    """Grey levels stretched to the full range: dark text on a dark panel becomes readable."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    low, high = np.percentile(grey, (1, 99))
+    if high - low < 1:
+        return image
+    scaled = np.clip((grey.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(scaled, cv2.COLOR_GRAY2BGR)
+
+
+def checkbox_ticked(image: np.ndarray, label: TextLine | None = None) -> bool:
+    """A ticked box has ink (a tick) on its fill; an empty one is one flat colour inside.
+
+    The box sits just left of its label when OCR found the label; otherwise it is the largest
+    square outline of a plausible size. Its inner half is compared with its own median colour,
+    so neither the fill nor the backdrop colour matters.
+    """
+    if image.ndim != 3 or image.shape[0] < 4 or image.shape[1] < 4:
         return False
-    x, y, w, h = best
-    inner = grey[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4]
-    ring = np.concatenate([grey[max(0, y - 3) : y, x : x + w].ravel(), grey[y + h : y + h + 3, x : x + w].ravel()])
-    background = float(np.median(ring)) if ring.size else float(np.median(grey))
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    height = image.shape[0]
+    offset_x = offset_y = 0
+    if label is not None:
+        x0, y0, x1, y1 = label.box
+        text_h = max(4, y1 - y0)
+        offset_x, offset_y = max(0, x0 - int(3.0 * text_h)), max(0, y0 - text_h)
+        # OCR sometimes reads the box as a leading blank of its label: search under the label too.
+        grey = grey[offset_y : y1 + text_h, offset_x:x1]
+        square = _find_square(grey, 0.5 * text_h, 1.3 * text_h, centre_y=(y0 + y1) / 2 - offset_y)
+    else:
+        square = _find_square(grey, 0.12 * height, 0.6 * height)
+    if square is None:
+        return False
+    x, y, w, h = square
+    x, y = x + offset_x, y + offset_y
+    inner = image[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4].reshape(-1, 3)
     if inner.size == 0:
         return False
-    ink = np.abs(inner.astype(np.int16) - background) > 40
-    return float(ink.mean()) > 0.08
+    fill = np.median(inner, axis=0)
+    ink = np.abs(inner.astype(np.int16) - fill).max(axis=1) > 40
+    return float(ink.mean()) > 0.04
 
 
 def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[str]) -> str | None:
-    """The button that stands out most from the panel: its surroundings differ most from the panel's median colour."""
+    """The button whose fill stands out most from the panel's median colour."""
     if image.size == 0:
         return None
     panel = np.median(image.reshape(-1, 3), axis=0)
@@ -81,8 +117,9 @@ def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[st
         for line in lines:
             if normalise(line.text) == key or (key in normalise(line.text) and len(normalise(line.text)) <= len(key) + 2):
                 x0, y0, x1, y1 = line.box
-                dx, dy = (x1 - x0) // 2 + 4, (y1 - y0) // 2 + 4
-                areas[label] = (max(0, x0 - dx), max(0, y0 - dy), min(width, x1 + dx), min(height, y1 + dy))
+                # OCR's box hugs the button's label; its middle is the button's fill (and the letters).
+                dx, dy = (x1 - x0) // 10, (y1 - y0) // 10
+                areas[label] = (x0 + dx, y0 + dy, max(x0 + dx + 1, x1 - dx), max(y0 + dy + 1, y1 - dy))
                 break
     if len(areas) < len(labels):
         # Buttons not read: assume they sit side by side in the lower part of the panel, in label order.
@@ -92,7 +129,8 @@ def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[st
     def stand_out(area: tuple[int, int, int, int]) -> float:
         x0, y0, x1, y1 = area
         patch = image[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
-        return float(np.abs(patch - panel).mean()) if patch.size else 0.0
+        # The median is the button's fill: the letters' strokes are a minority of the pixels.
+        return float(np.abs(np.median(patch, axis=0) - panel).sum()) if patch.size else 0.0
 
     scored = sorted(((stand_out(area), -i, label) for i, (label, area) in enumerate(areas.items())), reverse=True)
     return scored[0][2] if scored else None
@@ -114,6 +152,27 @@ class FieldReader:
         image = crop(frame, detection.box)
         needs_text = any("vocabulary" in s or "buttons" in s or "flag" in s for s in specs.values())
         lines = self.reader.read(image) if needs_text else []
+        reading = self._fields(frame, detection, specs, image, lines, context)
+        if reading.complete or not needs_text:
+            return reading
+        # Low-contrast styles: one more try on a contrast-stretched copy, keeping what was read.
+        retry = self._fields(frame, detection, specs, image, self.reader.read(stretched(image)), context)
+        return Reading(
+            data={**retry.data, **reading.data},
+            complete=retry.complete or all(k in {**retry.data, **reading.data} for k in specs),
+            texts=reading.texts + retry.texts,
+            scores={**retry.scores, **reading.scores},
+        )
+
+    def _fields(
+        self,
+        frame: Frame,
+        detection: Detection,
+        specs: dict[str, dict[str, Any]],
+        image: np.ndarray,
+        lines: list[TextLine],
+        context: dict[str, Any] | None,
+    ) -> Reading:
         texts = [line.text for line in lines]
         data: dict[str, Any] = {}
         scores: dict[str, float] = {}
@@ -131,7 +190,9 @@ class FieldReader:
                 scores[name] = match.score / 100.0
             elif "checkbox" in spec:
                 region = crop(frame, self.profile.region(str(spec["checkbox"])), pad=0.0)
-                data[name] = str(spec["ticked"] if checkbox_ticked(region) else spec["empty"])
+                key = normalise(str(spec.get("label", "")))
+                label = next((line for line in self.reader.read(region) if key and normalise(line.text) == key), None)
+                data[name] = str(spec["ticked"] if checkbox_ticked(region, label) else spec["empty"])
             elif "buttons" in spec:
                 labels = [str(label) for label in spec["buttons"]]
                 chosen = highlighted_button(image, lines, labels)

@@ -128,6 +128,8 @@ def best_match(lines: Sequence[str], vocabulary: Sequence[str], *, cutoff: float
             continue
         for word, key in keyed:
             score = float(fuzz.ratio(probe, key))
+            if score < 95 and len(key) >= 3 and key in probe:
+                score = 95.0  # OCR ran two words together: `SCAVMOSIN`
             if score < cutoff:
                 continue
             if best is None or (score, len(key)) > (best.score, len(normalise(best.value))):
