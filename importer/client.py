@@ -197,7 +197,7 @@ class ImportClient:
     def _atomic(self, plan: SessionPlan, entry: LedgerEntry, outcome: SessionOutcome) -> bool:
         """True when the session is on the target; False when the target lacks the atomic call."""
         response = self._write("POST", "/api/import/session", atomic_body(plan), reconcile=lambda: self._find_session(plan))
-        if response is None or response.status == 201:
+        if response.status in (200, 201):
             self.ledger.finish(entry, status="done")
             outcome.mode, outcome.created = "atomic", _plan_counts(plan)
             return True
@@ -228,9 +228,9 @@ class ImportClient:
                 response = self._write(
                     step.method, path, step.body, reconcile=lambda: self._reconcile(plan, steps, index, ids, entry)
                 )
-                if response is not None and response.status >= 400:
+                if response.status >= 400:
                     raise PermanentError(f"{step.method} {path}: {response.status} {response.error}")
-                remote_id = _id(response.data) if response is not None else None
+                remote_id = _id(response.data)
                 _count(outcome.created, step)
             maybe_written = False
             if step.kind in ("session", "raid") and remote_id is not None:
@@ -275,13 +275,14 @@ class ImportClient:
     # --- calls with retries -------------------------------------------------------------
     def _write(
         self, method: str, path: str, body: dict[str, Any], *, reconcile: Callable[[], int | None]
-    ) -> ApiResponse | None:
-        """Send until answered. None means an earlier, unanswered attempt turned out to be written."""
+    ) -> ApiResponse:
+        """Send until answered; an earlier attempt found written by reading back answers `_reconciled`."""
         maybe_written = False
         for attempt in range(self.policy.attempts):
             if maybe_written:
-                if reconcile() is not None:
-                    return None
+                found = reconcile()
+                if found is not None:
+                    return _reconciled(found)
             try:
                 response = self.transport.request(method, path, body=body)
             except TransientError:
@@ -290,14 +291,15 @@ class ImportClient:
                 if response.status < 400:
                     return response
                 if response.status < 500:
-                    if maybe_written and (reconcile() is not None or (response.status == 409 and path.endswith("/end"))):
-                        # A lost attempt did it (with no read-back, "already ended" says so for an end).
-                        return None
-                    return response
+                    found = reconcile() if maybe_written else None
+                    if found is None and maybe_written and response.status == 409 and path.endswith("/end"):
+                        found = 0  # with no read-back, "already ended" says a lost attempt did it
+                    return response if found is None else _reconciled(found)
                 maybe_written = True
             self.sleep(self.policy.delay(attempt, self.rng))
-        if maybe_written and reconcile() is not None:
-            return None
+        found = reconcile() if maybe_written else None
+        if found is not None:
+            return _reconciled(found)
         raise GaveUp(f"{method} {path}: no answer after {self.policy.attempts} attempts")
 
     def _read(self, path: str, params: dict[str, str] | None = None) -> ApiResponse:
@@ -330,6 +332,11 @@ class ImportClient:
                 self.echo(f"{step.method} {step.path} {json.dumps(step.body)}")
         else:
             self.echo(f"POST /api/import/session {json.dumps(atomic_body(plan))}")
+
+
+def _reconciled(remote_id: int) -> ApiResponse:
+    """Stands in for the answer a lost attempt never gave (200, as no 201 was seen)."""
+    return ApiResponse(200, {"id": remote_id, "reconciled": True})
 
 
 def _id(data: Any) -> int | None:
