@@ -4,14 +4,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import factory
+from django.contrib.auth import get_user_model
 
 from detection.models import DetectedEvent, Job, Recording
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
 
 
 class RecordingFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Recording
 
+    owner = factory.SubFactory(UserFactory)
     title = factory.Sequence(lambda n: f"2026-03-01 18-{n:02d}-00.mkv")
     source_path = factory.LazyAttribute(lambda o: f"/srv/vods/{o.title}")
     size_bytes = 1_000_000
