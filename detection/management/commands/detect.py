@@ -1,0 +1,133 @@
+"""`manage.py detect`: the pipeline on one video or a folder, one JSON event log per video and a summary."""
+from __future__ import annotations
+
+import json
+import time
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from detection.models import SessionType
+from detection.pipeline.detector import ModelError
+from detection.pipeline.event_log import format_timestamp, parse_timestamp, write_event_log
+from detection.pipeline.factory import BUNDLED_MODEL, DetectSettings, build_pipeline, event_log_for, file_sha256
+from detection.pipeline.profile import load_profile
+from detection.pipeline.source import FileVideoSource, VideoSourceError, probe_video
+
+
+class Command(BaseCommand):
+    help = "Detect game events in recordings; writes <name>.events.json per video and summary.json."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--video", help="one video file")
+        which.add_argument("--video-dir", help="every video in this folder (not recursive)")
+        parser.add_argument("--start-time", help="ISO 8601 real time of the first frame (default: the container's creation_time)")
+        parser.add_argument("--session-type", choices=[c.value for c in SessionType], default=SessionType.STREAM)
+        parser.add_argument("--output", default="detections", help="folder for the event logs (default ./detections)")
+        parser.add_argument("--detection-fps", type=float, default=settings.VODSCOPE_DETECTION_FPS)
+        parser.add_argument("--confidence-threshold", type=float, default=None)
+        parser.add_argument("--model", default=str(BUNDLED_MODEL), help="ONNX model (default: the bundled demo model)")
+        parser.add_argument("--profile", default=settings.VODSCOPE_GAME_PROFILE)
+        parser.add_argument("--no-gate", action="store_true", help="run the model on every sampled frame")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        videos = self._videos(options)
+        start_time = parse_timestamp(options["start_time"], where="--start-time") if options["start_time"] else None
+        if options["detection_fps"] <= 0:
+            raise CommandError("--detection-fps must be positive")
+        profile = load_profile(options["profile"])
+        detect = DetectSettings(
+            model_path=str(Path(options["model"]).resolve()),
+            detection_fps=options["detection_fps"],
+            confidence=options["confidence_threshold"],
+            providers=tuple(settings.VODSCOPE_ONNX_PROVIDERS),
+            use_gate=not options["no_gate"],
+        )
+        try:
+            pipeline = build_pipeline(profile, detect)
+        except ModelError as exc:
+            raise CommandError(str(exc)) from exc
+        model = {"path": detect.model_path, "sha256": file_sha256(detect.model_path), "classes": list(profile.classes)}
+        output = Path(options["output"])
+        output.mkdir(parents=True, exist_ok=True)
+        summary: list[dict[str, Any]] = []
+        for video in videos:
+            summary.append(self._one(video, pipeline, detect, model, start_time, options, output))
+        (output / "summary.json").write_text(json.dumps({"videos": summary}, indent=2), encoding="utf-8")
+        self._print_summary(summary)
+        failed = [s for s in summary if s["error"]]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(summary)} videos failed; see {output / 'summary.json'}")
+
+    def _videos(self, options: dict[str, Any]) -> list[Path]:
+        if options["video"]:
+            return [Path(options["video"])]
+        folder = Path(options["video_dir"])
+        if not folder.is_dir():
+            raise CommandError(f"{folder}: not a folder")
+        videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in settings.VODSCOPE_VIDEO_EXTENSIONS)
+        if not videos:
+            raise CommandError(f"{folder}: no videos ({', '.join(settings.VODSCOPE_VIDEO_EXTENSIONS)})")
+        return videos
+
+    def _one(self, video: Path, pipeline: Any, detect: DetectSettings, model: dict[str, Any],
+             start_time: Any, options: dict[str, Any], output: Path) -> dict[str, Any]:
+        record: dict[str, Any] = {"video": str(video), "events": 0, "error": "", "log": ""}
+        try:
+            info = probe_video(video, ffprobe=settings.VODSCOPE_FFPROBE)
+            source = FileVideoSource(video, detection_fps=detect.detection_fps, started_at=start_time or info.creation_time)
+        except VideoSourceError as exc:
+            record["error"] = str(exc)
+            self.stderr.write(f"{video}: {exc}")
+            return record
+        started = time.perf_counter()
+        with tqdm(total=round(info.duration, 1), unit="s", desc=video.name, leave=False) as bar:
+            def on_progress(video_time: float) -> None:
+                bar.update(round(min(video_time, info.duration) - bar.n, 1))
+
+            try:
+                result = pipeline.run(source, on_progress=on_progress)
+            finally:
+                source.close()
+        wall = time.perf_counter() - started
+        metadata = {
+            "video": video.name,
+            "started_at": format_timestamp(source.started_at),
+            "session_type": options["session_type"],
+            "duration_seconds": round(info.duration, 3),
+            "fps": info.fps,
+            "resolution": f"{info.width}x{info.height}",
+            "model": model,
+            "profile": pipeline.profile.name,
+            "settings": detect.to_json(),
+            "generator": "vodscope detect",
+            "wall_seconds": round(wall, 2),
+        }
+        target = output / f"{video.stem}.events.json"
+        log = event_log_for(result, metadata=metadata, started_at=source.started_at,
+                            thumbnail_dir=output / f"{video.stem}_thumbnails")
+        write_event_log(log, target)
+        counts: dict[str, int] = {}
+        for event in result.events:
+            counts[event.type] = counts.get(event.type, 0) + 1
+        record.update(events=len(result.events), by_type=counts, error=result.error, log=str(target),
+                      partial=result.partial, speed=round(info.duration / wall, 2) if wall else None,
+                      timings=result.timings.to_json())
+        if result.error:
+            self.stderr.write(f"{video}: {result.error} (kept {len(result.events)} events, marked partial)")
+        return record
+
+    def _print_summary(self, summary: list[dict[str, Any]]) -> None:
+        for item in summary:
+            if item["error"] and not item["log"]:
+                self.stdout.write(f"FAILED  {item['video']}: {item['error']}")
+                continue
+            types = ", ".join(f"{k}={v}" for k, v in sorted(item.get("by_type", {}).items()))
+            state = "PARTIAL" if item.get("partial") else "ok"
+            self.stdout.write(f"{state:7} {item['video']}: {item['events']} events ({types}); "
+                              f"{item.get('speed')}x real time -> {item['log']}")

@@ -1,0 +1,137 @@
+"""Builds the pipeline's heavy parts once per process (ONNX sessions, the OCR engine) and the
+event log a run produces. Shared by the CLI, the Celery worker and live mode.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from detection.pipeline.detector import DetectorConfig, OnnxDetector
+from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
+from detection.pipeline.profile import GameProfile
+from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult
+from detection.pipeline.text import RapidTextReader
+
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "bundled" / "demo_yolo11n.onnx"
+
+_DETECTORS: dict[tuple[Any, ...], OnnxDetector] = {}
+_READERS: dict[tuple[int, float, int], RapidTextReader] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    model_path: str = str(BUNDLED_MODEL)
+    detection_fps: float = 10.0
+    confidence: float | None = None  # None: the profile's threshold
+    providers: tuple[str, ...] = ()
+    threads: int = 0
+    batch_size: int = 8
+    use_gate: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "detection_fps": self.detection_fps,
+            "confidence": self.confidence,
+            "providers": list(self.providers),
+            "batch_size": self.batch_size,
+            "gate": self.use_gate,
+        }
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detector_for(profile: GameProfile, settings: DetectSettings) -> OnnxDetector:
+    """One ONNX session per model file and settings for the life of the process."""
+    confidence = settings.confidence if settings.confidence is not None else profile.thresholds.confidence
+    key = (settings.model_path, profile.classes, confidence, settings.providers, settings.threads)
+    with _LOCK:
+        if key not in _DETECTORS:
+            _DETECTORS[key] = OnnxDetector(
+                DetectorConfig(
+                    model_path=settings.model_path,
+                    classes=profile.classes,
+                    confidence=confidence,
+                    iou=profile.thresholds.iou,
+                    providers=settings.providers,
+                    threads=settings.threads,
+                )
+            )
+        return _DETECTORS[key]
+
+
+def reader_for(profile: GameProfile, *, threads: int = 0) -> RapidTextReader:
+    key = (profile.ocr.max_side, profile.ocr.min_score, threads)
+    with _LOCK:
+        if key not in _READERS:
+            _READERS[key] = RapidTextReader(max_side=key[0], min_score=key[1], threads=threads)
+        return _READERS[key]
+
+
+def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool = False) -> Pipeline:
+    return Pipeline(
+        profile=profile,
+        detector=detector_for(profile, settings),
+        reader=reader_for(profile, threads=settings.threads),
+        config=PipelineConfig(
+            detection_fps=settings.detection_fps,
+            batch_size=settings.batch_size,
+            use_gate=settings.use_gate,
+            live=live,
+        ),
+    )
+
+
+def event_log_for(
+    result: PipelineResult,
+    *,
+    metadata: dict[str, Any],
+    started_at: datetime | None,
+    thumbnail_dir: Path | None = None,
+) -> EventLog:
+    """The seed-format log of a run; thumbnails are written beside it when a folder is given."""
+    events = []
+    for event in result.events:
+        thumbnail = ""
+        if thumbnail_dir is not None and event.thumbnail:
+            thumbnail_dir.mkdir(parents=True, exist_ok=True)
+            target = thumbnail_dir / f"{event.event_id}.jpg"
+            target.write_bytes(event.thumbnail)
+            thumbnail = f"{thumbnail_dir.name}/{target.name}"
+        events.append(
+            LoggedEvent(
+                event_id=event.event_id,
+                type=event.type,
+                video_offset_seconds=event.video_time,
+                data=event.data,
+                timestamp=real_time(started_at, event.video_time),
+                frame_number=event.frame_number,
+                confidence=event.confidence,
+                thumbnail=thumbnail,
+            )
+        )
+    document = {
+        **metadata,
+        "partial": result.partial,
+        "error": result.error,
+        "frames_sampled": result.timings.frames,
+        "last_video_time": round(result.last_time, 3),
+        "rejected": [
+            {"key": r.key, "from_state": r.from_state, "observed": r.observed_screen,
+             "video_offset_seconds": round(r.video_time, 3), "reason": r.reason}
+            for r in result.rejections
+        ],
+        "timings": result.timings.to_json(),
+    }
+    return EventLog(metadata=document, events=events)
