@@ -38,6 +38,7 @@ class Pacing:
     loading: tuple[float, float] = (5, 12)
     raid: tuple[float, float] = (60, 180)
     kills_per_minute: float = 1.6
+    no_kill_share: float = 0.1
     terminal: tuple[float, float] = (4, 8)
     post_raid: tuple[float, float] = (5, 10)
     black: tuple[float, float] = (0.3, 1.2)
@@ -46,7 +47,7 @@ class Pacing:
 DEMO_PACING = Pacing()
 # For tests: a whole loop, kills included, in about half a minute.
 QUICK_PACING = Pacing(stash=(1.5, 2.5), pre_raid=(1.2, 2), queue=(2, 3.5), countdown=(2, 3), loading=(1.5, 2.5),
-                      raid=(12, 16), kills_per_minute=9.0, terminal=(1.5, 2.5), post_raid=(1.5, 2.5), black=(0.3, 0.6))
+                      raid=(12, 16), kills_per_minute=9.0, no_kill_share=0.0, terminal=(1.5, 2.5), post_raid=(1.5, 2.5), black=(0.3, 0.6))
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,13 @@ class _Planner:
     def plan_kills(self, start: float, end: float) -> list[KillShow]:
         """Kills at random, sometimes in bursts a few seconds apart; notifications never overlap."""
         kills: list[KillShow] = []
-        t = start + self.rng.uniform(3, 8)
+        t = start + self.rng.uniform(2.0, 0.25 * (end - start))
         rate = self.pacing.kills_per_minute / 60
+        if self.rng.random() < self.pacing.no_kill_share:
+            t = end
         while True:
-            burst = kills and self.rng.random() < 0.35
-            t += self.rng.uniform(0.8, 2.0) if burst else self.rng.expovariate(rate)
+            if kills:
+                t += self.rng.uniform(0.8, 2.0) if self.rng.random() < 0.35 else self.rng.expovariate(rate)
             shown = self.rng.uniform(2.0, 4.0)
             if t + shown > end - 1.0:
                 break
