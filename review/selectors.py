@@ -93,7 +93,7 @@ def event_for_review(*, recording: Recording, pk: int) -> DetectedEvent:
 
 
 def review_events(*, recording: Recording, filters: ReviewFilters) -> list[DetectedEvent]:
-    """One query; rows come back with what the row template shows precomputed (templates are slow per row)."""
+    """One query, only the columns a row shows."""
     queryset: QuerySet[DetectedEvent] = (
         DetectedEvent.objects.filter(recording=recording)
         .filter(STATE_FILTERS[filters.state][1])
@@ -107,37 +107,7 @@ def review_events(*, recording: Recording, filters: ReviewFilters) -> list[Detec
         queryset = queryset.filter(confidence__lt=threshold)
     elif filters.band == "high":
         queryset = queryset.filter(confidence__gte=threshold)
-    events = list(queryset)
-    for event in events:
-        decorate_event(event, threshold=threshold)
-    return events
-
-
-def decorate_event(event: DetectedEvent, *, threshold: float) -> DetectedEvent:
-    event.is_low = event.confidence < threshold  # type: ignore[attr-defined]
-    event.clock = format_offset(event.video_offset_seconds)  # type: ignore[attr-defined]
-    event.summary = data_summary(event.data)  # type: ignore[attr-defined]
-    return event
-
-
-def format_offset(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    tenths = int((seconds - whole) * 10)
-    return f"{hours}:{minutes:02d}:{secs:02d}.{tenths}"
-
-
-def data_summary(data: dict[str, Any]) -> str:
-    parts = []
-    for key, value in data.items():
-        if value in (None, "", False):
-            continue
-        if value is True:
-            parts.append(key.replace("_", " "))
-        else:
-            parts.append(str(value).replace("_", " "))
-    return " · ".join(parts)
+    return list(queryset)
 
 
 def review_counts(*, recording: Recording) -> ReviewCounts:

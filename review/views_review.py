@@ -19,6 +19,7 @@ from review import selectors, services
 from review.export import recording_event_log_json
 from review.forms import EventForm, initial_for
 from review.proxy import recording_proxy_request
+from review.rows import event_rows_html
 
 ACTIONS = {
     "approve": services.event_approve,
@@ -35,12 +36,16 @@ def _urls(recording: Recording) -> dict[str, str]:
 
 def _list_context(request: HttpRequest, recording: Recording) -> dict[str, Any]:
     filters = selectors.ReviewFilters.from_query(_filter_query(request))
+    events = selectors.review_events(recording=recording, filters=filters)
+    urls = _urls(recording)
+    threshold = selectors.review_threshold()
     return {
         "recording": recording,
         "filters": filters,
-        "events": selectors.review_events(recording=recording, filters=filters),
-        "urls": _urls(recording),
-        "threshold": selectors.review_threshold(),
+        "event_count": len(events),
+        "rows": event_rows_html(events, threshold=threshold, events_url=urls["events"]),
+        "urls": urls,
+        "threshold": threshold,
     }
 
 
@@ -73,12 +78,12 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _row_response(request: HttpRequest, event: DetectedEvent, *, with_counts: bool = True) -> HttpResponse:
     recording = event.recording
-    selectors.decorate_event(event, threshold=selectors.review_threshold())
+    urls = _urls(recording)
+    threshold = selectors.review_threshold()
     context: dict[str, Any] = {
-        "e": event,
-        "urls": _urls(recording),
+        "row": event_rows_html([event], threshold=threshold, events_url=urls["events"]),
         "recording": recording,
-        "threshold": selectors.review_threshold(),
+        "threshold": threshold,
     }
     if with_counts:
         context["counts"] = selectors.review_counts(recording=recording)
@@ -116,7 +121,6 @@ def review_event_edit(request: HttpRequest, pk: int, event_pk: int) -> HttpRespo
             return _row_response(request, event)
     else:
         form = EventForm(initial=initial_for(event), event=event)
-    selectors.decorate_event(event, threshold=selectors.review_threshold())
     context = {"e": event, "form": form, "urls": _urls(recording), "recording": recording, "mode": "edit"}
     return render(request, "review/_event_form.html", context)
 

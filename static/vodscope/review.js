@@ -5,6 +5,7 @@
   const root = document.getElementById("review");
   if (!root || !window.htmx) return;
   const player = document.getElementById("player");
+  const rowActs = document.getElementById("row-acts");
   const eventsUrl = root.dataset.eventsUrl;
   const baseUrl = root.dataset.baseUrl;
   const fps = parseFloat(root.dataset.fps) || 30;
@@ -24,6 +25,7 @@
     if (!row) { selectedId = null; return; }
     row.setAttribute("aria-selected", "true");
     selectedId = row.dataset.eventId;
+    if (!row.classList.contains("editing")) row.appendChild(rowActs);
     if (scroll) row.scrollIntoView({ block: "nearest" });
     if (focus) row.focus({ preventScroll: true });
   }
@@ -41,7 +43,7 @@
     const start = all.indexOf(selectedRow());
     for (let n = 1; n <= all.length; n++) {
       const row = all[(start + n + all.length) % all.length];
-      if (row.dataset.low && row.dataset.status === "unreviewed") return row;
+      if (row.classList.contains("low") && row.dataset.status === "unreviewed") return row;
     }
     toast("No unreviewed low-confidence events left in this list");
     return null;

@@ -91,7 +91,7 @@ async function upload(file) {
   if (offset > 0) show(`Resuming ${file.name} at ${formatBytes(offset)}`);
   while (true) {
     if (current.paused) throw new Error("paused");
-    const end = Math.min(offset + CHUNK, file.size);
+    const end = Math.min(offset + (Number(form.dataset.chunk) || CHUNK), file.size);
     let answer;
     try {
       answer = await request("PATCH", url, file.slice(offset, end),

@@ -56,8 +56,8 @@ def test_low_confidence_rows_stand_out(client_for, owner, recording):
     html = client_for(owner).get(page_url(recording)).content.decode()
     low_row = html[html.index(f'id="ev-{low.pk}"') - 20 : html.index(f'id="ev-{low.pk}"') + 400]
     high_row = html[html.index(f'id="ev-{high.pk}"') - 20 : html.index(f'id="ev-{high.pk}"') + 400]
-    assert "low" in low_row and 'data-low="1"' in low_row
-    assert 'data-low="1"' not in high_row
+    assert 'class="ev s-unreviewed low"' in low_row and 'class="badge low"' in low_row
+    assert "low" not in high_row.split("</li>")[0]
 
 
 def test_filters_are_get_params(client_for, owner, recording):
