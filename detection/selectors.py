@@ -50,7 +50,7 @@ class JobProgressInfo:
 
     @property
     def eta_text(self) -> str:
-        return _duration_text(self.eta_seconds) if self.eta_seconds is not None else "–"
+        return duration_text(self.eta_seconds) if self.eta_seconds is not None else "–"
 
 
 def job_progress_info(job: Job) -> JobProgressInfo:
@@ -62,7 +62,7 @@ def job_progress_info(job: Job) -> JobProgressInfo:
     return JobProgressInfo(job.progress_done, total, percent, rate, eta)
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
