@@ -15,10 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from detection.jobs import job_cancel, job_create
+from detection.jobs import job_cancel
 from detection.models import Job, Recording, SessionType
 from detection.selectors import jobs_visible_to, recordings_overview, recordings_visible_to
-from detection.services.ingest import DuplicateRecording, IngestError, recording_register_any, recording_update
+from detection.services.detect import detect_job_start
+from detection.services.ingest import IngestError, recording_register_any, recording_update
 
 RECENT_JOBS = 8
 
@@ -80,8 +81,6 @@ def recording_register(request: HttpRequest) -> HttpResponse:
                 owner=request.user, path=data["path"], session_type=data["session_type"],
                 started_at=data["started_at"], notes=data["notes"],
             )
-        except DuplicateRecording as exc:
-            error = str(exc)
         except IngestError as exc:
             error = str(exc)
     else:
@@ -122,7 +121,7 @@ def recording_detect(request: HttpRequest, pk: int) -> HttpResponse:
     if recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).exists():
         messages.warning(request, f"{recording.title}: detection is already queued or running")
     else:
-        job = job_create(kind=Job.Kind.DETECT, recording=recording, created_by=request.user, params={})
+        job = detect_job_start(recording=recording, user=request.user)
         messages.success(request, f"{recording.title}: detection job #{job.pk} queued")
     return _back_to_list(request)
 

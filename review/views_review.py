@@ -19,7 +19,7 @@ from review import selectors, services
 from review.export import recording_event_log_json
 from review.forms import EventForm, initial_for
 from review.proxy import recording_proxy_request
-from review.rows import event_rows_html
+from review.rows import event_rows_html, format_offset
 
 ACTIONS = {
     "approve": services.event_approve,
@@ -67,6 +67,7 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
         counts=selectors.review_counts(recording=recording),
         ticks=ticks,
         duration=duration,
+        duration_text=format_offset(recording.duration_seconds or 0).split(".")[0],
         jobs_context=_jobs_context(recording),
         needs_proxy=selectors.recording_needs_proxy(recording),
         event_types=selectors.EVENT_TYPES,

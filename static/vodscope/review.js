@@ -26,8 +26,22 @@
     row.setAttribute("aria-selected", "true");
     selectedId = row.dataset.eventId;
     if (!row.classList.contains("editing")) row.appendChild(rowActs);
-    if (scroll) row.scrollIntoView({ block: "nearest" });
+    if (scroll) keepInView(row);
     if (focus) row.focus({ preventScroll: true });
+  }
+
+  // Keep a row of context above and below the selection; a far jump (l, undo) centres it.
+  function keepInView(row) {
+    const box = list().getBoundingClientRect();
+    const r = row.getBoundingClientRect();
+    const h = r.height;
+    if (r.bottom < box.top || r.top > box.bottom) {
+      list().scrollTop += r.top + h / 2 - (box.top + box.height / 2);
+    } else if (r.bottom > box.bottom - h) {
+      list().scrollTop += r.bottom - (box.bottom - h);
+    } else if (r.top < box.top + h) {
+      list().scrollTop -= box.top + h - r.top;
+    }
   }
 
   function neighbour(row, step) {

@@ -245,3 +245,36 @@ def test_outsiders_and_anonymous_see_nothing(page_factory, browser, live_server,
     assert "/accounts/login/" in anonymous.url
     assert anonymous.locator("[data-event-id]").count() == 0
     context.close()
+
+
+def test_two_thousand_events_stay_quick(page_factory, live_server, owner, recording, settings, tmp_path):
+    """The 3-hour case: the list, the density bar and the keys with 2,000 events (and real thumbnails)."""
+    from django.core.files.base import ContentFile
+    from PIL import Image, ImageDraw
+
+    from tests.review.factories import make_events
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    DetectedEvent.objects.filter(recording=recording).delete()
+    recording.duration_seconds = 3 * 3600
+    recording.save(update_fields=["duration_seconds"])
+    events = make_events(recording, 2000, duration=3 * 3600 - 60)
+    for i, event in enumerate(events[:12]):
+        image = Image.new("RGB", (160, 90), (40 + 15 * i, 60, 90))
+        ImageDraw.Draw(image).text((8, 36), f"frame {i}", fill=(255, 255, 255))
+        buffer = __import__("io").BytesIO()
+        image.save(buffer, "JPEG")
+        event.thumbnail.save(f"thumb-{i}.jpg", ContentFile(buffer.getvalue()), save=True)
+    for width, height in ((1280, 800), (1920, 1080)):
+        page = open_review(page_factory, live_server, owner, recording, width, height)
+        assert page.locator("#event-list [data-event-id]").count() == 2000
+        page.wait_for_function("Array.from(document.querySelectorAll('img.thumb')).slice(0, 5).every(i => i.complete && i.naturalWidth > 0)")
+        start = page.evaluate("performance.now()")
+        for _ in range(50):
+            page.keyboard.press("j")
+        assert selected_id(page) == str(events[50].pk)
+        elapsed = page.evaluate("performance.now()") - start
+        assert elapsed < 5000, f"50 j presses took {elapsed:.0f} ms"
+        page.keyboard.press("a")
+        page.wait_for_selector(f"#ev-{events[50].pk}.s-approved")
+        screenshot(page, f"review-2000-{width}x{height}")
