@@ -36,14 +36,18 @@ class AlwaysGate(Gate):
 class RegionChangeGate(Gate):
     """Compares a small grey thumbnail of each region with the one seen at the last inference.
 
-    A region counts as changed when its mean absolute grey-level difference exceeds
-    `threshold`; `max_reuse` bounds how many frames in a row may reuse one answer, so a
-    slow drift below the threshold is still seen.
+    A region counts as changed when more than `threshold` (a fraction) of its thumbnail's
+    pixels moved by more than `pixel_delta` grey levels: a small notification or a new
+    screen's key element is a change, compression noise is not. `max_reuse` bounds how many
+    frames in a row may reuse one answer.
     """
 
-    def __init__(self, regions: Iterable[Box], *, threshold: float, max_reuse: int = 50, size: int = 96) -> None:
+    def __init__(
+        self, regions: Iterable[Box], *, threshold: float, pixel_delta: int = 20, max_reuse: int = 50, size: int = 96
+    ) -> None:
         self.regions = tuple(regions)
         self.threshold = threshold
+        self.pixel_delta = pixel_delta
         self.max_reuse = max_reuse
         self.size = size
         self._reference: list[np.ndarray] | None = None
@@ -65,7 +69,7 @@ class RegionChangeGate(Gate):
         reference = self._reference
         stale = self._reused >= self.max_reuse
         if reference is None or stale or any(
-            float(np.mean(np.abs(now - then))) > self.threshold for now, then in zip(thumbs, reference)
+            float(np.mean(np.abs(now - then) > self.pixel_delta)) > self.threshold for now, then in zip(thumbs, reference)
         ):
             self._reference = thumbs
             self._reused = 0

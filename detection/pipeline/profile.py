@@ -25,7 +25,8 @@ class Thresholds:
     iou: float = 0.5
     confirmations: int = 3
     overlay_gap: int = 2
-    gate_change: float = 6.0
+    gate_change: float = 0.01
+    gate_pixel: int = 20
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from detection.pipeline.source import VideoDecodeError, VideoSource
 from detection.pipeline.state import Draft, GameStateMachine
 from detection.pipeline.temporal import Confirmed, FilterConfig, OverlayFilter, ScreenFilter
 from detection.pipeline.text import TextReader
-from detection.pipeline.types import Detection, Event, Frame, Observation, Rejection
+from detection.pipeline.types import Box, Detection, Event, Frame, Observation, Rejection
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,12 @@ class Pipeline:
         thresholds = profile.thresholds
         if gate is None:
             gate = (
-                RegionChangeGate(profile.regions.values(), threshold=thresholds.gate_change)
+                # The whole frame joins the profile's regions: a screen change anywhere is a change.
+                RegionChangeGate(
+                    [*profile.regions.values(), Box(0.0, 0.0, 1.0, 1.0)],
+                    threshold=thresholds.gate_change,
+                    pixel_delta=thresholds.gate_pixel,
+                )
                 if config.use_gate
                 else AlwaysGate()
             )

@@ -1,7 +1,6 @@
 """Text reading: PP-OCR (rapidocr's bundled ONNX models) behind `TextReader`, and fuzzy vocabulary matching."""
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -55,27 +54,27 @@ def _engine(max_side: int, min_score: float, threads: int) -> Any:
 
 
 class RapidTextReader(TextReader):
-    """PP-OCRv6 small det + rec on a crop; results cached by a cheap hash of the crop's pixels."""
+    """PP-OCRv6 small det + rec on a crop; a crop that looks like one read before is not read again."""
 
     def __init__(self, *, max_side: int = 320, min_score: float = 0.5, threads: int = 0, cache_size: int = 256) -> None:
         self.max_side = max_side
         self.min_score = min_score
         self.threads = threads
         self.cache_size = cache_size
-        self._cache: OrderedDict[bytes, list[TextLine]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[tuple[int, ...], np.ndarray, list[TextLine]]] = OrderedDict()
+        self._next_key = 0
         self.calls = 0
         self.cache_hits = 0
 
     def read(self, image: np.ndarray) -> list[TextLine]:
         if image.size == 0:
             return []
-        key = crop_hash(image)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            self.cache_hits += 1
-            return cached
-        self.calls += 1
+        thumb = thumbnail(image)
+        for key, (shape, seen, known) in reversed(self._cache.items()):
+            if shape == image.shape and float(np.abs(seen - thumb).mean()) < 3.0:
+                self._cache.move_to_end(key)
+                self.cache_hits += 1
+                return known
         result = _engine(self.max_side, self.min_score, self.threads)(image)
         lines: list[TextLine] = []
         if result.txts:
@@ -83,16 +82,17 @@ class RapidTextReader(TextReader):
                 xs, ys = [p[0] for p in quad], [p[1] for p in quad]
                 lines.append(TextLine(str(text), float(score), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
         lines.sort(key=lambda line: (line.box[1], line.box[0]))
-        self._cache[key] = lines
+        self.calls += 1
+        self._cache[self._next_key] = (tuple(image.shape), thumb, lines)
+        self._next_key += 1
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return lines
 
 
-def crop_hash(image: np.ndarray) -> bytes:
-    """Same picture (give or take compression noise) → same key: a coarse, quantised thumbnail."""
-    thumb = cv2.resize(image, (48, 16), interpolation=cv2.INTER_AREA)
-    return hashlib.blake2b((thumb // 24).tobytes() + bytes(str(image.shape), "ascii"), digest_size=16).digest()
+def thumbnail(image: np.ndarray) -> np.ndarray:
+    """What the cache compares: the same crop give or take compression noise is the same text."""
+    return cv2.resize(image, (64, 16), interpolation=cv2.INTER_AREA).astype(np.int16)
 
 
 def normalise(text: str) -> str:
@@ -143,13 +143,13 @@ def contains(lines: Sequence[str], phrase: str, *, cutoff: float = 80) -> bool:
 
 
 def text_after(lines: Sequence[str], phrase: str) -> list[str]:
-    """What follows `phrase` (e.g. `KILLED BY:`) on its line, else the lines after it."""
+    """What follows `phrase` (e.g. `KILLED BY:`) on the line that best holds it, then the lines after."""
     key = normalise(phrase)
-    for index, line in enumerate(lines):
-        flat = normalise(line)
-        if fuzz.partial_ratio(key, flat) >= 80:
-            words = line.split()
-            tail = [w for w in words if normalise(w) and normalise(w) not in key and not key.endswith(normalise(w))]
-            rest = [" ".join(tail)] if tail else []
-            return rest + list(lines[index + 1 :])
-    return list(lines)
+    phrase_words = [normalise(w) for w in phrase.split() if normalise(w)]
+    scored = [(fuzz.partial_ratio(key, normalise(line)), -i) for i, line in enumerate(lines) if normalise(line)]
+    if not scored or max(scored)[0] < 85:
+        return list(lines)
+    index = -max(scored)[1]
+    tail = [w for w in lines[index].split() if normalise(w) and
+            not any(fuzz.ratio(normalise(w).rstrip(":"), p) >= 75 for p in phrase_words)]
+    return ([" ".join(tail)] if tail else []) + list(lines[index + 1 :])

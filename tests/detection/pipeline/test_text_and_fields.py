@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from detection.pipeline.fields import FieldReader, checkbox_ticked, highlighted_button
+from detection.pipeline.profile import load_profile
+from detection.pipeline.text import RapidTextReader, TextLine, TextReader, best_match, contains, text_after
+from detection.pipeline.types import Box, Detection, Frame
+from tests.detection.pipeline.synthetic import Shot, draw
+
+pytestmark = pytest.mark.pure
+PROFILE = load_profile("demo")
+WEAPONS = PROFILE.vocabulary("weapons")
+
+
+@pytest.mark.parametrize(
+    ("lines", "vocabulary", "expected"),
+    [
+        (["RAIDER  AK-74M"], WEAPONS, "AK-74M"),
+        (["RAIDER AK74M"], WEAPONS, "AK-74M"),  # OCR dropped the hyphen
+        (["SCAVMOSIN"], WEAPONS, "MOSIN"),  # OCR ran two words together
+        (["HK4I6A5"], WEAPONS, "HK 416A5"),
+        (["ELIMINATED", "R0GUE  SVDS"], PROFILE.vocabulary("enemy_types"), "ROGUE"),
+        (["STREETS OF TARKOV"], PROFILE.vocabulary("maps"), "STREETS OF TARKOV"),
+    ],
+)
+def test_fuzzy_matching_tolerates_ocr_errors(lines: list[str], vocabulary: list[str], expected: str) -> None:
+    match = best_match(lines, vocabulary, cutoff=70)
+    assert match is not None and match.value == expected
+
+
+def test_unrelated_text_matches_nothing() -> None:
+    assert best_match(["SEARCHING FOR MATCH", "04:12"], WEAPONS, cutoff=70) is None
+
+
+def test_extracts_of_the_chosen_map_come_first() -> None:
+    assert PROFILE.vocabulary("extracts", map_name="woods")[:4] == ["OUTSKIRTS", "UN ROADBLOCK", "BRIDGE V-EX", "SOUTH V-EX"]
+
+
+def test_text_after_a_label_and_flags() -> None:
+    assert text_after(["KILLED IN ACTION", "KILLED BY: CULTIST"], "KILLED BY") == ["CULTIST"]
+    assert contains(["ELIMINATED", "HEADSH0T"], "HEADSHOT")
+    assert not contains(["ELIMINATED"], "HEADSHOT")
+
+
+def region(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    h, w = image.shape[:2]
+    return image[int(box[1] * h):int(box[3] * h), int(box[0] * w):int(box[2] * w)]
+
+
+@pytest.mark.parametrize("ticked", [True, False])
+def test_checkbox_is_read_from_its_pixels(ticked: bool) -> None:
+    image = draw(Shot("map_select", 1, tick=ticked), 1280, 720)
+    assert checkbox_ticked(region(image, (0.40, 0.70, 0.60, 0.80))) is ticked
+
+
+@pytest.mark.parametrize("chosen", ["PMC", "SCAV"])
+def test_the_filled_button_is_the_choice(chosen: str) -> None:
+    image = region(draw(Shot("character_select", 1, chosen=chosen), 1280, 720), (0.25, 0.35, 0.75, 0.65))
+    h, w = image.shape[:2]
+    # OCR boxes around the labels, as the reader would report them.
+    lines = [TextLine("PMC", 0.99, (int(0.14 * w), int(0.5 * h), int(0.4 * w), int(0.82 * h))),
+             TextLine("SCAV", 0.99, (int(0.54 * w), int(0.5 * h), int(0.8 * w), int(0.82 * h)))]
+    assert highlighted_button(image, lines, ["PMC", "SCAV"]) == chosen
+
+
+class ScriptedReader(TextReader):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        return [TextLine(text, 0.9, (0, 0, 10, 10)) for text in self.lines]
+
+
+def test_field_reader_formats_values_for_the_event_log() -> None:
+    frame = Frame(np.zeros((360, 640, 3), np.uint8), 0, 0.0)
+    reader = FieldReader(PROFILE, ScriptedReader(["EXFILTRATED AT: SMUGGLERS BOAT"]))
+    reading = reader.read(frame, Detection("survived_screen", 0.9, Box(0.2, 0.3, 0.8, 0.7)), context={"map_name": "customs"})
+    assert reading.complete and reading.data == {"extract_location": "smuggler's boat"}
+    incomplete = FieldReader(PROFILE, ScriptedReader(["ELIMINATED"])).read(
+        frame, Detection("kill_notification", 0.9, Box(0.55, 0.05, 0.98, 0.3)))
+    assert not incomplete.complete and incomplete.data == {"headshot": False}
+
+
+def test_rapidocr_reads_a_kill_notification_crop() -> None:
+    image = draw(Shot("gameplay_hud", 1, kill=("CULTIST", "VECTOR .45", True)), 1280, 720)
+    reader = FieldReader(PROFILE, RapidTextReader())
+    reading = reader.read(Frame(image, 0, 0.0), Detection("kill_notification", 0.9, Box(0.55, 0.05, 0.98, 0.30)))
+    assert reading.data == {"enemy_type": "cultist", "weapon": "VECTOR .45", "headshot": True}
+
+
+def test_ocr_results_are_cached_by_crop_pixels() -> None:
+    reader = RapidTextReader()
+    crop = np.full((60, 200, 3), 30, np.uint8)
+    cv2.putText(crop, "SCAV", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+    first = reader.read(crop)
+    noisy = np.clip(crop.astype(np.int16) + 2, 0, 255).astype(np.uint8)  # compression-level noise
+    assert reader.read(noisy) == first
+    assert reader.calls == 1 and reader.cache_hits == 1
