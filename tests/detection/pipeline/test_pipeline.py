@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detection.pipeline.factory import DetectSettings, build_pipeline
+from detection.pipeline.runner import PipelineResult
+from detection.pipeline.source import FileVideoSource
+from detection.pipeline.types import Event, Rejection
+from tests.detection.pipeline.conftest import EXPECTED
+from tests.detection.pipeline.synthetic import PROFILE, Script, write_video
+
+pytestmark = [pytest.mark.pure, pytest.mark.slow]
+
+
+def run(video: Path, model: Path, **settings: Any) -> PipelineResult:
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(model), **settings))
+    source = FileVideoSource(video, detection_fps=settings.get("detection_fps", 10.0))
+    try:
+        return pipeline.run(source)
+    finally:
+        source.close()
+
+
+def summary(events: list[Event]) -> list[tuple[str, float, dict[str, Any]]]:
+    return [(e.type, round(e.video_time, 1), e.data) for e in events]
+
+
+def test_a_session_becomes_the_expected_events(session_video: Path, synthetic_model: Path) -> None:
+    result = run(session_video, synthetic_model)
+    assert result.error == "" and result.rejections == []
+    assert summary(result.events) == EXPECTED
+    kill = next(e for e in result.events if e.type == "kill")
+    assert kill.event_id == "kill-390" and kill.frame_number == 390
+    assert kill.evidence["class"] == "kill_notification" and "ELIMINATED" in kill.evidence["ocr"]
+    assert kill.thumbnail.startswith(b"\xff\xd8")  # JPEG
+    timings = result.timings
+    assert timings.frames == 265 and timings.ocr_reads >= 4
+
+
+def test_the_gate_skips_inference_without_losing_events(session_video: Path, synthetic_model: Path) -> None:
+    gated = run(session_video, synthetic_model)
+    ungated = run(session_video, synthetic_model, use_gate=False)
+    assert summary(gated.events) == summary(ungated.events)
+    assert ungated.timings.inferences == ungated.timings.frames
+    assert gated.timings.inferences < ungated.timings.frames / 5
+
+
+def test_same_video_twice_gives_the_same_events(session_video: Path, synthetic_model: Path) -> None:
+    first, second = run(session_video, synthetic_model), run(session_video, synthetic_model)
+    assert [(e.event_id, e.data, e.confidence) for e in first.events] == [
+        (e.event_id, e.data, e.confidence) for e in second.events
+    ]
+
+
+def test_a_resumed_run_finishes_with_the_same_events(session_video: Path, synthetic_model: Path) -> None:
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    pipeline.config = type(pipeline.config)(checkpoint_seconds=0.0)
+    checkpoints: list[tuple[dict[str, Any], list[Event]]] = []
+
+    def keep(checkpoint: dict[str, Any], events: list[Event], rejections: list[Rejection]) -> None:
+        checkpoints.append((checkpoint, events))
+
+    whole = pipeline.run(FileVideoSource(session_video, detection_fps=10), on_checkpoint=keep)
+    # Pretend the worker died after the checkpoint taken in the middle of the raid.
+    index = next(i for i, (c, _) in enumerate(checkpoints) if c["video_time"] > 15.5)
+    before = [e for _, events in checkpoints[: index + 1] for e in events]
+    resumed = pipeline.run(FileVideoSource(session_video, detection_fps=10), resume=checkpoints[index][0])
+    assert checkpoints[index][0]["machine"]["state"] == "raid_active"
+    combined = sorted(before + resumed.events, key=lambda e: (e.video_time, e.event_id))
+    assert summary(combined) == summary(whole.events)
+    assert len({e.event_id for e in combined}) == len(combined)
+
+
+def test_a_truncated_video_keeps_what_was_found_and_says_where(tmp_path: Path, synthetic_model: Path) -> None:
+    script = Script().add("stash_screen", 2).add("character_select", 2, chosen="PMC").add("map_select", 20)
+    video = write_video(script, tmp_path / "whole.mkv")
+    cut = tmp_path / "cut.mkv"
+    data = video.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    result = run(cut, synthetic_model)
+    assert result.partial and "truncated or corrupt after" in result.error
+    assert [e.data.get("to_state") for e in result.events] == ["stash", "pre_raid"]
+
+
+def test_the_pipeline_imports_no_django() -> None:
+    code = (
+        "import sys, detection.pipeline.factory, detection.pipeline.runner;"
+        "sys.exit(1 if any(m == 'django' or m.startswith('django.') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3]).returncode == 0

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError, probe_video
+from tests.detection.pipeline.synthetic import Script, write_video
+
+pytestmark = [pytest.mark.pure, pytest.mark.slow]
+
+
+def frames(source: FileVideoSource) -> list[float]:
+    times = []
+    while (frame := source.read_frame()) is not None:
+        times.append(round(frame.video_time, 3))
+    return times
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_video(Script().add("stash_screen", 2).add("map_select", 1), tmp_path_factory.mktemp("src") / "c.mkv",
+                       fps=30, creation_time="2026-03-01T18:00:00.000000Z")
+
+
+def test_samples_on_a_timestamp_grid_with_real_times(clip: Path) -> None:
+    started = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
+    source = FileVideoSource(clip, detection_fps=10, started_at=started)
+    first = source.read_frame()
+    assert first is not None and first.video_time == 0.0 and first.number == 0
+    assert first.real_time == started and first.image.shape == (360, 640, 3)
+    times = [0.0] + frames(source)
+    assert len(times) == 30
+    assert all(abs(t - i / 10) < 0.02 for i, t in enumerate(times))
+
+
+def test_variable_frame_rate_keeps_pts_times(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 3), tmp_path / "vfr.mkv", fps=30, vfr=True)
+    times = frames(FileVideoSource(video, detection_fps=10))
+    # Frames are 1/30 or 3/30 s apart; each sample is the first frame at or after its grid point.
+    assert all(b > a for a, b in zip(times, times[1:]))
+    assert all(0.0 <= t - i / 10 < 0.1 + 1e-6 for i, t in enumerate(times))
+    assert len(times) == 30
+
+
+def test_seek_continues_on_the_same_grid(clip: Path) -> None:
+    whole = frames(FileVideoSource(clip, detection_fps=10))
+    source = FileVideoSource(clip, detection_fps=10)
+    source.seek(1.25)
+    assert frames(source) == [t for t in whole if t >= 1.25]
+
+
+def test_keyframes_only_decodes_just_keyframes(clip: Path) -> None:
+    times = frames(FileVideoSource(clip, detection_fps=10, options=DecodeOptions(keyframes_only=True)))
+    assert times == [0.0, 1.0, 2.0]  # GOP of one second
+
+
+def test_probe_reads_creation_time(clip: Path) -> None:
+    info = probe_video(clip)
+    assert info.creation_time == datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
+    assert info.width == 640 and info.duration == pytest.approx(3.0, abs=0.1)
+
+
+def test_unreadable_inputs_get_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(VideoSourceError, match="no such file"):
+        FileVideoSource(tmp_path / "missing.mkv", detection_fps=10)
+    empty = tmp_path / "empty.mkv"
+    empty.touch()
+    with pytest.raises(VideoSourceError, match="zero-length"):
+        FileVideoSource(empty, detection_fps=10)
+    text = tmp_path / "notes.mkv"
+    text.write_text("not a video at all")
+    with pytest.raises(VideoSourceError, match="not a readable video"):
+        FileVideoSource(text, detection_fps=10)
+    with pytest.raises(VideoSourceError, match="zero-length|no video"):
+        probe_video(empty)
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
+    audio = tmp_path / "audio.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(audio)], check=True)
+    with pytest.raises(VideoSourceError, match="no video stream"):
+        FileVideoSource(audio, detection_fps=10)
+
+
+def test_a_truncated_file_fails_saying_where(tmp_path: Path, clip: Path) -> None:
+    long = write_video(Script().add("stash_screen", 6), tmp_path / "long.mkv")
+    cut = tmp_path / "cut.mkv"
+    data = long.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    source = FileVideoSource(cut, detection_fps=10)
+    with pytest.raises(VideoDecodeError) as caught:
+        frames(source)
+    assert caught.value.video_time < 5.0
+    assert "truncated or corrupt after" in str(caught.value)
