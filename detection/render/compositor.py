@@ -140,8 +140,8 @@ class Compositor:
         if self._scene is None or self._scene[0] != segment.index:
             rng = self._rng("scene", segment.index)
             margin = 1.0 + self.look.pan
-            scene = scenery.raid_scene((round(width * margin), round(height * margin)), rng)
-            self._scene = (segment.index, self._finish(scene, rng), self._camera_path(segment, rng))
+            picture = scenery.raid_scene((round(width * margin), round(height * margin)), rng)
+            self._scene = (segment.index, self._finish(picture, rng), self._camera_path(segment, rng))
         _, scene, path = self._scene
         x, y = _camera(path, t)
         frame = self._buffer

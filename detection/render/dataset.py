@@ -92,7 +92,7 @@ def make_dataset(
         image = scenery.degrade(image, sample_rng, strength=1.3 if hard else 1.0)
         scale = max_side / max(width, height)
         if scale < 1:
-            image = image.resize((round(width * scale), round(height * scale)), Image.BILINEAR)
+            image = image.resize((round(width * scale), round(height * scale)), Image.Resampling.BILINEAR)
         split = "val" if sample_rng.random() < val_fraction else "train"
         name = f"{seed}_{i:06d}"
         image.save(root / "images" / split / f"{name}.jpg", quality=90)

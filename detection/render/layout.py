@@ -117,7 +117,7 @@ class Painter:
     def text_size(self, text: str, font: ImageFont.FreeTypeFont) -> tuple[int, int]:
         left, _, right, _ = font.getbbox(text)
         _, top, _, bottom = font.getbbox("H")
-        return right - left, bottom - top
+        return round(right - left), round(bottom - top)
 
     def text(self, x: float, y: float, text: str, font: ImageFont.FreeTypeFont, fill: RGB) -> Box:
         left = font.getbbox(text)[0]
@@ -198,15 +198,15 @@ class Painter:
             label = self.text(x + side + 0.5 * em, y + (side - self.text_size("H", self.font("body"))[1]) / 2, item.label, self.font("body"), s.text)
             return box.union(label)
         if isinstance(item, Row):
-            box: Box | None = None
+            group: Box | None = None
             cx = x
             for child in item.items:
                 cw, ch = self.measure(child)
-                b = self.paint(child, cx, y + (h - ch) / 2)
-                box = b if box is None else box.union(b)
+                painted = self.paint(child, cx, y + (h - ch) / 2)
+                group = painted if group is None else group.union(painted)
                 cx += cw + item.gap_em * em
-            assert box is not None
-            return box
+            assert group is not None
+            return group
         widths, line_h = self._table_columns(item)
         box = Box(round(x), round(y), round(x + w), round(y + h))
         font = self.font("small")

@@ -74,7 +74,7 @@ def raid_scene(size: tuple[int, int], rng: random.Random, *, detail: float = 1.0
     if rng.random() < 0.4:  # fog or smoke
         fog = Image.new("RGB", (sw, sh), _hsv(sky_h, 0.1, 0.8 * light))
         img = Image.blend(img, fog, rng.uniform(0.1, 0.45))
-    return img.resize(size, Image.BILINEAR)
+    return img.resize(size, Image.Resampling.BILINEAR)
 
 
 def menu_backdrop(size: tuple[int, int], rng: random.Random, hue: float) -> Image.Image:
@@ -108,7 +108,7 @@ def menu_backdrop(size: tuple[int, int], rng: random.Random, hue: float) -> Imag
     yy, xx = np.mgrid[0:sh, 0:sw]
     dist = ((xx / sw - 0.5) ** 2 + (yy / sh - 0.5) ** 2) ** 0.5
     arr *= (1.0 - rng.uniform(0.2, 0.7) * np.clip(dist / 0.7, 0, 1))[..., None]
-    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)).resize(size, Image.BILINEAR)
+    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
 
 
 def transition_black(size: tuple[int, int], rng: random.Random) -> Image.Image:

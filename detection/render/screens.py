@@ -129,7 +129,7 @@ def paint_hud(p: Painter, profile: DemoProfile, rng: random.Random, *, hp: int, 
     panel = rng.random() < 0.5
     vitals: list[Item] = [Text(f"HP {hp}%", "body"), Text(f"SHIELD {shield}%", "body", rng.choice(["text", "dim", "accent"]))]
     if rng.random() < 0.35:
-        vitals = [Row(tuple(vitals), gap_em=rng.uniform(1.0, 2.5))]  # type: ignore[arg-type]
+        vitals = [Row(tuple(vitals), gap_em=rng.uniform(1.0, 2.5))]
     left = place_block(p, vitals, left_area, rng, panel=panel, align="left", spread=0.05)
     right = place_block(p, [Text(f"{ammo}/{capacity}", "digits")], right_area, rng, panel=panel, align="right", spread=0.05)
     return {"gameplay_hud": left.union(right)}

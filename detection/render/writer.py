@@ -61,7 +61,7 @@ class FfmpegSink(FrameSink):
 
     def write(self, frame: np.ndarray, t: float) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(memoryview(to_i420(frame)).cast("B"))
+        self.process.stdin.write(to_i420(frame).data)
 
     def close(self) -> None:
         assert self.process.stdin is not None

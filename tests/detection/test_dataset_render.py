@@ -22,13 +22,13 @@ def _inside(box, region, width, height) -> bool:  # type: ignore[no-untyped-def]
             and box.y1 <= y1 * height + 1 and box.w > 4 and box.h > 4)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(3))
 def test_every_painted_box_lies_in_its_spec_region(seed: int) -> None:
     profile = load_profile()
     rng = random.Random(seed)
     for size in ((1280, 720), (1920, 1080), (2560, 1440)):
         for screen in MENU_SCREENS:
-            style = random_style(rng, hard=seed % 3 == 0)
+            style = random_style(rng, hard=seed == 0)
             _, boxes = menu_frame(screen, size, style, profile, rng)
             assert len(boxes) == 1
             for cls, box in boxes.items():
