@@ -14,9 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from detection import serializers as s
-from detection.jobs import job_cancel, job_create
+from detection.jobs import job_cancel
 from detection.models import DetectedEvent, Job, Recording, Upload
 from detection.selectors import events_visible_to, jobs_visible_to, recordings_visible_to
+from detection.services.detect import DetectError, detect_job_start
 from detection.services.ingest import (
     DuplicateRecording,
     IngestError,
@@ -124,12 +125,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         recording = get_object_or_404(recordings_visible_to(request.user), pk=params.validated_data["recording"])
         if not can_change(request.user, recording):
             raise PermissionDenied("only the owner or staff may start jobs on a recording")
-        job = job_create(
-            kind=params.validated_data["kind"],
-            recording=recording,
-            created_by=request.user,
-            params=params.validated_data["params"],
-        )
+        try:
+            job = detect_job_start(recording=recording, user=request.user, params=params.validated_data["params"])
+        except DetectError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         job.refresh_from_db()
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 

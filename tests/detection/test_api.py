@@ -87,13 +87,15 @@ def test_update_started_at_marks_user_source(api_client, owner, reviewer):
 
 def test_jobs_create_list_cancel(api_client, owner, outsider):
     recording = RecordingFactory(owner=owner)
-    response = api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "params": {"fps": 5}}, format="json")
+    response = api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "params": {"detection_fps": 5}}, format="json")
     assert response.status_code == 201, response.content
     job = Job.objects.get(pk=response.json()["id"])
-    assert (job.kind, job.recording, job.created_by, job.params) == ("detect", recording, owner, {"fps": 5})
+    assert (job.kind, job.recording, job.created_by, job.params) == ("detect", recording, owner, {"detection_fps": 5.0})
     assert api_client(outsider).post("/api/v1/jobs/", {"recording": recording.pk}, format="json").status_code == 404
     assert api_client(outsider).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     assert api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "kind": "train"}, format="json").status_code == 400
+    typo = api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "params": {"fsp": 1}}, format="json")
+    assert typo.status_code == 400 and "unknown detect parameters" in typo.json()["detail"]
 
     Job.objects.filter(pk=job.pk).update(status="running", progress_done=50, progress_total=200, progress_rate=10.0)
     listed = api_client(owner).get("/api/v1/jobs/", {"status": "running"}).json()["results"]

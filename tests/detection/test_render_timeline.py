@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -64,3 +66,9 @@ def test_vfr_frame_times_are_irregular_milliseconds_and_cfr_ones_are_regular() -
     assert all(round(t * 1000) == pytest.approx(t * 1000) for t in vfr)
     assert max(gaps) > 0.06 and min(gaps) < 0.03 and min(gaps) > 0
     assert DEMO_PACING.raid == (60, 180)
+
+
+def test_the_renderer_and_evaluator_need_no_django() -> None:
+    code = ("import sys; import detection.render.session, detection.render.dataset, detection.evaluation; "
+            "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules), 'django imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(PROFILE_PATH.parents[2]))

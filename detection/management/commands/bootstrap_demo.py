@@ -1,6 +1,7 @@
 """First start: an admin login (printed once) and, when the renderer is installed, a demo recording."""
 from __future__ import annotations
 
+import io
 import secrets
 from typing import Any
 
@@ -9,10 +10,14 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from detection.services.detect import detect_job_start
 from detection.services.ingest import DuplicateRecording, IngestError, recording_register_path
 
 ADMIN_USERNAME = "admin"
-DEMO_NAME = "demo-session.mkv"
+DEMO_NAME = "demo-session"
+# Long enough for a few raids, short enough to render (~40 s) and detect on a laptop at first start.
+DEMO_MINUTES = 4
+DEMO_RESOLUTION = "1280x720"
 
 
 class Command(BaseCommand):
@@ -49,10 +54,11 @@ class Command(BaseCommand):
         if "render_demo" not in get_commands():
             self.stdout.write("No demo renderer installed; skipping the demo recording.")
             return
-        target = settings.VODSCOPE_DEMO_DIR / DEMO_NAME
+        target = settings.VODSCOPE_DEMO_DIR / f"{DEMO_NAME}.mkv"
         if not target.exists():
-            self.stdout.write(f"Rendering the demo recording into {target} …")
-            call_command("render_demo", output=str(target))
+            self.stdout.write(f"Rendering the demo recording into {target} (about a minute) …")
+            call_command("render_demo", out=str(target.parent), name=DEMO_NAME, minutes=DEMO_MINUTES,
+                         resolution=DEMO_RESOLUTION, stderr=io.StringIO())
         try:
             recording = recording_register_path(owner=admin, path=target, notes="Rendered demo footage")
         except DuplicateRecording as exc:
@@ -60,4 +66,7 @@ class Command(BaseCommand):
         except IngestError as exc:
             self.stderr.write(f"The demo recording could not be registered: {exc}")
         else:
-            self.stdout.write(self.style.SUCCESS(f"Demo recording registered as #{recording.pk}: {recording.title}"))
+            job = detect_job_start(recording=recording, user=admin)
+            self.stdout.write(self.style.SUCCESS(
+                f"Demo recording registered as #{recording.pk}: {recording.title}; detection job #{job.pk} queued"
+            ))
