@@ -61,6 +61,8 @@ class Command(BaseCommand):
         (output / "summary.json").write_text(json.dumps({"videos": summary}, indent=2), encoding="utf-8")
         self._print_summary(summary)
         failed = [s for s in summary if s["error"]]
+        if len(summary) == 1 and failed:
+            raise CommandError(failed[0]["error"])
         if failed:
             raise CommandError(f"{len(failed)} of {len(summary)} videos failed; see {output / 'summary.json'}")
 
@@ -83,12 +85,12 @@ class Command(BaseCommand):
             source = FileVideoSource(video, detection_fps=detect.detection_fps, started_at=start_time or info.creation_time)
         except VideoSourceError as exc:
             record["error"] = str(exc)
-            self.stderr.write(f"{video}: {exc}")
+            self.stderr.write(str(exc))
             return record
         started = time.perf_counter()
-        with tqdm(total=round(info.duration, 1), unit="s", desc=video.name, leave=False) as bar:
+        with tqdm(total=int(info.duration), unit="video-s", desc=video.name, leave=False) as bar:
             def on_progress(video_time: float) -> None:
-                bar.update(round(min(video_time, info.duration) - bar.n, 1))
+                bar.update(max(0, int(min(video_time, info.duration)) - bar.n))
 
             try:
                 result = pipeline.run(source, on_progress=on_progress)
