@@ -13,6 +13,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from detection.models import DetectedEvent
+from review.vocabulary import event_fields
 
 Status = DetectedEvent.ReviewStatus
 _BADGE_LOW = '<b class="badge low" title="Below the review threshold">low</b>'
@@ -27,9 +28,12 @@ def format_offset(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}.{int((seconds - whole) * 10)}"
 
 
-def data_summary(data: dict[str, Any]) -> str:
+def data_summary(data: dict[str, Any], event_type: str = "") -> str:
+    """Fields in the profile's order (PostgreSQL's jsonb does not keep insertion order)."""
+    known = [spec.name for spec in event_fields().get(event_type, ())]
     parts = []
-    for key, value in data.items():
+    for key in [*(k for k in known if k in data), *sorted(k for k in data if k not in known)]:
+        value = data[key]
         if value in (None, "", False):
             continue
         parts.append(key.replace("_", " ") if value is True else str(value).replace("_", " "))
@@ -41,7 +45,7 @@ def event_row_html(event: DetectedEvent, *, threshold: float, events_url: str) -
     low = event.confidence < threshold
     status = escape(event.review_status)
     event_type = escape(event.event_type)
-    summary = escape(data_summary(event.data)) or "—"
+    summary = escape(data_summary(event.data, event.event_type)) or "—"
     badges = (_BADGE_LOW if low else "") + (_BADGE_MANUAL if event.source == DetectedEvent.Source.MANUAL else "")
     if event.review_status != Status.UNREVIEWED:
         badges += f'<b class="badge st">{status}</b>'
