@@ -18,15 +18,23 @@ import numpy as np
 
 
 def frame_times(duration: float, fps: int, *, vfr: bool, rng: random.Random) -> list[float]:
-    """Presentation times in seconds. VFR: OBS-like jitter and dropped frames, on whole milliseconds."""
+    """Presentation times in seconds, on whole milliseconds as Matroska stores them.
+
+    VFR imitates OBS under load: mostly regular frames with a little jitter, single
+    dropped frames, and stretches of a second or three where the game runs slower.
+    """
     if not vfr:
-        return [round(i / fps, 3) for i in range(int(round(duration * fps)))]  # Matroska keeps milliseconds
+        return [round(i / fps, 3) for i in range(int(round(duration * fps)))]
     times: list[float] = []
     ms, step = 0, 1000 / fps
+    slow_until, slow = -1.0, 1.0
     while ms < duration * 1000 - 0.5:
         times.append(ms / 1000)
-        skip = 1 + (rng.random() < 0.08) + (rng.random() < 0.03)
-        ms += max(2, round(step * skip + rng.uniform(-0.4, 0.4) * step))
+        if ms >= slow_until and rng.random() < 0.001:
+            slow_until, slow = ms + rng.uniform(1000, 3000), rng.uniform(1.3, 2.2)
+        factor = slow if ms < slow_until else 1.0
+        skip = 1 + (rng.random() < 0.06) + (rng.random() < 0.02)
+        ms += max(2, round(step * factor * skip * rng.uniform(0.9, 1.1)))
     return times
 
 

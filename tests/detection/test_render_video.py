@@ -116,7 +116,7 @@ def test_render_demo_command_writes_a_vfr_clip_with_exact_timestamps(tmp_path: P
     times = _packet_times(video)
     gaps = np.diff(times)
     typical = float(np.median(gaps))
-    assert np.mean(np.abs(gaps - typical) > 0.25 * typical) > 0.08  # clearly variable, as OBS under load
+    assert np.mean(np.abs(gaps - typical) > 0.25 * typical) > 0.05  # clearly variable, as OBS under load
     truth = read_event_log(truth_path)
     assert truth.metadata["vfr"] is True and truth.metadata["frame_count"] == len(times)
     frames = _frames(video, {e.frame_number for e in truth.events})
