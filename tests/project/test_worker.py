@@ -25,7 +25,7 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[obj
 
 @pytest.fixture
 def real_broker(monkeypatch, transactional_db):  # type: ignore[no-untyped-def]
-    """Send jobs to the broker (not inline) and route the export kind to the test task."""
+    """Send jobs to the broker (not inline) and route the test kind to the test task."""
     monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
     monkeypatch.setitem(jobs.JOB_TASK_NAMES, QUEUE, TASK_NAME)
 
@@ -41,20 +41,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
 def test_worker_runs_job_and_page_shows_progress(worker, real_broker, client, owner):
     client.force_login(owner)
     recording = RecordingFactory(owner=owner)
-    job = job_create(kind=QUEUE, recording=recording, created_by=owner, params={"steps": 8, "delay": 0.3})
-    assert job.celery_task_id or Job.objects.get(pk=job.pk).celery_task_id
+    job = job_create(kind=QUEUE, recording=recording, created_by=owner, params={"steps": 30, "delay": 0.2})
+    assert Job.objects.get(pk=job.pk).celery_task_id
 
     wait_for(lambda: Job.objects.get(pk=job.pk).progress_done >= 2)
     fragment = client.get(f"/jobs/{job.pk}/progress/").content.decode()
-    running = Job.objects.get(pk=job.pk)
-    assert running.status == Job.Status.RUNNING
-    assert "/8" in fragment and 'hx-trigger="every 1s"' in fragment
+    assert 'data-status="running"' in fragment and 'hx-trigger="every 1s"' in fragment
+    assert "/30</span>" in fragment
 
     wait_for(lambda: Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED)
     done = Job.objects.get(pk=job.pk)
-    assert done.progress_done == done.progress_total == 8
+    assert done.progress_done == done.progress_total == 30
     assert done.result["worker_pid"] == worker.pid
-    assert "8/8" in client.get(f"/jobs/{job.pk}/progress/").content.decode()
+    assert "30/30" in client.get(f"/jobs/{job.pk}/progress/").content.decode()
 
 
 def test_cancel_reaches_a_running_job(worker, real_broker, owner):

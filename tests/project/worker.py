@@ -14,7 +14,9 @@ from django.db import connection
 
 from project.celery import app as celery_app
 
-QUEUE = "export"
+# A job kind (and so a queue) of the tests' own, per xdist worker: no other test's job can reach this
+# worker, and no other worker can take these jobs. The worker process inherits the variable.
+QUEUE = "wtest-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
 TASK_NAME = "tests.project.worker_tasks.run_test_job"
 READY_TIMEOUT = 90
 

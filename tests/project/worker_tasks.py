@@ -9,11 +9,11 @@ from celery import shared_task
 
 from detection.jobs import JOB_TASK_NAMES, JobProgress, job_run
 from detection.models import Job
-from tests.project.worker import TASK_NAME
+from tests.project.worker import QUEUE, TASK_NAME
 
-# Only the test worker imports this module, never pytest's process: there, jobs of the export kind
+# Only the test worker imports this module, never pytest's process: there, jobs of the test kind
 # (re-queued orphans included) go to the test task. The pytest process uses monkeypatch instead.
-JOB_TASK_NAMES[Job.Kind.EXPORT] = TASK_NAME
+JOB_TASK_NAMES[QUEUE] = TASK_NAME
 
 
 def _count_slowly(job: Job, progress: JobProgress) -> dict[str, Any]:
