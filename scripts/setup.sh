@@ -7,8 +7,12 @@ flavour="${1:-runtime}"
 
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "$flavour" = dev ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  # The production test pass needs both servers; scripts/ensure_services.sh starts them.
+  command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install everything, then run the whole suite twice:
-# embedded (SQLite, eager jobs) and production (PostgreSQL, Redis, a real celery worker).
+#   1. embedded: SQLite + filesystem broker (jobs inline, plus a real worker process in tests/project)
+#   2. production: PostgreSQL + Redis + a real celery worker process; tests marked `pure` ran in pass 1
+# Extra arguments go to both pytest runs (e.g. scripts/test.sh tests/detection -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
 scripts/ensure_services.sh
 export PYTHONUNBUFFERED=1
 PY=.venv/bin/python
+started=$SECONDS
 
 echo "== mypy: detection/pipeline"
 $PY -m mypy detection/pipeline
 
+# Fresh data folders: no broker messages or media left over from an earlier run.
+rm -rf var/test-embedded var/test-production
+
 echo "== embedded mode (SQLite)"
 env -u DATABASE_URL -u REDIS_URL VODSCOPE_HOME="$PWD/var/test-embedded" \
-  $PY -m pytest -p no:cacheprovider "$@"
+  $PY -m pytest -p no:cacheprovider --durations=10 "$@"
 
 echo "== production mode (PostgreSQL + Redis + celery worker)"
 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/vodscope}" \
 REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}" \
 VODSCOPE_HOME="$PWD/var/test-production" \
-  $PY -m pytest -p no:cacheprovider -m "not pure" "$@"
+  $PY -m pytest -p no:cacheprovider --durations=10 -m "not pure" "$@"
+
+echo "== both passes green in $((SECONDS - started)) s"
