@@ -14,7 +14,9 @@ from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult
+from detection.pipeline.source import FileVideoSource, VideoSource
 from detection.pipeline.text import RapidTextReader
+from detection.pipeline.twopass import Proposal, SpanSource, propose
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "bundled" / "demo_yolo11n.onnx"
 
@@ -32,6 +34,7 @@ class DetectSettings:
     threads: int = 0
     batch_size: int = 8
     use_gate: bool = True
+    two_pass: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class DetectSettings:
             "providers": list(self.providers),
             "batch_size": self.batch_size,
             "gate": self.use_gate,
+            "two_pass": self.two_pass,
         }
 
 
@@ -91,6 +95,17 @@ def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool
             live=live,
         ),
     )
+
+
+def open_source(
+    path: str | Path, pipeline: Pipeline, settings: DetectSettings, *, started_at: datetime | None = None
+) -> tuple[VideoSource, Proposal | None]:
+    """The frames a run looks at: every sampled frame, or (two-pass) only the proposed spans."""
+    source = FileVideoSource(path, detection_fps=settings.detection_fps, started_at=started_at)
+    if not settings.two_pass:
+        return source, None
+    proposal = propose(path, detector=pipeline.detector, profile=pipeline.profile, batch_size=settings.batch_size)
+    return SpanSource(source, proposal.spans), proposal
 
 
 def event_log_for(

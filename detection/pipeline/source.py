@@ -54,6 +54,11 @@ class VideoSource(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @property
+    def duration(self) -> float:
+        """Seconds of video, 0.0 when unknown (a live source)."""
+        return 0.0
+
     def __enter__(self) -> VideoSource:
         return self
 
@@ -168,7 +173,7 @@ class FileVideoSource(VideoSource):
             self._stream.codec_context.skip_frame = "NONREF"
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.stream_fps = float(rate) if rate else 30.0
-        self.duration = self._duration()
+        self._length = self._duration()
         self.last_time = 0.0
         self.frames_decoded = 0
         self._next_target = 0.0
@@ -177,6 +182,10 @@ class FileVideoSource(VideoSource):
     @property
     def fps(self) -> float:
         return self._fps
+
+    @property
+    def duration(self) -> float:
+        return self._length
 
     def _duration(self) -> float:
         if self._stream.duration is not None and self._stream.time_base is not None:

@@ -16,9 +16,16 @@ from detection.jobs import JobProgress, job_create
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording
 from detection.pipeline.detector import ClassMismatchError
 from detection.pipeline.event_log import format_timestamp
-from detection.pipeline.factory import BUNDLED_MODEL, DetectSettings, build_pipeline, detector_for, file_sha256
+from detection.pipeline.factory import (
+    BUNDLED_MODEL,
+    DetectSettings,
+    build_pipeline,
+    detector_for,
+    file_sha256,
+    open_source,
+)
 from detection.pipeline.profile import GameProfile, load_profile
-from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSourceError
+from detection.pipeline.source import VideoSourceError
 from detection.pipeline.types import Event, Rejection
 
 logger = logging.getLogger(__name__)
@@ -31,7 +38,7 @@ class DetectError(Exception):
 def detect_params_clean(params: dict[str, Any] | None) -> dict[str, Any]:
     """Known keys with checked values; unknown keys are refused so typos don't pass silently."""
     raw = dict(params or {})
-    known = {"detection_fps", "confidence_threshold", "model_version", "model_path", "gate"}
+    known = {"detection_fps", "confidence_threshold", "model_version", "model_path", "gate", "two_pass"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DetectError(f"unknown detect parameters {unknown}; known: {sorted(known)}")
@@ -50,8 +57,9 @@ def detect_params_clean(params: dict[str, Any] | None) -> dict[str, Any]:
         clean["model_version"] = int(raw["model_version"])
     if raw.get("model_path"):
         clean["model_path"] = str(raw["model_path"])
-    if raw.get("gate") is not None:
-        clean["gate"] = bool(raw["gate"])
+    for flag in ("gate", "two_pass"):
+        if raw.get(flag) is not None:
+            clean[flag] = bool(raw[flag])
     return clean
 
 
@@ -113,6 +121,7 @@ def detect_settings(*, params: dict[str, Any], version: ModelVersion) -> DetectS
         confidence=params.get("confidence_threshold"),
         providers=tuple(settings.VODSCOPE_ONNX_PROVIDERS),
         use_gate=bool(params.get("gate", True)),
+        two_pass=bool(params.get("two_pass", False)),
     )
 
 
@@ -179,10 +188,7 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     pipeline = build_pipeline(profile, detect)
     Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSING, error="")
     try:
-        source = FileVideoSource(
-            recording.video_path, detection_fps=detect.detection_fps, started_at=recording.started_at,
-            options=DecodeOptions(),
-        )
+        source, _ = open_source(recording.video_path, pipeline, detect, started_at=recording.started_at)
     except VideoSourceError as exc:
         Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.FAILED, error=str(exc)[:2000])
         raise DetectError(str(exc)) from exc

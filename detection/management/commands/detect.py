@@ -14,9 +14,16 @@ from tqdm import tqdm
 from detection.models import SessionType
 from detection.pipeline.detector import ModelError
 from detection.pipeline.event_log import format_timestamp, parse_timestamp, write_event_log
-from detection.pipeline.factory import BUNDLED_MODEL, DetectSettings, build_pipeline, event_log_for, file_sha256
+from detection.pipeline.factory import (
+    BUNDLED_MODEL,
+    DetectSettings,
+    build_pipeline,
+    event_log_for,
+    file_sha256,
+    open_source,
+)
 from detection.pipeline.profile import load_profile
-from detection.pipeline.source import FileVideoSource, VideoSourceError, probe_video
+from detection.pipeline.source import VideoSourceError, probe_video
 
 
 class Command(BaseCommand):
@@ -34,6 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--model", default=str(BUNDLED_MODEL), help="ONNX model (default: the bundled demo model)")
         parser.add_argument("--profile", default=settings.VODSCOPE_GAME_PROFILE)
         parser.add_argument("--no-gate", action="store_true", help="run the model on every sampled frame")
+        parser.add_argument("--two-pass", action="store_true",
+                            help="keyframe proposal pass first, then decode only around what it found")
 
     def handle(self, *args: Any, **options: Any) -> None:
         videos = self._videos(options)
@@ -47,6 +56,7 @@ class Command(BaseCommand):
             confidence=options["confidence_threshold"],
             providers=tuple(settings.VODSCOPE_ONNX_PROVIDERS),
             use_gate=not options["no_gate"],
+            two_pass=options["two_pass"],
         )
         try:
             pipeline = build_pipeline(profile, detect)
@@ -80,14 +90,15 @@ class Command(BaseCommand):
     def _one(self, video: Path, pipeline: Any, detect: DetectSettings, model: dict[str, Any],
              start_time: Any, options: dict[str, Any], output: Path) -> dict[str, Any]:
         record: dict[str, Any] = {"video": str(video), "events": 0, "error": "", "log": ""}
+        started = time.perf_counter()
         try:
             info = probe_video(video, ffprobe=settings.VODSCOPE_FFPROBE)
-            source = FileVideoSource(video, detection_fps=detect.detection_fps, started_at=start_time or info.creation_time)
+            started_at = start_time or info.creation_time
+            source, proposal = open_source(video, pipeline, detect, started_at=started_at)
         except VideoSourceError as exc:
             record["error"] = str(exc)
             self.stderr.write(str(exc))
             return record
-        started = time.perf_counter()
         with tqdm(total=int(info.duration), unit="video-s", desc=video.name, leave=False) as bar:
             def on_progress(video_time: float) -> None:
                 bar.update(max(0, int(min(video_time, info.duration)) - bar.n))
@@ -99,7 +110,7 @@ class Command(BaseCommand):
         wall = time.perf_counter() - started
         metadata = {
             "video": video.name,
-            "started_at": format_timestamp(source.started_at),
+            "started_at": format_timestamp(started_at),
             "session_type": options["session_type"],
             "duration_seconds": round(info.duration, 3),
             "fps": info.fps,
@@ -111,7 +122,10 @@ class Command(BaseCommand):
             "wall_seconds": round(wall, 2),
         }
         target = output / f"{video.stem}.events.json"
-        log = event_log_for(result, metadata=metadata, started_at=source.started_at,
+        if proposal is not None:
+            metadata["proposal"] = {"keyframes": len(proposal.keyframes), "spans": len(proposal.spans),
+                                    "decoded_seconds": round(proposal.covered, 1), "seconds": round(proposal.seconds, 2)}
+        log = event_log_for(result, metadata=metadata, started_at=started_at,
                             thumbnail_dir=output / f"{video.stem}_thumbnails")
         write_event_log(log, target)
         counts: dict[str, int] = {}
