@@ -47,10 +47,15 @@ def _decode(status: int, raw: bytes) -> ApiResponse:
 
 
 class HttpTransport:
-    def __init__(self, base_url: str, token: str, *, timeout: tuple[float, float] = (3.05, 60.0)) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, timeout: tuple[float, float] = (3.05, 60.0), keep_alive: bool = False
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        # Servers that write headers and body separately (Django's own, Python's http.server) stall
+        # ~40 ms per call on a kept-alive connection (Nagle against delayed ACK); a new one costs <1 ms.
+        self.keep_alive = keep_alive
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         # Two accounts on one server are two targets; the token is hashed, never stored.
@@ -65,6 +70,9 @@ class HttpTransport:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TransientError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if not self.keep_alive:
+                self.session.close()  # the pool would otherwise reuse a socket the server is closing
         return _decode(response.status_code, response.content)
 
 

@@ -150,8 +150,8 @@ def test_resume_after_a_crash_with_the_write_done_but_unrecorded(live_server, to
         dying.run(_plans())
     resumed, _ = _client(live_server.url, token, mode="individual")
     summary = resumed.run(_plans())
+    assert summary.failed == 0, summary.to_json()
     assert hosted_snapshot(owner=owner) == reference
-    assert summary.failed == 0
 
 
 class NoReadBack:
