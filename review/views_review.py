@@ -19,7 +19,7 @@ from review import selectors, services
 from review.export import recording_event_log_json
 from review.forms import EventForm, initial_for
 from review.proxy import recording_proxy_request
-from review.rows import event_rows_html, format_offset
+from review.fragments import event_rows_html, format_offset, timeline_html
 
 ACTIONS = {
     "approve": services.event_approve,
@@ -65,7 +65,7 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     ticks, duration = selectors.timeline_ticks(recording=recording)
     context.update(
         counts=selectors.review_counts(recording=recording),
-        ticks=ticks,
+        ticks=timeline_html(ticks),
         duration=duration,
         duration_text=format_offset(recording.duration_seconds or 0).split(".")[0],
         jobs_context=_jobs_context(recording),
@@ -82,7 +82,7 @@ def _row_response(request: HttpRequest, event: DetectedEvent, *, with_counts: bo
     urls = _urls(recording)
     threshold = selectors.review_threshold()
     context: dict[str, Any] = {
-        "row": event_rows_html([event], threshold=threshold, events_url=urls["events"]),
+        "row": event_rows_html([selectors.EventRow.from_event(event)], threshold=threshold, events_url=urls["events"]),
         "recording": recording,
         "threshold": threshold,
     }
