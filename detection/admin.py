@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording, Upload
+from importer.admin import import_selected_recordings
 
 
 @admin.register(Recording)
@@ -14,6 +15,7 @@ class RecordingAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     raw_id_fields = ["owner"]
     filter_horizontal = ["reviewers"]
+    actions = [import_selected_recordings]
     readonly_fields = ["fingerprint", "size_bytes", "created_at", "updated_at"]
 
 
