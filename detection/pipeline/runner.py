@@ -244,23 +244,23 @@ class _Run:
             else:
                 screen = observation.screen
                 visible = screen if screen is not None and screen.label == pending.label else None
-            if visible is not None and pending.tries > 0:
-                pending.tries -= 1
-                reading = self._read(frame, visible)
-                # Keep what earlier frames read; a later frame may fill the gaps.
-                merged = {**reading.data, **pending.reading.data}
-                pending.reading = Reading(
-                    data=merged,
-                    complete=reading.complete or all(k in merged for k in self.p.fields.fields_for(pending.label)),
-                    texts=pending.reading.texts + reading.texts,
-                    scores={**reading.scores, **pending.reading.scores},
-                )
-                if not pending.reading.complete:
-                    still.append(pending)
-                    continue
-            elif visible is not None:
-                pass
-            self._settle(pending)
+            if visible is None or pending.tries <= 0:
+                self._settle(pending)
+                continue
+            pending.tries -= 1
+            reading = self._read(frame, visible)
+            # Keep what earlier frames read; a later frame may fill the gaps.
+            merged = {**reading.data, **pending.reading.data}
+            pending.reading = Reading(
+                data=merged,
+                complete=reading.complete or all(k in merged for k in self.p.fields.fields_for(pending.label)),
+                texts=pending.reading.texts + reading.texts,
+                scores={**reading.scores, **pending.reading.scores},
+            )
+            if pending.reading.complete:
+                self._settle(pending)
+            else:
+                still.append(pending)
         self.pending = still
 
     def _settle(self, pending: _Pending) -> None:

@@ -71,7 +71,7 @@ class RapidTextReader(TextReader):
             return []
         thumb = thumbnail(image)
         for key, (shape, seen, known) in reversed(self._cache.items()):
-            if shape == image.shape and float(np.abs(seen - thumb).mean()) < 3.0:
+            if shape == image.shape and float((np.abs(seen - thumb) > 40).mean()) < 0.002:
                 self._cache.move_to_end(key)
                 self.cache_hits += 1
                 return known
@@ -91,8 +91,12 @@ class RapidTextReader(TextReader):
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
-    """What the cache compares: the same crop give or take compression noise is the same text."""
-    return cv2.resize(image, (64, 16), interpolation=cv2.INTER_AREA).astype(np.int16)
+    """What the cache compares: half size keeps every letter's strokes (a changed word moves many
+    pixels far) while averaging away compression noise (which moves pixels a little)."""
+    height, width = image.shape[:2]
+    scale = min(0.5, 256 / max(1, width))
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.int16)
 
 
 def normalise(text: str) -> str:

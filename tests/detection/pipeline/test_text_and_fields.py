@@ -99,3 +99,15 @@ def test_ocr_results_are_cached_by_crop_pixels() -> None:
     noisy = np.clip(crop.astype(np.int16) + 2, 0, 255).astype(np.uint8)  # compression-level noise
     assert reader.read(noisy) == first
     assert reader.calls == 1 and reader.cache_hits == 1
+    other = np.full((60, 200, 3), 30, np.uint8)
+    cv2.putText(other, "BOSS", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+    assert [line.text for line in reader.read(other)] == ["BOSS"] and reader.calls == 2
+
+
+def test_kill_notifications_with_other_words_are_read_again() -> None:
+    reader = FieldReader(PROFILE, RapidTextReader())
+    box = Detection("kill_notification", 0.9, Box(0.55, 0.05, 0.98, 0.30))
+    first = draw(Shot("gameplay_hud", 1, kill=("RAIDER", "AK-74M", True)), 1280, 720)
+    second = draw(Shot("gameplay_hud", 1, kill=("BOSS", "SVDS", False)), 1280, 720)
+    assert reader.read(Frame(first, 0, 0.0), box).data["weapon"] == "AK-74M"
+    assert reader.read(Frame(second, 0, 0.0), box).data == {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}
