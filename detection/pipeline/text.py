@@ -81,13 +81,29 @@ class RapidTextReader(TextReader):
             for text, score, quad in zip(result.txts, result.scores, result.boxes):
                 xs, ys = [p[0] for p in quad], [p[1] for p in quad]
                 lines.append(TextLine(str(text), float(score), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
-        lines.sort(key=lambda line: (line.box[1], line.box[0]))
+        lines = reading_order(lines)
         self.calls += 1
         self._cache[self._next_key] = (tuple(image.shape), thumb, lines)
         self._next_key += 1
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return lines
+
+
+def reading_order(lines: list[TextLine]) -> list[TextLine]:
+    """Rows top to bottom, each left to right: OCR may cut `STREETS OF TARKOV` in two at slightly
+    different heights, and the halves must come out in reading order."""
+    ordered: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3]) / 2):
+        centre, height = (line.box[1] + line.box[3]) / 2, max(1, line.box[3] - line.box[1])
+        if ordered:
+            row = ordered[-1]
+            row_centre = sum((item.box[1] + item.box[3]) / 2 for item in row) / len(row)
+            if abs(centre - row_centre) < 0.5 * height:
+                row.append(line)
+                continue
+        ordered.append([line])
+    return [line for row in ordered for line in sorted(row, key=lambda item: item.box[0])]
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
@@ -104,14 +120,15 @@ def normalise(text: str) -> str:
 
 
 def candidates(lines: Sequence[str], max_words: int = 3) -> list[str]:
-    """Whole lines and every run of up to `max_words` words: `RAIDER  AK-74M` holds two answers."""
-    found: list[str] = []
-    for line in lines:
-        words = line.split()
-        found.append(line)
-        for size in range(1, max_words + 1):
-            for start in range(0, len(words) - size + 1):
-                found.append(" ".join(words[start : start + size]))
+    """Every run of up to `max_words` words, within a line or across neighbouring lines:
+    `RAIDER  AK-74M` holds two answers, `STREETS` + `OF TARKOV` one."""
+    words = [(index, word) for index, line in enumerate(lines) for word in line.split()]
+    found: list[str] = list(lines)
+    for size in range(1, max_words + 1):
+        for start in range(0, len(words) - size + 1):
+            run = words[start : start + size]
+            if run[-1][0] - run[0][0] <= 1:
+                found.append(" ".join(word for _, word in run))
     return found
 
 
