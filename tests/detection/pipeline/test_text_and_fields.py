@@ -24,6 +24,7 @@ WEAPONS = PROFILE.vocabulary("weapons")
         (["HK4I6A5"], WEAPONS, "HK 416A5"),
         (["ELIMINATED", "R0GUE  SVDS"], PROFILE.vocabulary("enemy_types"), "ROGUE"),
         (["STREETS OF TARKOV"], PROFILE.vocabulary("maps"), "STREETS OF TARKOV"),
+        (["SELECT LOCATION", "STREETS", "OF TARKOV"], PROFILE.vocabulary("maps"), "STREETS OF TARKOV"),
     ],
 )
 def test_fuzzy_matching_tolerates_ocr_errors(lines: list[str], vocabulary: list[str], expected: str) -> None:
