@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-import detection.tasks  # noqa: F401  (registers run_detect_job for eager runs)
 from detection.jobs import job_run
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording
 from detection.pipeline.profile import load_profile
 from detection.services.detect import DetectError, detect_job_handle, detect_job_start, model_version_register
+from detection.tasks import run_detect_job
 from tests.detection.pipeline.synthetic import EXPECTED, Script, build_model, session_script, write_video
 from tests.factories import RecordingFactory
 
@@ -41,8 +41,11 @@ def recording_for(owner, path: Path) -> Recording:  # type: ignore[no-untyped-de
 
 
 def run_job(owner, recording: Recording, params: dict, django_capture_on_commit_callbacks) -> Job:  # type: ignore[no-untyped-def,type-arg]
-    with django_capture_on_commit_callbacks(execute=True):
+    """The Celery task run inline, in both test modes (the production pass has no worker here)."""
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = detect_job_start(recording=recording, user=owner, params=params)
+    assert len(callbacks) == 1  # enqueued once the transaction commits
+    run_detect_job(job.pk)
     job.refresh_from_db()
     return job
 
