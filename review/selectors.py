@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from detection.models import DetectedEvent, Job, Recording
 from detection.pipeline.event_log import EVENT_TYPES
 from detection.selectors import recordings_visible_to
+from review.models import EventChange
 
 Status = DetectedEvent.ReviewStatus
 ROW_FIELDS = ("id", "event_type", "video_offset_seconds", "confidence", "data", "thumbnail", "source", "review_status")
@@ -199,3 +200,33 @@ def recording_needs_proxy(recording: Recording) -> bool:
     if name.endswith(".mkv") or ("matroska" in container and not name.endswith(".webm")):
         return True
     return bool(recording.codec) and recording.codec.lower() not in {"h264", "vp8", "vp9", "av1"}
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    change: EventChange
+    fields: list[tuple[str, Any, Any]]  # (field, before, after) for what a person would call the change
+
+
+HISTORY_FIELDS = ("review_status", "event_type", "video_offset_seconds", "data")
+
+
+def recording_history(*, recording: Recording, limit: int = 300) -> list[ChangeLine]:
+    changes = (
+        EventChange.objects.filter(recording=recording)
+        .select_related("user", "event")
+        .only("action", "before", "after", "created_at", "undone_at", "user__username", "event__event_type",
+              "event__video_offset_seconds", "event__event_id")  # fmt: skip
+        .order_by("-id")[:limit]
+    )
+    return [
+        ChangeLine(
+            change=change,
+            fields=[
+                (name, change.before.get(name), change.after.get(name))
+                for name in HISTORY_FIELDS
+                if change.before.get(name) != change.after.get(name)
+            ],
+        )
+        for change in changes
+    ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("recordings/<int:pk>/review/", views_review.review_page, name="review-page"),
     path("recordings/<int:pk>/review/video/", recording_video, name="review-video"),
     path("recordings/<int:pk>/review/export.json", views_review.review_export, name="review-export"),
+    path("recordings/<int:pk>/review/history/", views_review.review_history, name="review-history"),
     path("recordings/<int:pk>/review/undo/", views_review.review_undo, name="review-undo"),
     path("recordings/<int:pk>/review/jobs/", views_review.review_jobs, name="review-jobs"),
     path("recordings/<int:pk>/review/proxy/", views_review.review_proxy, name="review-proxy"),

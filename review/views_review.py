@@ -179,6 +179,13 @@ def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> Http
 
 
 @require_GET
+def review_history(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    lines = selectors.recording_history(recording=recording)
+    return render(request, "review/history.html", {"recording": recording, "lines": lines})
+
+
+@require_GET
 def review_export(request: HttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     document = recording_event_log_json(recording=recording)

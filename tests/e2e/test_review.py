@@ -233,6 +233,14 @@ def test_the_export_carries_the_review(page_factory, live_server, owner, recordi
     events = {e["event_id"]: e for e in document["events"]}
     assert "e1" not in events and events["e0"]["manually_reviewed"] is True and len(events) == 4
 
+    for width, height in ((1280, 800), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.click("text=History")
+        page.wait_for_selector("table.changes")
+        assert page.locator("table.changes tbody tr").count() == 2
+        screenshot(page, f"review-history-{width}x{height}")
+        page.go_back()
+
 
 def test_outsiders_and_anonymous_see_nothing(page_factory, browser, live_server, outsider, recording):
     page = page_factory(outsider)

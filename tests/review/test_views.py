@@ -37,7 +37,7 @@ def test_people_allowed_see_the_page(request, client_for, recording, who):
 def test_an_outsider_gets_404_everywhere(client_for, outsider, recording):
     event = EventFactory(recording=recording)
     client = client_for(outsider)
-    for url in ["", "video/", "export.json", "jobs/", f"events/{event.pk}/edit/"]:
+    for url in ["", "video/", "export.json", "jobs/", "history/", f"events/{event.pk}/edit/"]:
         assert client.get(page_url(recording, url)).status_code == 404, url
     assert client.post(page_url(recording, f"events/{event.pk}/approve/")).status_code == 404
     assert client.post(page_url(recording, "undo/")).status_code == 404
@@ -177,3 +177,49 @@ def test_query_count_does_not_grow_with_events(client_for, owner, recording):
         with CaptureQueriesContext(connection) as captured:
             client.post(page_url(recording, f"events/{event.pk}/{action}/"), **HTMX)
         assert len(captured.captured_queries) <= 12, (action, [q["sql"] for q in captured.captured_queries])
+
+
+def test_thumbnails_are_served_only_to_people_who_may_see_them(client_for, owner, outsider, recording, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    event = EventFactory(recording=recording)
+    event.thumbnail.save("t.jpg", ContentFile(b"\xff\xd8jpeg"), save=True)
+    bare = EventFactory(recording=recording)
+    client = client_for(owner)
+    response = client.get(page_url(recording, f"events/{event.pk}/thumbnail/"))
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"\xff\xd8jpeg"
+    assert response["Content-Type"] == "image/jpeg"
+    assert client.get(page_url(recording, f"events/{bare.pk}/thumbnail/")).status_code == 404
+    client.logout()
+    assert client_for(outsider).get(page_url(recording, f"events/{event.pk}/thumbnail/")).status_code == 404
+
+
+def test_an_event_of_another_recording_is_404(client_for, owner, recording):
+    from tests.review.factories import RecordingFactory
+
+    other = EventFactory(recording=RecordingFactory(owner=owner))
+    client = client_for(owner)
+    assert client.post(page_url(recording, f"events/{other.pk}/approve/"), **HTMX).status_code == 404
+    assert DetectedEvent.objects.get(pk=other.pk).review_status == "unreviewed"
+
+
+def test_jobs_fragment_polls_only_while_a_job_runs(client_for, owner, recording):
+    from detection.models import Job
+
+    client = client_for(owner)
+    assert "hx-trigger" not in client.get(page_url(recording, "jobs/")).content.decode()
+    Job.objects.create(kind=Job.Kind.DETECT, recording=recording, status=Job.Status.RUNNING, progress_total=10, progress_done=4)
+    fragment = client.get(page_url(recording, "jobs/")).content.decode()
+    assert 'hx-trigger="every 2s"' in fragment and '<progress value="4" max="10">' in fragment
+
+
+def test_history_shows_who_changed_what(client_for, owner, reviewer, recording):
+    event = EventFactory(recording=recording)
+    client_for(reviewer).post(
+        page_url(recording, f"events/{event.pk}/edit/"),
+        {"event_type": "kill", "video_offset_seconds": "1", "kill-enemy_type": "boss", "kill-weapon": "VSS"},
+        **HTMX,
+    )
+    html = client_for(owner).get(page_url(recording, "history/")).content.decode()
+    assert "reviewer" in html and "Edited" in html and "boss" in html and "scav" in html
