@@ -30,7 +30,7 @@ def recording_event_log(*, recording: Recording) -> EventLog:
             timestamp=row.timestamp or real_time(recording.started_at, row.video_offset_seconds),
             frame_number=row.frame_number,
             confidence=row.confidence,
-            thumbnail=os.path.basename(row.thumbnail.name) if row.thumbnail else "",
+            thumbnail=os.path.basename(row.thumbnail.name or ""),
             manually_reviewed=row.manually_reviewed,
         )
         for row in rows

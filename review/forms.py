@@ -16,7 +16,9 @@ class EventForm(forms.Form):
     def __init__(self, *args: Any, event: DetectedEvent | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.event = event
-        self.fields["event_type"].choices = [(t, t.replace("_", " ")) for t in event_types()]
+        type_field = self.fields["event_type"]
+        assert isinstance(type_field, forms.ChoiceField)
+        type_field.choices = [(t, t.replace("_", " ")) for t in event_types()]
         current = event.data if event is not None else {}
         for event_type, data_fields in event_fields().items():
             for spec in data_fields:

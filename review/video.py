@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_http_methods
 
 from detection.models import Recording
@@ -72,10 +73,11 @@ def content_type_for(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def range_response(request: HttpRequest, path: Path) -> HttpResponse:
+def range_response(request: HttpRequest, path: Path) -> HttpResponseBase:
     size = path.stat().st_size
     content_type = content_type_for(path)
     header = request.headers.get("Range", "")
+    response: HttpResponseBase
     try:
         wanted = parse_range(header, size) if header else None
     except RangeNotSatisfiable:
@@ -84,7 +86,7 @@ def range_response(request: HttpRequest, path: Path) -> HttpResponse:
         response["Accept-Ranges"] = "bytes"
         return response
     if wanted is None:
-        response: HttpResponse = FileResponse(path.open("rb"), content_type=content_type)
+        response = FileResponse(path.open("rb"), content_type=content_type)
         response["Content-Length"] = str(size)
     else:
         first, last = wanted
@@ -98,7 +100,7 @@ def range_response(request: HttpRequest, path: Path) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def recording_video(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_video(request: HttpRequest, pk: int) -> HttpResponseBase:
     recording = recording_for_review(user=request.user, pk=pk)
     path = recording_playable_path(recording)
     if path is None:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -164,7 +165,7 @@ def _list_response(request: HttpRequest, recording: Recording, *, select: int, c
 
 
 @require_GET
-def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponseBase:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     event = selectors.event_for_review(recording=recording, pk=event_pk)
     if not event.thumbnail:
@@ -173,7 +174,7 @@ def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> Http
         handle = event.thumbnail.open("rb")
     except FileNotFoundError as exc:
         raise Http404("thumbnail file missing") from exc
-    response = FileResponse(handle, content_type="image/jpeg" if event.thumbnail.name.endswith(".jpg") else None)
+    response = FileResponse(handle, content_type="image/jpeg" if (event.thumbnail.name or "").endswith(".jpg") else None)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 

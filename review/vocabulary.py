@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import yaml
@@ -71,6 +72,6 @@ def event_types() -> tuple[str, ...]:
     return EVENT_TYPES
 
 
-def _vocabularies(profile: str) -> dict:  # type: ignore[type-arg]
+def _vocabularies(profile: str) -> dict[str, Any]:
     document = yaml.safe_load((PROFILES_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))
     return document.get("vocabularies") or {}
