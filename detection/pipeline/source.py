@@ -36,7 +36,11 @@ class VideoDecodeError(VideoSourceError):
 
 
 class VideoSource(ABC):
-    """Anything that yields frames: a file, a capture device, a URL, a file replayed in real time."""
+    """Anything that yields frames: a file, a capture device, a URL, a file replayed in real time.
+
+    A live source returns frames as they come (dropping what it cannot keep up with) and runs
+    the pipeline with `PipelineConfig(live=True)`, where the temporal filter counts time.
+    """
 
     @abstractmethod
     def read_frame(self) -> Frame | None:
@@ -178,6 +182,14 @@ class FileVideoSource(VideoSource):
         self.frames_decoded = 0
         self._next_target = 0.0
         self._frames: Iterator[av.VideoFrame] = self._decode()
+
+    @classmethod
+    def start_time_aware(
+        cls, path: str | Path, *, detection_fps: float, ffprobe: str = "ffprobe", options: DecodeOptions = DecodeOptions()
+    ) -> FileVideoSource:
+        """A source whose frames carry real times from the container's creation_time (None if it has none)."""
+        info = probe_video(path, ffprobe=ffprobe)
+        return cls(path, detection_fps=detection_fps, started_at=info.creation_time, options=options)
 
     @property
     def fps(self) -> float:

@@ -59,8 +59,13 @@ def test_keyframes_only_decodes_just_keyframes(clip: Path) -> None:
 
 def test_probe_reads_creation_time(clip: Path) -> None:
     info = probe_video(clip)
-    assert info.creation_time == datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
+    started = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
+    assert info.creation_time == started
     assert info.width == 640 and info.duration == pytest.approx(3.0, abs=0.1)
+    source = FileVideoSource.start_time_aware(clip, detection_fps=10)
+    source.seek(1.0)
+    frame = source.read_frame()
+    assert frame is not None and frame.real_time == datetime(2026, 3, 1, 18, 0, 1, tzinfo=timezone.utc)
 
 
 def test_unreadable_inputs_get_clear_errors(tmp_path: Path) -> None:
