@@ -97,6 +97,11 @@
     htmx.ajax("POST", `${baseUrl}undo/`, { source: list(), target: "#event-list", swap: "outerHTML" });
   }
 
+  function backToList() {
+    const row = selectedRow();
+    if (row) select(row); else list().focus();
+  }
+
   function focusForm(container) {
     const field = container && container.querySelector("select, input");
     if (field) field.focus();
@@ -110,8 +115,7 @@
       htmx.ajax("GET", url, { target: row, swap: "outerHTML" }).then(() => select(rowById(id)));
     } else {
       document.getElementById("add-slot").outerHTML = '<div id="add-slot"></div>';
-      const row = selectedRow();
-      if (row) select(row); else list().focus();
+      backToList();
     }
   }
 
@@ -166,9 +170,10 @@
     if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
     const form = ev.target.closest && ev.target.closest(".event-form");
     if (form) { onFormKey(ev, form); return; }
+    if (ev.key === "Escape" && ev.target.closest("#filters")) { ev.preventDefault(); backToList(); return; }
     if (isTyping(ev.target) || document.querySelector("dialog[open]")) return;
     if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("button, a, input")) return;
-    if (ev.key === "Escape") { const row = selectedRow(); if (row) select(row); return; }
+    if (ev.key === "Escape") { backToList(); return; }
     const handler = KEYS[ev.key];
     if (!handler) return;
     ev.preventDefault();
