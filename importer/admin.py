@@ -57,7 +57,7 @@ class RaidStateTransitionAdmin(admin.ModelAdmin):
 
 @admin.register(ImportTarget)
 class ImportTargetAdmin(admin.ModelAdmin):
-    list_display = ["owner", "api_url", "session_type", "updated_at"]
+    list_display = ["owner", "api_url", "updated_at"]
     exclude = ["token"]
 
 

@@ -21,6 +21,7 @@ class FaultStats:
     refused: int = 0
     dropped: int = 0
     blocked: int = 0
+    forwarded_writes: int = 0  # POSTs that reached the target
 
 
 @dataclass
@@ -61,6 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
         upstream = urlsplit(config.upstream)
         connection = http.client.HTTPConnection(upstream.hostname or "127.0.0.1", upstream.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        if self.command == "POST":
+            self.server.count("forwarded_writes")
         connection.request(self.command, self.path, body=body, headers=headers)
         response = connection.getresponse()
         payload = response.read()

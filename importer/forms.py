@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django import forms
 
-from importer.contract import SESSION_TYPES
-
 
 class ImportTargetForm(forms.Form):
     api_url = forms.URLField(
@@ -16,7 +14,6 @@ class ImportTargetForm(forms.Form):
     token = forms.CharField(
         required=False, max_length=255, label="API token", widget=forms.PasswordInput(render_value=True, attrs={"size": 40})
     )
-    session_type = forms.ChoiceField(choices=[(t, t) for t in SESSION_TYPES], initial="stream")
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

@@ -87,7 +87,6 @@ class ImportTarget(models.Model):
     owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_target")
     api_url = models.URLField(blank=True, help_text="Blank: import into Vodscope's own hosted API")
     token = models.CharField(max_length=255, blank=True)
-    session_type = models.CharField(max_length=16, choices=_choices(SESSION_TYPES), default="stream")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

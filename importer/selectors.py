@@ -139,7 +139,7 @@ def recent_sessions(*, owner: Any, limit: int = 20) -> list[dict[str, Any]]:
         .annotate(raid_count=Count("raids", distinct=True), kill_count=Count("raids__kills"))
         .order_by("-started_at")[:limit]
     )
-    return [{**session_json(s), "raids": s.raid_count, "kills": s.kill_count} for s in sessions]
+    return [{**session_json(s), "started": s.started_at, "raids": s.raid_count, "kills": s.kill_count} for s in sessions]
 
 
 def hosted_snapshot(*, owner: Any) -> list[dict[str, Any]]:

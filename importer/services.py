@@ -204,10 +204,8 @@ def session_import(*, owner: Any, body: object) -> dict[str, int]:
     return {"session_id": session.pk, "raids": len(raids), "kills": len(kills), "transitions": len(transitions)}
 
 
-def import_target_save(*, owner: Any, api_url: str, token: str, session_type: str) -> ImportTarget:
-    target, _ = ImportTarget.objects.update_or_create(
-        owner=owner, defaults={"api_url": api_url.rstrip("/"), "token": token, "session_type": session_type}
-    )
+def import_target_save(*, owner: Any, api_url: str, token: str) -> ImportTarget:
+    target, _ = ImportTarget.objects.update_or_create(owner=owner, defaults={"api_url": api_url.rstrip("/"), "token": token})
     return target
 
 

@@ -44,14 +44,14 @@ def stats_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def target_settings(request: HttpRequest) -> HttpResponse:
     target = ImportTarget.objects.filter(owner=request.user).first()
-    initial = {"api_url": target.api_url, "token": target.token, "session_type": target.session_type} if target else {}
+    initial = {"api_url": target.api_url, "token": target.token} if target else {}
     form = ImportTargetForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.import_target_save(owner=request.user, **form.cleaned_data)
         messages.success(request, "Import target saved.")
         return redirect("importer-target")
     token = Token.objects.get_or_create(user=request.user)[0].key
-    api_base = request.build_absolute_uri("/api")
+    api_base = request.build_absolute_uri("/").rstrip("/")
     return render(request, "importer/target.html", {"form": form, "token": token, "api_base": api_base})
 
 

@@ -80,8 +80,7 @@ def test_a_dry_run_job_lists_the_call_and_writes_nothing(client, owner) -> None:
 def test_a_saved_external_target_is_used_over_http(client, owner, outsider, live_server) -> None:  # type: ignore[no-untyped-def]
     recording, plan = _recording(owner, T0)
     client.force_login(owner)
-    page = client.post("/importer/target/", {"api_url": live_server.url, "token": Token.objects.create(user=outsider).key,
-                                              "session_type": "practice"})  # fmt: skip
+    page = client.post("/importer/target/", {"api_url": live_server.url, "token": Token.objects.create(user=outsider).key})
     assert page.status_code == 302 and ImportTarget.objects.get(owner=owner).api_url == live_server.url
     client.post(f"/importer/recordings/{recording.pk}/import/")
     job = _finish(Job.objects.get(kind=Job.Kind.IMPORT).pk)
