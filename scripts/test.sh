@@ -17,14 +17,20 @@ $PY -m mypy detection/pipeline
 # Fresh data folders: no broker messages or media left over from an earlier run.
 rm -rf var/test-embedded var/test-production
 
+# Both passes always run, so one CI log shows every failure; the exit status says whether all passed.
+failed=()
 echo "== embedded mode (SQLite)"
 env -u DATABASE_URL -u REDIS_URL VODSCOPE_HOME="$PWD/var/test-embedded" \
-  $PY -m pytest -p no:cacheprovider --durations=10 "$@"
+  $PY -m pytest -p no:cacheprovider --durations=10 "$@" || failed+=(embedded)
 
 echo "== production mode (PostgreSQL + Redis + celery worker)"
 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/vodscope}" \
 REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}" \
 VODSCOPE_HOME="$PWD/var/test-production" \
-  $PY -m pytest -p no:cacheprovider --durations=10 -m "not pure" "$@"
+  $PY -m pytest -p no:cacheprovider --durations=10 -m "not pure" "$@" || failed+=(production)
 
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "== FAILED: ${failed[*]} ($((SECONDS - started)) s)" >&2
+  exit 1
+fi
 echo "== both passes green in $((SECONDS - started)) s"
