@@ -6,7 +6,7 @@ import pytest
 
 from detection.jobs import job_create
 from detection.models import Job
-from review.proxy import probe_codecs, proxy_command
+from review.proxy import probe_codecs, proxy_command, recording_proxy_make
 from review.tasks import run_proxy_job
 from tests.conftest import PASSWORD
 from tests.review.factories import RecordingFactory
@@ -28,6 +28,22 @@ def test_an_h264_mkv_is_remuxed_without_touching_the_original(owner, sample_mkv,
     assert recording.proxy_path.endswith(".mp4") and str(tmp_path / "media" / "proxies") in recording.proxy_path
     assert probe_codecs(type(sample_mkv)(recording.proxy_path)) == ("h264", ["aac"])
     assert sample_mkv.read_bytes() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_progress_comes_from_ffmpeg(owner, sample_mkv, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    recording = RecordingFactory(owner=owner, source_path=str(sample_mkv), duration_seconds=4.0)
+    updates: list[tuple[int, int | None]] = []
+
+    class Progress:
+        def update(self, done: int, total: int | None = None, message: str | None = None) -> None:
+            updates.append((done, total))
+
+    recording_proxy_make(recording=recording, progress=Progress())  # type: ignore[arg-type]
+    assert updates and all(total == 4_000_000 for _, total in updates)
+    assert updates[-1][0] >= 3_500_000  # microseconds of output written, as ffmpeg reports them
 
 
 @pytest.mark.django_db
