@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -31,7 +32,8 @@ LIST_TARGET = "event-list"
 
 
 def _urls(recording: Recording) -> dict[str, str]:
-    base = f"/recordings/{recording.pk}/review/"
+    """Prefixes review.js and the row builder extend (one reverse, not one per row)."""
+    base = reverse("review-page", args=[recording.pk])
     return {"base": base, "events": f"{base}events/"}
 
 
@@ -73,7 +75,6 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
         needs_proxy=selectors.recording_needs_proxy(recording),
         event_types=selectors.EVENT_TYPES,
         state_filters=[(key, label) for key, (label, _) in selectors.STATE_FILTERS.items()],
-        query=request.GET.urlencode(),
     )
     return render(request, "review/review.html", context)
 
