@@ -80,7 +80,9 @@ def event_delete(*, event: DetectedEvent, user: Any) -> DetectedEvent:
 
 @transaction.atomic
 def event_restore(*, event: DetectedEvent, user: Any) -> DetectedEvent:
-    """Back to the review state the event had before it was deleted."""
+    """Back to the review state the event had before it was deleted; an event not deleted is left alone."""
+    if event.review_status != Status.DELETED:
+        return event
     before = event_snapshot(event)
     last_delete = (
         EventChange.objects.filter(event=event, action=EventChange.Action.DELETE).values_list("before", flat=True).first()

@@ -157,7 +157,7 @@
     a: () => act("approve", selectedRow()),
     d: () => act("delete", selectedRow()),
     e: () => act("edit", selectedRow()),
-    r: () => act("restore", selectedRow()),
+    r: () => { const row = selectedRow(); if (row && row.dataset.status === "deleted") act("restore", row); },
     n: () => addAtPlayer(),
     u: () => undo(),
     " ": () => (player.paused ? player.play().catch(() => {}) : player.pause()),
@@ -220,6 +220,8 @@
     if (row) select(row, { focus: lost, scroll: false });
     else if (lost) list().focus();
   });
+  document.body.addEventListener("htmx:responseError", (ev) => toast(`Not saved: the server answered ${ev.detail.xhr.status}`));
+  document.body.addEventListener("htmx:sendError", () => toast("Not saved: the server could not be reached"));
   document.body.addEventListener("review:select", (ev) => select(rowById(ev.detail.id)));
   document.body.addEventListener("review:toast", (ev) => toast(ev.detail.message));
 

@@ -93,3 +93,12 @@ def test_undo_of_an_addition_deletes_it_softly(recording, owner):
     services.review_undo_last(recording=recording, user=owner)
     event.refresh_from_db()
     assert event.review_status == Status.DELETED
+
+
+def test_restore_leaves_an_event_that_is_not_deleted_alone(recording, owner):
+    event = EventFactory(recording=recording)
+    services.event_approve(event=event, user=owner)
+    services.event_restore(event=event, user=owner)
+    event.refresh_from_db()
+    assert event.review_status == Status.APPROVED
+    assert EventChange.objects.filter(event=event).count() == 1
