@@ -181,6 +181,7 @@ def test_add_at_the_player_time_then_undo(page_factory, live_server, owner, reco
     page.select_option("#add-slot select[name=event_type]", "raid_end")
     page.select_option("#add-slot select[name=raid_end-outcome]", "killed")
     page.select_option("#add-slot select[name=raid_end-killed_by]", "raider")
+    screenshot(page, "review-add-1280x800")
     page.keyboard.press("Enter")
     page.wait_for_selector("#add-slot:not(.open)", state="attached")
     added = DetectedEvent.objects.get(recording=recording, source="manual")
@@ -294,3 +295,17 @@ def test_two_thousand_events_stay_quick(page_factory, live_server, owner, record
         page.keyboard.press("a")
         page.wait_for_selector(f"#ev-{events[50].pk}.s-approved")
         screenshot(page, f"review-2000-{width}x{height}")
+
+
+def test_restore_brings_a_deleted_event_back(page_factory, live_server, owner, recording):
+    page = open_review(page_factory, live_server, owner, recording)
+    first = ids(recording)[0]
+    page.keyboard.press("d")
+    page.wait_for_selector(f"#ev-{first}.s-deleted")
+    page.keyboard.press("k")
+    assert selected_id(page) == first
+    page.keyboard.press("r")
+    page.wait_for_selector(f"#ev-{first}.s-unreviewed")
+    assert DetectedEvent.objects.get(pk=first).review_status == "unreviewed"
+    page.keyboard.press("r")  # on a live event, r does nothing
+    assert DetectedEvent.objects.get(pk=first).review_status == "unreviewed"
