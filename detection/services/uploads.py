@@ -10,7 +10,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +22,8 @@ from detection.models import Recording, SessionType, Upload
 from detection.services.ingest import IngestError, check_video_name, recording_from_file
 
 COPY_BLOCK = 1024 * 1024
+# An upload nobody resumed for this long is given up, bytes and row, when the next one starts.
+ABANDONED_AFTER = timedelta(days=7)
 
 
 class UploadOffsetMismatch(IngestError):
@@ -57,6 +59,7 @@ def upload_create(
         raise IngestError(f"{name}: the file is empty (0 bytes)")
     if session_type not in SessionType.values:
         raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
+    upload_purge_abandoned()
     upload_id = uuid.uuid4()
     temp_path = _partial_dir() / f"{upload_id}.part"
     temp_path.touch()
@@ -150,3 +153,10 @@ def upload_finish(*, upload: Upload) -> Recording:
 def upload_discard(*, upload: Upload) -> None:
     Path(upload.temp_path).unlink(missing_ok=True)
     upload.delete()
+
+
+def upload_purge_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> int:
+    stale = list(Upload.objects.filter(updated_at__lt=timezone.now() - older_than))
+    for upload in stale:
+        upload_discard(upload=upload)
+    return len(stale)

@@ -191,3 +191,19 @@ def test_bad_uploads_leave_nothing(api_client, owner, settings, library):
     assert answer.status_code == 400 and "not a readable video" in answer.json()["detail"]
     assert not Upload.objects.exists() and not Recording.objects.exists()
     assert [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()] == []
+
+
+def test_abandoned_uploads_are_purged(api_client, owner, library):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    api = api_client(owner)
+    old = api.post("/api/v1/uploads/", {"filename": "old.mkv", "size": 100}, format="json").json()
+    Upload.objects.filter(pk=old["id"]).update(updated_at=timezone.now() - timedelta(days=8))
+    old_part = Path(Upload.objects.get(pk=old["id"]).temp_path)
+    assert old_part.exists()
+    api.post("/api/v1/uploads/", {"filename": "new.mkv", "size": 100}, format="json")
+    assert list(Upload.objects.values_list("filename", flat=True)) == ["new.mkv"]
+    assert not old_part.exists()
