@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from detection.jobs import JobProgress, job_create
+from detection.jobs import JobCancelled, JobProgress, job_create
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording
 from detection.pipeline.detector import ClassMismatchError
 from detection.pipeline.event_log import format_timestamp
@@ -205,6 +205,12 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
 
     try:
         result = pipeline.run(source, resume=resume, on_progress=on_progress, on_checkpoint=on_checkpoint)
+    except JobCancelled:
+        Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.READY)
+        raise
+    except Exception as exc:
+        Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.FAILED, error=str(exc)[:2000])
+        raise
     finally:
         source.close()
     summary = {

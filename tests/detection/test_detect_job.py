@@ -179,3 +179,17 @@ def test_the_detect_command_honours_start_time_and_refuses_bad_input(material, t
     with pytest.raises(CommandError, match="no such file"):
         call_command("detect", "--video", str(tmp_path / "none.mkv"), "--output", str(out),
                      "--model", str(material["model"]))
+
+
+def test_a_cancelled_job_leaves_the_recording_ready(owner, material):  # type: ignore[no-untyped-def]
+    recording = recording_for(owner, material["video"])
+    job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, created_by=owner,
+                             params={"model_path": str(material["model"])}, cancel_requested=False)
+
+    def cancel_then_run(job: Job, progress):  # type: ignore[no-untyped-def]
+        Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        return detect_job_handle(job, progress)
+
+    finished = job_run(job_id=job.pk, handler=cancel_then_run)
+    assert finished is not None and finished.status == Job.Status.CANCELLED
+    assert Recording.objects.get(pk=recording.pk).status == Recording.Status.READY
