@@ -20,6 +20,7 @@ from review.vocabulary import event_fields
 Status = DetectedEvent.ReviewStatus
 _BADGE_LOW = '<b class="badge low" title="Below the review threshold">low</b>'
 _BADGE_MANUAL = '<b class="badge manual">added</b>'
+_BADGE_PARTIAL = '<b class="badge partial" title="Found by a detection run that ended early">partial</b>'
 _NO_THUMB = '<span class="thumb none"></span>'
 
 
@@ -49,6 +50,8 @@ def event_row_html(event: EventRow, *, threshold: float, events_url: str) -> str
     event_type = escape(event.event_type)
     summary = escape(data_summary(event.data, event.event_type)) or "—"
     badges = (_BADGE_LOW if low else "") + (_BADGE_MANUAL if event.source == DetectedEvent.Source.MANUAL else "")
+    if event.partial:
+        badges += _BADGE_PARTIAL
     if event.review_status != Status.UNREVIEWED:
         badges += f'<b class="badge st">{status}</b>'
     thumb = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,21 +71,23 @@ def recording_proxy_make(*, recording: Recording, progress: JobProgress | None =
     partial = target.with_suffix(".part.mp4")
     command = proxy_command(source, partial, video=video, audio=audio)
     total_us = int((recording.duration_seconds or 0) * 1_000_000)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            key, _, value = line.strip().partition("=")
-            if key == "out_time_us" and value.isdigit() and progress is not None:
-                progress.update(int(value), total_us or None, "Making a browser proxy")
-        stderr = process.stderr.read() if process.stderr else ""
-        if process.wait() != 0:
-            raise ProxyError(f"ffmpeg failed: {stderr.strip()[-800:]}")
-    except BaseException:
-        process.kill()
-        process.wait()
-        partial.unlink(missing_ok=True)
-        raise
+    # stderr goes to a file: a chatty ffmpeg filling a second pipe would block the progress reader.
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and progress is not None:
+                    progress.update(int(value), total_us or None, "Making a browser proxy")
+            if process.wait() != 0:
+                errors.seek(0)
+                raise ProxyError(f"ffmpeg failed: {errors.read().strip()[-800:]}")
+        except BaseException:
+            process.kill()
+            process.wait()
+            partial.unlink(missing_ok=True)
+            raise
     os.replace(partial, target)
     Recording.objects.filter(pk=recording.pk).update(proxy_path=str(target))
     remuxed = "copy" in command

@@ -15,7 +15,7 @@ from detection.selectors import recordings_visible_to
 from review.models import EventChange
 
 Status = DetectedEvent.ReviewStatus
-ROW_FIELDS = ("id", "event_type", "video_offset_seconds", "confidence", "data", "thumbnail", "source", "review_status")
+ROW_FIELDS = ("id", "event_type", "video_offset_seconds", "confidence", "data", "thumbnail", "source", "review_status", "partial")
 TIMELINE_BUCKETS = 240
 STATE_FILTERS = {
     "": ("Not deleted", ~Q(review_status=Status.DELETED)),
@@ -61,6 +61,7 @@ class EventRow:
     thumbnail: str
     source: str
     review_status: str
+    partial: bool = False
 
     @classmethod
     def from_event(cls, event: DetectedEvent) -> EventRow:
@@ -73,6 +74,7 @@ class EventRow:
             thumbnail=event.thumbnail.name or "",
             source=event.source,
             review_status=event.review_status,
+            partial=event.partial,
         )
 
 
