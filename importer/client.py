@@ -172,9 +172,10 @@ class ImportClient:
             if entry is None or entry.status == "done" or (entry.mode == "atomic" and entry.status == "failed"):
                 outcome.status = "skipped"
             elif entry.mode == "atomic":
-                # The atomic call went out and the session is there: all of it is, by the contract.
+                # The atomic call went out in an earlier run and the session is there: all of it is,
+                # by the contract, and it was written before this run's baseline (nothing created now).
                 self.ledger.finish(entry, status="done")
-                outcome.status, outcome.mode, outcome.created = "resumed", "atomic", _plan_counts(plan)
+                outcome.status, outcome.mode = "resumed", "atomic"
             elif entry.fingerprint != fingerprint:
                 raise PermanentError(
                     "the reviewed log changed since a half-finished import of this session; "

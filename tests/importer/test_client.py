@@ -218,3 +218,14 @@ def test_the_stats_check_reports_a_mismatch() -> None:
     assert _verify(before, after, Counts(sessions=1, raids=2, kills=1, survived=1, killed=1))["ok"]
     wrong = _verify(before, after, Counts(sessions=1, raids=2, kills=2, survived=1, killed=1))
     assert not wrong["ok"] and "kills: expected +2, target moved +1" in wrong["message"]
+
+
+def test_resume_after_a_crash_with_the_atomic_call_written_but_unrecorded(live_server, token, owner, reference) -> None:  # type: ignore[no-untyped-def]
+    dying = ImportClient(DiesAfterSending(HttpTransport(live_server.url, token), 2), DbLedger(), policy=FAST, echo=lambda _: None)
+    with pytest.raises(Crash):
+        dying.run(_plans())
+    resumed, _ = _client(live_server.url, token)
+    summary = resumed.run(_plans())
+    assert [s.status for s in summary.sessions] == ["skipped", "resumed", "created"]
+    assert summary.verification["ok"], summary.verification
+    assert hosted_snapshot(owner=owner) == reference
