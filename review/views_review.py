@@ -64,7 +64,8 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     context = _list_context(request, recording)
     if request.htmx and request.htmx.target == LIST_TARGET:  # type: ignore[attr-defined]
-        return render(request, "review/_event_list.html", context)
+        context.update(counts=selectors.review_counts(recording=recording), oob=True)
+        return render(request, "review/_list_response.html", context)
     ticks, duration = selectors.timeline_ticks(recording=recording)
     context.update(
         counts=selectors.review_counts(recording=recording),
@@ -207,17 +208,26 @@ def _jobs_context(recording: Recording) -> dict[str, Any]:
     }
 
 
+def _jobs_response(request: HttpRequest, recording: Recording) -> HttpResponse:
+    """When the last job finishes, tell the page (review.js reloads the list, and the video after a proxy)."""
+    context = _jobs_context(recording)
+    response = render(request, "review/_jobs.html", context)
+    if not context["polling"] and context["jobs"]:
+        return trigger_client_event(response, "review:jobs-done", {"proxy": bool(recording.proxy_path)})
+    return response
+
+
 @require_GET
 def review_jobs(request: HttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
-    return render(request, "review/_jobs.html", _jobs_context(recording))
+    return _jobs_response(request, recording)
 
 
 @require_POST
 def review_proxy(request: HttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     recording_proxy_request(recording=recording, user=request.user)
-    recording.refresh_from_db()
+    recording.refresh_from_db()  # an inline (embedded) job has already finished here
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect("review-page", pk=recording.pk)
-    return render(request, "review/_jobs.html", _jobs_context(recording))
+    return _jobs_response(request, recording)

@@ -222,6 +222,16 @@
   });
   document.body.addEventListener("htmx:responseError", (ev) => toast(`Not saved: the server answered ${ev.detail.xhr.status}`));
   document.body.addEventListener("htmx:sendError", () => toast("Not saved: the server could not be reached"));
+  // A detection run adds events, a proxy changes what the video URL serves: pick both up in place.
+  document.body.addEventListener("review:jobs-done", (ev) => {
+    htmx.ajax("GET", location.pathname + location.search, { target: "#event-list", swap: "outerHTML" });
+    if (ev.detail.proxy && !player.src.endsWith("?v=proxy")) {
+      const at = player.currentTime;
+      player.src = player.src.split("?")[0] + "?v=proxy";
+      player.addEventListener("loadedmetadata", () => { player.currentTime = at; }, { once: true });
+      for (const note of document.querySelectorAll(".notice")) note.remove();
+    }
+  });
   document.body.addEventListener("review:select", (ev) => select(rowById(ev.detail.id)));
   document.body.addEventListener("review:toast", (ev) => toast(ev.detail.message));
 

@@ -36,6 +36,8 @@ def test_make_a_browser_proxy_from_the_page(page_factory, live_server, owner, mk
     job = Job.objects.get(recording=mkv_recording, kind=Job.Kind.PROXY)
     assert job.status == Job.Status.SUCCEEDED and job.result["remuxed"] is True
     assert page.locator("text=Make browser proxy").count() == 0
+    page.wait_for_function("document.querySelector('video').src.endsWith('?v=proxy')")
+    page.wait_for_selector(".notice", state="detached")
     screenshot(page, f"review-mkv-proxied-{size[0]}x{size[1]}")
 
     page.reload()

@@ -223,3 +223,14 @@ def test_history_shows_who_changed_what(client_for, owner, reviewer, recording):
     )
     html = client_for(owner).get(page_url(recording, "history/")).content.decode()
     assert "reviewer" in html and "Edited" in html and "boss" in html and "scav" in html
+
+
+def test_the_last_job_finishing_tells_the_page(client_for, owner, recording):
+    from detection.models import Job
+
+    client = client_for(owner)
+    job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, status=Job.Status.RUNNING)
+    assert "HX-Trigger" not in client.get(page_url(recording, "jobs/"), **HTMX)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED)
+    done = client.get(page_url(recording, "jobs/"), **HTMX)
+    assert "review:jobs-done" in done["HX-Trigger"]
