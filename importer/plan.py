@@ -265,25 +265,27 @@ def atomic_body(plan: SessionPlan) -> dict[str, Any]:
 
 
 def _kill_body(kill: PlannedKill) -> dict[str, Any]:
-    return {"enemy_type": kill.enemy_type, "weapon": kill.weapon, "headshot": kill.headshot, "timestamp": format_time(kill.at)}
+    return {
+        "enemy_type": kill.enemy_type,
+        "weapon": kill.weapon,
+        "headshot": kill.headshot,
+        "timestamp": format_time(kill.at),
+    }
 
 
 def plan_steps(plan: SessionPlan) -> list[Step]:
     """The individual calls, in time order; within a raid, transitions and kills interleave by time."""
-    steps = [
-        Step(
-            "session",
-            "session",
-            "POST",
-            "/api/session",
-            {"session_type": plan.session_type, "notes": plan.notes, "started_at": format_time(plan.started_at)},
-            at=plan.started_at,
-        )
-    ]
+    session = {"session_type": plan.session_type, "notes": plan.notes, "started_at": format_time(plan.started_at)}
+    steps = [Step("session", "session", "POST", "/api/session", session, at=plan.started_at)]
     for index, raid in enumerate(plan.raids):
         prefix = f"raid:{index}"
-        body = {"map_name": raid.map_name, "character_type": raid.character_type, "game_mode": raid.game_mode}
-        steps.append(Step(prefix, "raid", "POST", "/api/raid", {**body, "timestamp": format_time(raid.started_at)}, index, raid.started_at))
+        body = {
+            "map_name": raid.map_name,
+            "character_type": raid.character_type,
+            "game_mode": raid.game_mode,
+            "timestamp": format_time(raid.started_at),
+        }
+        steps.append(Step(prefix, "raid", "POST", "/api/raid", body, index, raid.started_at))
         inner = [
             Step(f"{prefix}:transition:{i}", "transition", "POST", "/api/raid/{raid}/transition",
                  {"to_state": t.to_state, "timestamp": format_time(t.at)}, index, t.at)
@@ -291,11 +293,16 @@ def plan_steps(plan: SessionPlan) -> list[Step]:
         ] + [
             Step(f"{prefix}:kill:{i}", "kill", "POST", "/api/raid/{raid}/kill", _kill_body(k), index, k.at)
             for i, k in enumerate(raid.kills)
-        ]
+        ]  # fmt: skip
         steps += sorted(inner, key=lambda s: s.at or raid.started_at)
-        end = {"outcome": raid.outcome, "extract_location": raid.extract_location, "timestamp": format_time(raid.ended_at)}
+        end = {
+            "outcome": raid.outcome,
+            "extract_location": raid.extract_location,
+            "timestamp": format_time(raid.ended_at),
+        }
         steps.append(Step(f"{prefix}:end", "raid_end", "POST", "/api/raid/{raid}/end", end, index, raid.ended_at))
-    steps.append(Step("session:end", "session_end", "POST", "/api/session/end", {"timestamp": format_time(plan.ended_at)}, at=plan.ended_at))
+    end_body = {"timestamp": format_time(plan.ended_at)}
+    steps.append(Step("session:end", "session_end", "POST", "/api/session/end", end_body, at=plan.ended_at))
     return steps
 
 

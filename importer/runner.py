@@ -10,10 +10,11 @@ from typing import Any
 
 from detection.models import DetectedEvent, Job, Recording
 from detection.pipeline.event_log import EventLogError, read_event_log
-from importer.client import ImportClient, ImportSummary, RetryPolicy, SessionOutcome
+from importer.client import ImportClient, RetryPolicy
 from importer.ledger import DbLedger
 from importer.models import ImportTarget
 from importer.plan import PlanError, SessionPlan, build_session_plan
+from importer.summary import ImportSummary, SessionOutcome
 from importer.transport import HttpTransport, LocalTransport, Transport
 
 MAX_RESULT_LINES = 500

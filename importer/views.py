@@ -21,7 +21,12 @@ from importer.models import ImportTarget
 def _map_rows(by_map: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     most = max((m["raids"] for m in by_map.values()), default=0) or 1
     rows = [
-        {"name": name.replace("_", " "), **m, "share": round(100 * m["raids"] / most), "survival_pct": round(100 * m["survival_rate"])}
+        {
+            "name": name.replace("_", " "),
+            **m,
+            "share": round(100 * m["raids"] / most),
+            "survival_pct": round(100 * m["survival_rate"]),
+        }
         for name, m in by_map.items()
     ]
     return sorted(rows, key=lambda r: (-r["raids"], r["name"]))

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.authtoken.models import Token
 
-from importer.client import ImportClient, _verify, Counts
+from importer.client import ImportClient
+from importer.summary import Counts, verify
 from importer.ledger import DbLedger
 from importer.models import ImportLedger, Kill, Raid, RaidStateTransition, StreamSession
 from importer.plan import SessionPlan, build_session_plan
@@ -215,8 +216,8 @@ def test_an_unreachable_target_is_retried_then_reported() -> None:
 def test_the_stats_check_reports_a_mismatch() -> None:
     before = {"sessions": 1, "raids": 3, "kills": 5, "outcomes": {"survived": 2, "killed": 1, "mia": 0}}
     after = {"sessions": 2, "raids": 5, "kills": 6, "outcomes": {"survived": 3, "killed": 2, "mia": 0}}
-    assert _verify(before, after, Counts(sessions=1, raids=2, kills=1, survived=1, killed=1))["ok"]
-    wrong = _verify(before, after, Counts(sessions=1, raids=2, kills=2, survived=1, killed=1))
+    assert verify(before, after, Counts(sessions=1, raids=2, kills=1, survived=1, killed=1))["ok"]
+    wrong = verify(before, after, Counts(sessions=1, raids=2, kills=2, survived=1, killed=1))
     assert not wrong["ok"] and "kills: expected +2, target moved +1" in wrong["message"]
 
 
