@@ -75,6 +75,8 @@ def test_a_dry_run_job_lists_the_call_and_writes_nothing(client, owner) -> None:
     job = _finish(Job.objects.get(kind=Job.Kind.IMPORT).pk)
     assert job.result["dry_run"] and job.result["output"][0].startswith("POST /api/import/session {")
     assert StreamSession.objects.count() == 0
+    fragment = client.get(f"/importer/recordings/{recording.pk}/actions/").content.decode()
+    assert "(dry run)" in fragment and "nothing was sent" in fragment and "POST /api/import/session" in fragment
 
 
 def test_a_saved_external_target_is_used_over_http(client, owner, outsider, live_server) -> None:  # type: ignore[no-untyped-def]
