@@ -240,6 +240,7 @@ def place_block(
     """
     s = painter.style
     align = align or s.align
+    panel = panel or s.dark_text
     painter.k = 1.0
     while True:
         sizes = [painter.measure(line) for line in lines]

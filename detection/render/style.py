@@ -60,8 +60,14 @@ class Style:
         name = {"title": self.title_font, "digits": self.digit_font}.get(role, self.body_font)
         return load_font(name, round(height_px * self.scale))
 
+    @property
+    def dark_text(self) -> bool:
+        """Dark-on-light styles: such text needs its panel, the game world behind it is dark too."""
+        return 0.299 * self.text[0] + 0.587 * self.text[1] + 0.114 * self.text[2] < 128
+
     def outcome_accent(self, index: int) -> RGB:
-        return _hsv(self.outcome_hues[index], 0.75, 0.95)
+        light_panel = 0.299 * self.panel[0] + 0.587 * self.panel[1] + 0.114 * self.panel[2] > 128
+        return _hsv(self.outcome_hues[index], 0.85 if light_panel else 0.75, 0.4 if light_panel else 0.95)
 
 
 def random_style(rng: random.Random, *, hard: bool = False) -> Style:
@@ -101,10 +107,10 @@ def random_style(rng: random.Random, *, hard: bool = False) -> Style:
         panel_alpha=rng.randint(150, 250),
         border=(accent if rng.random() < 0.6 else dim_text) if rng.random() < 0.55 else None,
         border_width=rng.randint(1, 4),
-        shadow=rng.random() < 0.5,
+        shadow=not light_panel and rng.random() < 0.5,  # a dark drop shadow on a light panel reads as doubled text
         align=rng.choice(["left", "center", "center", "right"]),
         padding=rng.uniform(0.4, 1.2),
-        line_gap=rng.uniform(0.15, 0.6),
+        line_gap=rng.uniform(0.25, 0.7),
         corner=rng.choice([0, 0, 4, 8, 14]),
         hue=hue,
         outcome_hues=outcome_hues,
