@@ -86,3 +86,22 @@ def test_outsider_sees_nothing(page_factory, live_server, owner, outsider):
     page.goto(live_server.url + "/")
     assert "private.mkv" not in page.content()
     assert "No recordings yet" in page.inner_text("#recordings-table")
+
+
+def test_swagger_ui_works_offline(page_factory, live_server, owner):
+    page = page_factory(owner)
+    outside = []
+
+    def only_local(route):  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(live_server.url + "/api/v1/docs/")
+    page.wait_for_selector(".swagger-ui .info >> text=Vodscope API")
+    page.wait_for_selector("text=/api/v1/uploads/{id}/")
+    assert outside == []
+    screenshot(page, "api-docs")
