@@ -1,7 +1,7 @@
 """The demo-footage renderer: screens of ../shared/spec/demo-game.md, with exact ground truth.
 
 Plain Python (PIL, numpy, ffmpeg); no Django. `make_dataset` writes YOLO training
-frames; `render_session` (video.py) writes an OBS-like MKV and its `.truth.json`.
+frames; `render_session` (session.py) writes an OBS-like MKV and its `.truth.json`.
 
 Box contract (what the detector learns; every box lies inside its spec region):
 - stash_screen: the header bar holding STASH and the CHARACTER / TRADERS / FLEA MARKET tabs.

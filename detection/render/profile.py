@@ -17,6 +17,7 @@ Region = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class DemoProfile:
+    name: str
     classes: tuple[str, ...]
     regions: dict[str, Region]
     enemy_types: tuple[str, ...]
@@ -32,6 +33,7 @@ def load_profile(path: Path = PROFILE_PATH) -> DemoProfile:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     vocab = document["vocabularies"]
     return DemoProfile(
+        name=str(document["name"]),
         classes=tuple(document["classes"]),
         regions={name: tuple(float(v) for v in box) for name, box in document["regions"].items()},  # type: ignore[misc]
         enemy_types=tuple(vocab["enemy_types"]),

@@ -65,7 +65,7 @@ def render_session(
         sink.close()
     wall = time.monotonic() - began
     metadata = {
-        "source": "render_demo", "profile": profile_name(), "video": video.name, "started_at": format_timestamp(started_at),
+        "source": "render_demo", "profile": profile.name, "video": video.name, "started_at": format_timestamp(started_at),
         "fps": fps, "vfr": vfr, "resolution": f"{width}x{height}", "width": width, "height": height, "seed": seed,
         "duration_seconds": seconds, "crf": crf,
         "style": {"title_font": style.title_font, "body_font": style.body_font, "digit_font": style.digit_font},
@@ -73,6 +73,3 @@ def render_session(
     write_event_log(truth_log(timeline, times, started_at=started_at, metadata=metadata), truth)
     return RenderResult(video=video, truth=truth, frames=len(times), duration=seconds, wall_seconds=wall)
 
-
-def profile_name() -> str:
-    return "demo"
