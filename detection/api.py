@@ -77,7 +77,7 @@ class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(s.RecordingSerializer(recording).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.FolderRegisterSerializer, responses={201: s.IngestResultSerializer(many=True)})
-    @action(detail=False, methods=["post"], url_path="register-folder")
+    @action(detail=False, methods=["post"], url_path="register-folder", pagination_class=None)
     def register_folder(self, request: Request) -> Response:
         """Register every video in a server folder; one result per file (created, duplicate or error)."""
         params = s.FolderRegisterSerializer(data=request.data)
