@@ -127,6 +127,10 @@ def job_cancel(*, job: Job) -> Job:
 def job_requeue_orphans(*, stale_after: timedelta = STALE_HEARTBEAT) -> list[int]:
     """Running jobs whose worker stopped beating are put back in the queue (called on worker start)."""
     cutoff = timezone.now() - stale_after
+    # Cancelled while its worker was gone: nobody is left to notice, so finish it here.
+    Job.objects.filter(status=Job.Status.RUNNING, cancel_requested=True).exclude(heartbeat_at__gte=cutoff).update(
+        status=Job.Status.CANCELLED, finished_at=timezone.now(), message="Cancelled (its worker had stopped)"
+    )
     orphans = list(
         Job.objects.filter(status=Job.Status.RUNNING, cancel_requested=False)
         .exclude(heartbeat_at__gte=cutoff)

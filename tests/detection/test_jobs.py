@@ -92,11 +92,13 @@ def test_orphans_are_requeued_fresh_ones_are_not(monkeypatch):
     stale = timezone.now() - timedelta(minutes=5)
     orphan = JobFactory(recording=None, status=Job.Status.RUNNING, heartbeat_at=stale)
     JobFactory(recording=None, status=Job.Status.RUNNING, heartbeat_at=timezone.now())
-    JobFactory(recording=None, status=Job.Status.RUNNING, heartbeat_at=stale, cancel_requested=True)
+    dead_cancelled = JobFactory(recording=None, status=Job.Status.RUNNING, heartbeat_at=stale, cancel_requested=True)
     assert job_requeue_orphans() == [orphan.pk]
     assert sent == [orphan.pk]
     orphan.refresh_from_db()
     assert orphan.status == Job.Status.QUEUED
+    dead_cancelled.refresh_from_db()
+    assert dead_cancelled.status == Job.Status.CANCELLED and dead_cancelled.finished_at
 
 
 def test_create_enqueues_on_commit_and_runs_inline_when_eager(django_capture_on_commit_callbacks, monkeypatch):
