@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import yaml
 from django.conf import settings
@@ -16,18 +16,6 @@ from django.conf import settings
 from detection.pipeline.event_log import EVENT_TYPES
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "detection" / "profiles"
-STATES = (
-    "idle",
-    "stash",
-    "pre_raid",
-    "queuing",
-    "deploying",
-    "raid_active",
-    "survived",
-    "killed_in_action",
-    "missing_in_action",
-    "post_raid_review",
-)
 
 
 @dataclass(frozen=True)
@@ -41,13 +29,16 @@ class DataField:
 
 @lru_cache(maxsize=4)
 def event_fields(profile: str | None = None) -> dict[str, tuple[DataField, ...]]:
-    vocab = _vocabularies(profile or settings.VODSCOPE_GAME_PROFILE)
+    document = _profile(profile or settings.VODSCOPE_GAME_PROFILE)
+    vocab: dict[str, Any] = document.get("vocabularies") or {}
+    # States and outcomes come from the profile's state machine: a second game is data, not code.
+    states = tuple((s, s.replace("_", " ")) for s in (document.get("transitions") or {}))
+    outcomes = tuple(dict.fromkeys((document.get("raid") or {}).get("outcomes", {}).values()))
     enemies = tuple((e.lower(), e) for e in vocab.get("enemy_types", []))
     weapons = tuple((w, w) for w in vocab.get("weapons", []))
     maps: dict[str, list[str]] = vocab.get("maps", {})
     map_choices = tuple((m.lower().replace(" ", "_"), m) for m in maps)
     extracts = tuple((x.lower(), f"{x} ({m})") for m, names in maps.items() for x in names)
-    states = tuple((s, s.replace("_", " ")) for s in STATES)
     return {
         "state_transition": (DataField("from_state", "From", states), DataField("to_state", "To", states)),
         "raid_start": (
@@ -61,7 +52,7 @@ def event_fields(profile: str | None = None) -> dict[str, tuple[DataField, ...]]
             DataField("headshot", "Headshot", boolean=True),
         ),
         "raid_end": (
-            DataField("outcome", "Outcome", (("survived", "Survived"), ("killed", "Killed"), ("mia", "MIA"))),
+            DataField("outcome", "Outcome", tuple((o, o.upper()) for o in outcomes)),
             DataField("extract_location", "Extract", extracts, optional=True),
             DataField("killed_by", "Killed by", enemies, optional=True),
         ),
@@ -72,6 +63,5 @@ def event_types() -> tuple[str, ...]:
     return EVENT_TYPES
 
 
-def _vocabularies(profile: str) -> dict[str, Any]:
-    document = yaml.safe_load((PROFILES_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))
-    return document.get("vocabularies") or {}
+def _profile(profile: str) -> dict[str, Any]:
+    return yaml.safe_load((PROFILES_DIR / f"{profile}.yaml").read_text(encoding="utf-8")) or {}
