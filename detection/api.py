@@ -125,6 +125,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         recording = get_object_or_404(recordings_visible_to(request.user), pk=params.validated_data["recording"])
         if not can_change(request.user, recording):
             raise PermissionDenied("only the owner or staff may start jobs on a recording")
+        running = recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).first()
+        if running is not None:
+            return Response({"detail": f"detection is already {running.status} on this recording (job #{running.pk})",
+                             "job": running.pk}, status=status.HTTP_400_BAD_REQUEST)
         try:
             job = detect_job_start(recording=recording, user=request.user, params=params.validated_data["params"])
         except DetectError as exc:

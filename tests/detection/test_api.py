@@ -94,7 +94,10 @@ def test_jobs_create_list_cancel(api_client, owner, outsider):
     assert api_client(outsider).post("/api/v1/jobs/", {"recording": recording.pk}, format="json").status_code == 404
     assert api_client(outsider).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     assert api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "kind": "train"}, format="json").status_code == 400
-    typo = api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "params": {"fsp": 1}}, format="json")
+    twice = api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk}, format="json")
+    assert twice.status_code == 400 and twice.json()["job"] == job.pk
+    other = RecordingFactory(owner=owner)
+    typo = api_client(owner).post("/api/v1/jobs/", {"recording": other.pk, "params": {"fsp": 1}}, format="json")
     assert typo.status_code == 400 and "unknown detect parameters" in typo.json()["detail"]
 
     Job.objects.filter(pk=job.pk).update(status="running", progress_done=50, progress_total=200, progress_rate=10.0)
