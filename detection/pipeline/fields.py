@@ -142,6 +142,12 @@ class FieldReader:
         self.reader = reader
         self.cutoff = float(profile.ocr.fuzzy_cutoff)
 
+    def screen_by_text(self, frame: Frame, detection: Detection, *, among: tuple[str, ...]) -> str | None:
+        """The class among `among` whose keywords the box shows (None when the words decide nothing)."""
+        texts = [line.text for line in self.reader.read(crop(frame, detection.box))]
+        found = [label for label in among if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ()))]
+        return found[0] if len(found) == 1 else None
+
     def fields_for(self, label: str) -> dict[str, dict[str, Any]]:
         return self.profile.ocr.fields.get(label) or {}
 

@@ -54,6 +54,8 @@ class GameProfile:
     raid_reset_on: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
     ocr: OcrSettings = OcrSettings()
+    keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    verify: tuple[str, ...] = ()
 
     @property
     def states(self) -> tuple[str, ...]:
@@ -130,6 +132,8 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
         raid_start_fields=tuple(str(f) for f in raid.get("start_fields") or ()),
         raid_reset_on=tuple(str(s) for s in raid.get("reset_on") or ()),
         thresholds=Thresholds(**(raw.get("thresholds") or {})),
+        keywords={str(k): tuple(str(w) for w in v) for k, v in (raw.get("keywords") or {}).items()},
+        verify=tuple(str(c) for c in raw.get("verify_by_text") or ()),
         ocr=OcrSettings(
             max_side=int(ocr_raw.get("max_side", 320)),
             min_score=float(ocr_raw.get("min_score", 0.5)),

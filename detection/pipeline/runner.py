@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -201,6 +201,7 @@ class _Run:
         self.timings.filter += time.perf_counter() - started
         self._retry_pending(frame, observation)
         for confirmed in screen_changes:
+            confirmed = self._verify(frame, confirmed)
             reading = self._read(frame, confirmed.detection)
             step = self.machine.on_screen(confirmed, reading.data if reading.complete else {})
             self._reject(step.rejection)
@@ -211,6 +212,19 @@ class _Run:
             self._reject(step.rejection)
             if step.rejection is None:
                 self._start_pending(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
+
+    def _verify(self, frame: Frame, confirmed: Confirmed) -> Confirmed:
+        """Screens that look alike (the terminal ones) are told apart by the words on them."""
+        if confirmed.label not in self.profile.verify:
+            return confirmed
+        started = time.perf_counter()
+        label = self.p.fields.screen_by_text(frame, confirmed.detection, among=self.profile.verify)
+        self.timings.ocr += time.perf_counter() - started
+        self.timings.ocr_reads += 1
+        if label is None or label == confirmed.label:
+            return confirmed
+        detection = replace(confirmed.detection, label=label)
+        return replace(confirmed, label=label, detection=detection)
 
     def _read(self, frame: Frame, detection: Detection) -> Reading:
         if not self.p.fields.fields_for(detection.label):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from detection.pipeline.factory import DetectSettings, build_pipeline
 from detection.pipeline.runner import PipelineResult
 from detection.pipeline.source import FileVideoSource
 from detection.pipeline.types import Event, Rejection
-from tests.detection.pipeline.synthetic import EXPECTED, PROFILE, Script, write_video
+from tests.detection.pipeline.synthetic import EXPECTED, PROFILE, Script, session_script, write_video
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
 
@@ -82,3 +83,12 @@ def test_a_truncated_video_keeps_what_was_found_and_says_where(tmp_path: Path, s
     result = run(cut, synthetic_model)
     assert result.partial and "truncated or corrupt after" in result.error
     assert [e.data.get("to_state") for e in result.events] == ["stash", "pre_raid"]
+
+
+def test_look_alike_terminal_screens_are_told_apart_by_their_words(tmp_path: Path, synthetic_model: Path) -> None:
+    script = Script()
+    for shot in session_script().shots:
+        # The "model" sees a death screen where the words say SURVIVED.
+        script.shots.append(replace(shot, screen="death_screen") if shot.screen == "survived_screen" else shot)
+    result = run(write_video(script, tmp_path / "lookalike.mkv"), synthetic_model)
+    assert ("raid_end", 21.5, {"outcome": "survived", "extract_location": "crossroads"}) in summary(result.events)
