@@ -133,7 +133,8 @@ class ImportClient:
     # --- the atomic call --------------------------------------------------------------
     def _atomic(self, plan: SessionPlan, entry: LedgerEntry, outcome: SessionOutcome) -> bool:
         """True when the session is on the target; False when the target lacks the atomic call."""
-        response = self._write("POST", "/api/import/session", atomic_body(plan), reconcile=lambda: self._find_session(plan))
+        body = atomic_body(plan)
+        response = self._write("POST", "/api/import/session", body, reconcile=lambda: self._find_session(plan))
         if response.status in (200, 201):
             self.ledger.finish(entry, status="done")
             outcome.mode, outcome.created = "atomic", _plan_counts(plan)
@@ -163,12 +164,17 @@ class ImportClient:
                 remote_id = found
             else:
                 response = self._write(
-                    step.method, path, step.body, reconcile=lambda: self._reconcile(plan, steps, index, ids, entry)
+                    step.method,
+                    path,
+                    step.body,
+                    reconcile=lambda: self._reconcile(plan, steps, index, ids, entry),
+                    assume_sent=maybe_written,
                 )
                 if response.status >= 400:
                     raise PermanentError(f"{step.method} {path}: {response.status} {response.error}")
                 remote_id = _id(response.data)
-                _count(outcome.created, step)
+                if not (isinstance(response.data, dict) and response.data.get("earlier")):
+                    _count(outcome.created, step)
             maybe_written = False
             if step.kind in ("session", "raid") and remote_id is not None:
                 ids[step.key] = remote_id
@@ -211,19 +217,29 @@ class ImportClient:
 
     # --- calls with retries -------------------------------------------------------------
     def _write(
-        self, method: str, path: str, body: dict[str, Any], *, reconcile: Callable[[], int | None]
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        reconcile: Callable[[], int | None],
+        assume_sent: bool = False,
     ) -> ApiResponse:
-        """Send until answered; an earlier attempt found written by reading back answers `_reconciled`."""
-        maybe_written = False
+        """Send until answered; an earlier attempt found written by reading back answers `_reconciled`.
+
+        `assume_sent`: a crashed run may have sent this call (the caller has just reconciled it).
+        """
+        maybe_written = assume_sent
+        lost_here = False  # did one of this call's own attempts go unanswered?
         for attempt in range(self.policy.attempts):
-            if maybe_written:
+            if maybe_written and attempt > 0:
                 found = reconcile()
                 if found is not None:
-                    return _reconciled(found)
+                    return _reconciled(found, earlier=not lost_here)
             try:
                 response = self.transport.request(method, path, body=body)
             except TransientError:
-                maybe_written = True
+                maybe_written = lost_here = True
             else:
                 if response.status < 400:
                     return response
@@ -231,12 +247,12 @@ class ImportClient:
                     found = reconcile() if maybe_written else None
                     if found is None and maybe_written and response.status == 409 and path.endswith("/end"):
                         found = 0  # with no read-back, "already ended" says a lost attempt did it
-                    return response if found is None else _reconciled(found)
-                maybe_written = True
+                    return response if found is None else _reconciled(found, earlier=not lost_here)
+                maybe_written = lost_here = True
             self.sleep(self.policy.delay(attempt, self.rng))
         found = reconcile() if maybe_written else None
         if found is not None:
-            return _reconciled(found)
+            return _reconciled(found, earlier=not lost_here)
         raise GaveUp(f"{method} {path}: no answer after {self.policy.attempts} attempts")
 
     def _read(self, path: str, params: dict[str, str] | None = None) -> ApiResponse:
@@ -271,9 +287,12 @@ class ImportClient:
             self.echo(f"POST /api/import/session {json.dumps(atomic_body(plan))}")
 
 
-def _reconciled(remote_id: int) -> ApiResponse:
-    """Stands in for the answer a lost attempt never gave (200, as no 201 was seen)."""
-    return ApiResponse(200, {"id": remote_id, "reconciled": True})
+def _reconciled(remote_id: int, *, earlier: bool) -> ApiResponse:
+    """Stands in for the answer a lost attempt never gave (200, as no 201 was seen).
+
+    `earlier`: the write was a crashed run's, so it is in this run's baseline, not its count.
+    """
+    return ApiResponse(200, {"id": remote_id, "reconciled": True, "earlier": earlier})
 
 
 def _id(data: Any) -> int | None:

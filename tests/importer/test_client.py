@@ -12,7 +12,7 @@ from importer.client import ImportClient
 from importer.summary import Counts, verify
 from importer.ledger import DbLedger
 from importer.models import ImportLedger, Kill, Raid, RaidStateTransition, StreamSession
-from importer.plan import SessionPlan, build_session_plan
+from importer.plan import SessionPlan, build_session_plan, plan_steps
 from importer.sample_log import synthetic_log
 from importer.selectors import hosted_snapshot
 from importer.transport import ApiResponse, HttpTransport, TransientError
@@ -229,4 +229,19 @@ def test_resume_after_a_crash_with_the_atomic_call_written_but_unrecorded(live_s
     summary = resumed.run(_plans())
     assert [s.status for s in summary.sessions] == ["skipped", "resumed", "created"]
     assert summary.verification["ok"], summary.verification
+    assert hosted_snapshot(owner=owner) == reference
+
+
+@pytest.mark.parametrize("kind", ["raid", "kill", "raid_end", "session_end"])
+def test_resume_at_each_kind_of_step_on_a_target_without_read_back(live_server, token, owner, reference, kind) -> None:  # type: ignore[no-untyped-def]
+    first = sorted(_plans(), key=lambda p: p.started_at)[0]
+    n = next(i for i, step in enumerate(plan_steps(first)) if step.kind == kind) + 1
+    dying = ImportClient(NoReadBack(DiesAfterSending(HttpTransport(live_server.url, token), n)), DbLedger(),
+                         mode="individual", policy=FAST, echo=lambda _: None)  # fmt: skip
+    with pytest.raises(Crash):
+        dying.run(_plans())
+    resumed = ImportClient(NoReadBack(HttpTransport(live_server.url, token)), DbLedger(), mode="individual", policy=FAST,
+                           echo=lambda _: None)  # fmt: skip
+    summary = resumed.run(_plans())
+    assert summary.failed == 0 and summary.verification["ok"], summary.to_json()
     assert hosted_snapshot(owner=owner) == reference
