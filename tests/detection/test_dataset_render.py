@@ -10,13 +10,14 @@ from PIL import Image
 
 from detection.render.dataset import make_dataset
 from detection.render.frames import MENU_SCREENS, menu_frame, raid_frame, random_kill
+from detection.render.layout import Box
 from detection.render.profile import load_profile
 from detection.render.style import random_style
 
 pytestmark = pytest.mark.pure
 
 
-def _inside(box, region, width, height) -> bool:  # type: ignore[no-untyped-def]
+def _inside(box: Box, region: tuple[float, float, float, float], width: int, height: int) -> bool:
     x0, y0, x1, y1 = region
     return (box.x0 >= x0 * width - 1 and box.y0 >= y0 * height - 1 and box.x1 <= x1 * width + 1
             and box.y1 <= y1 * height + 1 and box.w > 4 and box.h > 4)

@@ -34,9 +34,9 @@ def _screen(kind: str, size: tuple[int, int], profile: DemoProfile, rng: random.
         want = {"enemy_type": kill["enemy"].lower(), "weapon": kill["weapon"], "headshot": kill["headshot"]}
         return image, kind, boxes[kind], want, {}
     if kind == "map_select":
-        content = {"map_name": rng.choice(list(profile.maps)), "pve": rng.random() < 0.5}
-        image, boxes = menu_frame(kind, size, style, profile, rng, content)
-        return image, kind, boxes[kind], {"map_name": snake(content["map_name"]), "game_mode": "pve" if content["pve"] else "pvp"}, {}
+        map_name, pve = rng.choice(list(profile.maps)), rng.random() < 0.5
+        image, boxes = menu_frame(kind, size, style, profile, rng, {"map_name": map_name, "pve": pve})
+        return image, kind, boxes[kind], {"map_name": snake(map_name), "game_mode": "pve" if pve else "pvp"}, {}
     if kind == "character_select":
         choice = rng.choice(["PMC", "SCAV"])
         image, boxes = menu_frame(kind, size, style, profile, rng, {"choice": choice})

@@ -6,14 +6,15 @@ import subprocess
 from datetime import datetime, timezone
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import pytest
 from django.core.management import call_command
-from rapidocr import RapidOCR
 
 from detection.pipeline.event_log import read_event_log
+from detection.pipeline.text import RapidTextReader
 from detection.render.profile import load_profile
 from detection.render.session import RenderResult, render_session
 from detection.render.timeline import QUICK_PACING
@@ -32,7 +33,7 @@ SCREEN_OF_STATE = {
 OUTCOME_STATE = {"survived": "survived", "killed": "killed_in_action", "mia": "missing_in_action"}
 
 
-def _probe(path: Path, *args: str) -> dict:  # type: ignore[type-arg]
+def _probe(path: Path, *args: str) -> dict[str, Any]:
     out = subprocess.run(["ffprobe", "-v", "error", "-of", "json", *args, str(path)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -47,7 +48,7 @@ def _frames(path: Path, wanted: set[int]) -> dict[int, tuple[float, np.ndarray]]
     with av.open(str(path)) as container:
         for i, frame in enumerate(container.decode(video=0)):
             if i in wanted:
-                found[i] = (float(frame.pts * frame.time_base), frame.to_ndarray(format="rgb24"))
+                found[i] = (float(frame.time), frame.to_ndarray(format="rgb24"))
             if i >= max(wanted):
                 break
     return found
@@ -79,7 +80,7 @@ def test_every_truth_event_falls_on_a_frame_that_shows_it(cfr_clip: RenderResult
     assert {e.type for e in truth.events} == {"state_transition", "raid_start", "kill", "raid_end"}
     wanted = {e.frame_number for e in truth.events} | {e.frame_number - 1 for e in truth.events}
     frames = _frames(cfr_clip.video, wanted)
-    ocr = RapidOCR()
+    reader = RapidTextReader(max_side=960, cache_size=0)  # every crop read afresh
     for event in truth.events:
         if event.type == "kill":
             cls, words = "kill_notification", ["ELIMINATED", event.data["enemy_type"].upper()]
@@ -96,7 +97,7 @@ def test_every_truth_event_falls_on_a_frame_that_shows_it(cfr_clip: RenderResult
         x0, y0, x1, y1 = profile.regions[cls]
         height, width = image.shape[:2]
         box = (slice(round(y0 * height), round(y1 * height)), slice(round(x0 * width), round(x1 * width)))
-        text = " ".join(ocr(np.ascontiguousarray(image[box])).txts or ()).replace(" ", "")
+        text = "".join(line.text for line in reader.read(np.ascontiguousarray(image[box][..., ::-1]))).replace(" ", "")
         for word in words:
             assert word.replace(" ", "") in text, (event, word, text)
         # ...and the frame before did not show it yet: the region changed on this very frame.
