@@ -39,6 +39,8 @@ def render_session(
 ) -> RenderResult:
     """Render `seconds` of sessions. Everything random (timeline, UI style, grain, camera, H.264 quality) follows `seed`."""
     width, height = size
+    if seconds < 1:
+        raise ValueError(f"{seconds} s is too short to render: at least one second")
     if width % 2 or height % 2 or width < 320 or height < 180:
         raise ValueError(f"resolution {width}x{height}: needs even sides of at least 320x180")
     started_at = started_at or datetime.now(timezone.utc).replace(microsecond=0)
