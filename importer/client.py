@@ -56,6 +56,7 @@ class ImportClient:
         policy: RetryPolicy | None = None,
         echo: Callable[[str], None] = print,
         on_step: Callable[[str], None] | None = None,
+        on_session: Callable[[int, int, SessionOutcome], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ) -> None:
@@ -68,6 +69,7 @@ class ImportClient:
         self.policy = policy or RetryPolicy()
         self.echo = echo
         self.on_step = on_step or (lambda key: None)
+        self.on_session = on_session or (lambda done, total, outcome: None)
         self.sleep = sleep
         self.rng = random.Random(seed)
         self.atomic_supported: bool | None = {"auto": None, "atomic": True, "individual": False}[mode]
@@ -77,10 +79,11 @@ class ImportClient:
         summary = ImportSummary()
         ordered = sorted(plans, key=lambda p: p.started_at)
         before = None if self.dry_run else self._read("/api/stats").data
-        for plan in ordered:
+        for done, plan in enumerate(ordered, start=1):
             outcome = self.import_session(plan)
             summary.sessions.append(outcome)
             summary.created.add(outcome.created)
+            self.on_session(done, len(ordered), outcome)
         if not self.dry_run:
             summary.verification = verify(before, self._read("/api/stats").data, summary.created)
         return summary

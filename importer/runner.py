@@ -82,10 +82,12 @@ def import_run(
     dry_run: bool = False,
     mode: str = "auto",
     echo: Callable[[str], None] = print,
-    on_step: Callable[[str], None] | None = None,
+    on_session: Callable[[int, int, SessionOutcome], None] | None = None,
     policy: RetryPolicy | None = None,
 ) -> ImportSummary:
-    client = ImportClient(transport, DbLedger(), mode=mode, dry_run=dry_run, echo=echo, on_step=on_step, policy=policy)
+    client = ImportClient(
+        transport, DbLedger(), mode=mode, dry_run=dry_run, echo=echo, on_session=on_session, policy=policy
+    )
     summary = client.run(plans)
     summary.sessions = failures + summary.sessions
     return summary
@@ -104,15 +106,11 @@ def import_job_handler(job: Job, progress: Any) -> dict[str, Any]:
     ids = [int(i) for i in job.params.get("recording_ids") or ([job.recording_id] if job.recording_id else [])]
     recordings = list(Recording.objects.filter(pk__in=ids).order_by("started_at", "pk"))
     plans, failures, unreviewed = plans_from_recordings(recordings, session_type=job.params.get("session_type"))
-    total = sum(len(p.raids) for p in plans) or 1
-    progress.update(0, total, f"Importing {len(plans)} session(s)", force=True)
+    progress.update(0, len(plans), f"Importing {len(plans)} session(s)", force=True)
     lines: list[str] = []
-    done = {"raids": 0}
 
-    def on_step(key: str) -> None:
-        if key.endswith(":end") and key.startswith("raid:"):
-            done["raids"] += 1
-            progress.update(done["raids"], total, f"{done['raids']} of {total} raids imported")
+    def on_session(done: int, total: int, outcome: SessionOutcome) -> None:
+        progress.update(done, total, f"{done} of {total} sessions: {outcome.source} {outcome.status}", force=True)
 
     summary = import_run(
         plans=plans,
@@ -120,7 +118,7 @@ def import_job_handler(job: Job, progress: Any) -> dict[str, Any]:
         transport=transport_for(job.created_by),
         dry_run=bool(job.params.get("dry_run")),
         echo=lines.append,
-        on_step=on_step,
+        on_session=on_session,
     )
     lines += summary.lines()
     result = summary.to_json()

@@ -101,6 +101,7 @@ def test_the_admin_action_imports_the_selection_in_time_order(client, staff, own
     assert response.status_code == 302
     job = _finish(Job.objects.get(kind=Job.Kind.IMPORT).pk)
     assert job.params["recording_ids"] == [earlier.pk, later.pk, undated.pk]
+    assert job.progress_done == job.progress_total == 2  # sessions planned; the undated one never was
     sessions = list(StreamSession.objects.filter(owner=staff).order_by("id").values_list("started_at", flat=True))
     assert sessions == [T0, T0 + timedelta(days=3)]
     failed = [s for s in job.result["sessions"] if s["status"] == "failed"]
