@@ -142,11 +142,16 @@ class FieldReader:
         self.reader = reader
         self.cutoff = float(profile.ocr.fuzzy_cutoff)
 
-    def screen_by_text(self, frame: Frame, detection: Detection, *, among: tuple[str, ...]) -> str | None:
-        """The class among `among` whose keywords the box shows (None when the words decide nothing)."""
-        texts = [line.text for line in self.reader.read(crop(frame, detection.box))]
-        found = [label for label in among if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ()))]
-        return found[0] if len(found) == 1 else None
+    def classes_by_text(self, frame: Frame, detection: Detection, *, among: tuple[str, ...]) -> list[str]:
+        """The classes among `among` whose keywords the box shows (a low-contrast box is read twice)."""
+        image = crop(frame, detection.box)
+        found: list[str] = []
+        for attempt in (image, stretched(image)):
+            texts = [line.text for line in self.reader.read(attempt)]
+            found = [c for c in among if any(contains(texts, w, cutoff=85) for w in self.profile.keywords.get(c, ()))]
+            if found:
+                break
+        return found
 
     def fields_for(self, label: str) -> dict[str, dict[str, Any]]:
         return self.profile.ocr.fields.get(label) or {}

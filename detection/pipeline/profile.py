@@ -27,6 +27,8 @@ class Thresholds:
     overlay_gap: int = 2
     gate_change: float = 0.01
     gate_pixel: int = 20
+    # Below this mean confidence a confirmed screen must show its words (keywords) to count.
+    text_required_below: float = 0.5
 
 
 @dataclass(frozen=True)

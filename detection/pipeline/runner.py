@@ -17,7 +17,7 @@ from detection.pipeline.profile import GameProfile
 from detection.pipeline.source import VideoDecodeError, VideoSource
 from detection.pipeline.state import Draft, GameStateMachine
 from detection.pipeline.temporal import Confirmed, FilterConfig, OverlayFilter, ScreenFilter
-from detection.pipeline.text import TextReader
+from detection.pipeline.text import TextReader, contains
 from detection.pipeline.types import Box, Detection, Event, Frame, Observation, Rejection
 
 
@@ -200,8 +200,11 @@ class _Run:
         new_overlays = self.overlays.update(observation)
         self.timings.filter += time.perf_counter() - started
         self._retry_pending(frame, observation)
-        for confirmed in screen_changes:
-            confirmed = self._verify(frame, confirmed)
+        for candidate in screen_changes:
+            confirmed = self._verify(frame, candidate)
+            if confirmed is None:
+                self._reject(self._unproven(candidate, "no screen's words in its box"))
+                continue
             reading = self._read(frame, confirmed.detection)
             step = self.machine.on_screen(confirmed, reading.data if reading.complete else {})
             self._reject(step.rejection)
@@ -213,18 +216,21 @@ class _Run:
             if step.rejection is None:
                 self._start_pending(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
 
-    def _verify(self, frame: Frame, confirmed: Confirmed) -> Confirmed:
-        """Screens that look alike (the terminal ones) are told apart by the words on them."""
+    def _verify(self, frame: Frame, confirmed: Confirmed) -> Confirmed | None:
+        """Screens that look alike are told apart by the words on them; a weak detection whose
+        box shows no screen's words is no screen at all (None)."""
         if confirmed.label not in self.profile.verify:
             return confirmed
         started = time.perf_counter()
-        label = self.p.fields.screen_by_text(frame, confirmed.detection, among=self.profile.verify)
+        found = self.p.fields.classes_by_text(frame, confirmed.detection, among=self.profile.verify)
         self.timings.ocr += time.perf_counter() - started
         self.timings.ocr_reads += 1
-        if label is None or label == confirmed.label:
+        if not found and confirmed.confidence < self.profile.thresholds.text_required_below:
+            return None
+        if len(found) != 1 or found[0] == confirmed.label:
             return confirmed
-        detection = replace(confirmed.detection, label=label)
-        return replace(confirmed, label=label, detection=detection)
+        detection = replace(confirmed.detection, label=found[0])
+        return replace(confirmed, label=found[0], detection=detection)
 
     def _read(self, frame: Frame, detection: Detection) -> Reading:
         if not self.p.fields.fields_for(detection.label):
@@ -284,6 +290,11 @@ class _Run:
             return
         confirmed = pending.confirmed
         detection = confirmed.detection
+        words = self.profile.keywords.get(pending.label, ())
+        if pending.track and words and not reading.complete and not any(contains(reading.texts, w) for w in words):
+            # An overlay whose box never showed its words (ELIMINATED) nor its fields was not one.
+            self._reject(self._unproven(confirmed, f"no {' / '.join(words)} in its box"))
+            return
         field_score = min(reading.scores.values(), default=1.0)
         confidence = confirmed.confidence * field_score * (1.0 if reading.complete else 0.6)
         evidence = {
@@ -310,6 +321,17 @@ class _Run:
                     thumbnail=pending.thumbnail,
                 )
             )
+
+    def _unproven(self, confirmed: Confirmed, reason: str) -> Rejection:
+        return Rejection(
+            key=f"{confirmed.label}-{confirmed.first_frame}",
+            from_state=self.machine.state,
+            observed_screen=confirmed.label,
+            video_time=confirmed.first_time,
+            frame_number=confirmed.first_frame,
+            confidence=confirmed.confidence,
+            reason=reason,
+        )
 
     def _reject(self, rejection: Rejection | None) -> None:
         if rejection is not None:
