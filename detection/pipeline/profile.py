@@ -54,6 +54,7 @@ class GameProfile:
     outcomes: dict[str, str]
     raid_start_fields: tuple[str, ...] = ()
     raid_reset_on: tuple[str, ...] = ()
+    max_skipped_states: int = 0
     thresholds: Thresholds = Thresholds()
     ocr: OcrSettings = OcrSettings()
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -133,6 +134,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
         outcomes={str(k): str(v) for k, v in (raid.get("outcomes") or {}).items()},
         raid_start_fields=tuple(str(f) for f in raid.get("start_fields") or ()),
         raid_reset_on=tuple(str(s) for s in raid.get("reset_on") or ()),
+        max_skipped_states=int(raw.get("max_skipped_states", 0)),
         thresholds=Thresholds(**(raw.get("thresholds") or {})),
         keywords={str(k): tuple(str(w) for w in v) for k, v in (raw.get("keywords") or {}).items()},
         verify=tuple(str(c) for c in raw.get("verify_by_text") or ()),

@@ -75,13 +75,15 @@ class GameStateMachine(StateMachine):
         if target == self.state:
             self.remember(data)
             return Step()
-        if target not in self.profile.transitions.get(self.state, ()):
+        path = self._path(self.state, target)
+        if path is None:
             return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
         previous, self.state = self.state, target
         drafts = [Draft("state_transition", confirmed, {"from_state": previous, "to_state": target})]
         if target in self.profile.raid_reset_on:
             self.context = {}
-        if target == self.profile.raid_active_state and previous == self.profile.raid_start_from:
+        steps = list(zip(path, path[1:]))
+        if (self.profile.raid_start_from, self.profile.raid_active_state) in steps:
             raid = {key: self.context.get(key) for key in self.profile.raid_start_fields}
             drafts.append(Draft("raid_start", confirmed, raid))
         elif target in self.profile.outcomes and previous == self.profile.raid_active_state:
@@ -89,6 +91,21 @@ class GameStateMachine(StateMachine):
         else:
             self.remember(data)
         return Step(drafts=drafts)
+
+    def _path(self, start: str, target: str) -> list[str] | None:
+        """The shortest allowed path, skipping at most `max_skipped_states` screens the detector
+        missed (a short queue screen, say); `stash` straight to `survived` stays impossible."""
+        frontier = [[start]]
+        for _ in range(self.profile.max_skipped_states + 1):
+            grown = []
+            for path in frontier:
+                for step in self.profile.transitions.get(path[-1], ()):
+                    if step == target:
+                        return [*path, step]
+                    if step not in path:
+                        grown.append([*path, step])
+            frontier = grown
+        return None
 
     def on_overlay(self, confirmed: Confirmed) -> Step:
         event_type = self.profile.overlays[confirmed.label]

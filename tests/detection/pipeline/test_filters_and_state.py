@@ -106,3 +106,13 @@ def test_context_is_forgotten_on_returning_to_the_stash() -> None:
     machine.on_screen(confirmed("stash_screen", 1.0), {})
     assert machine.context == {}
     assert GameStateMachine(PROFILE, snapshot=machine.snapshot()).state == "stash"
+
+
+def test_one_missed_screen_may_be_skipped_and_the_raid_still_starts() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "pre_raid", "context": {"map_name": "woods"}})
+    skip_queue = machine.on_screen(confirmed("match_found", 1.0), {})
+    assert skip_queue.rejection is None and skip_queue.drafts[0].data == {"from_state": "pre_raid", "to_state": "deploying"}
+    machine = GameStateMachine(PROFILE, snapshot={"state": "queuing", "context": {"map_name": "woods"}})
+    skip_loading = machine.on_screen(confirmed("gameplay_hud", 2.0), {})
+    assert [d.type for d in skip_loading.drafts] == ["state_transition", "raid_start"]
+    assert skip_loading.drafts[1].data["map_name"] == "woods"
