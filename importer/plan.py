@@ -172,7 +172,9 @@ def build_session_plan(
     plan = SessionPlan(
         source=source,
         session_type=kind,
-        started_at=start,
+        # Whole seconds: the duplicate check matches started_at exactly, and a target that keeps
+        # fewer digits than we send would otherwise never find the session again.
+        started_at=start.replace(microsecond=0),
         ended_at=end,
         notes=f"from {name}",
         raids=tuple(raids),

@@ -86,3 +86,10 @@ def test_synthetic_logs_plan_cleanly_and_fingerprints_are_stable() -> None:
     assert plan_fingerprint(plan) == plan_fingerprint(build_session_plan(log, source="s.json"))
     other = build_session_plan(synthetic_log(started_at=T0, events=500, seed=4), source="s.json")
     assert plan_fingerprint(other) != plan_fingerprint(plan)
+
+
+def test_the_session_starts_on_a_whole_second_and_events_keep_their_fraction() -> None:
+    start = T0 + timedelta(microseconds=456_000)
+    plan = build_session_plan(_log(*RAID_EVENTS), source="a.json", started_at=start)
+    assert plan.started_at == T0
+    assert plan.raids[0].kills[0].at == start + timedelta(seconds=500)
