@@ -29,6 +29,17 @@ class Thresholds:
     gate_pixel: int = 20
     # Below this mean confidence a confirmed screen must show its words (keywords) to count.
     text_required_below: float = 0.5
+    probe_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Probe:
+    """In `state`, unless `unless_seen` was detected, read `region` for the keywords of `classes`."""
+
+    state: str
+    region: str
+    classes: tuple[str, ...]
+    unless_seen: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class GameProfile:
     raid_start_fields: tuple[str, ...] = ()
     raid_reset_on: tuple[str, ...] = ()
     max_skipped_states: int = 0
+    max_skipped_states_proven: int = 0
+    probes: tuple[Probe, ...] = ()
     thresholds: Thresholds = Thresholds()
     ocr: OcrSettings = OcrSettings()
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -135,6 +148,16 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
         raid_start_fields=tuple(str(f) for f in raid.get("start_fields") or ()),
         raid_reset_on=tuple(str(s) for s in raid.get("reset_on") or ()),
         max_skipped_states=int(raw.get("max_skipped_states", 0)),
+        max_skipped_states_proven=int(raw.get("max_skipped_states_proven", raw.get("max_skipped_states", 0))),
+        probes=tuple(
+            Probe(
+                state=str(p["state"]),
+                region=str(p["region"]),
+                classes=tuple(str(c) for c in p["classes"]),
+                unless_seen=str(p.get("unless_seen") or ""),
+            )
+            for p in raw.get("probes") or ()
+        ),
         thresholds=Thresholds(**(raw.get("thresholds") or {})),
         keywords={str(k): tuple(str(w) for w in v) for k, v in (raw.get("keywords") or {}).items()},
         verify=tuple(str(c) for c in raw.get("verify_by_text") or ()),

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 
 from detection.pipeline.detector import Detector
-from detection.pipeline.fields import FieldReader, Reading
+from detection.pipeline.fields import FieldReader, Reading, crop
 from detection.pipeline.gate import AlwaysGate, Gate, RegionChangeGate
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.source import VideoDecodeError, VideoSource
@@ -169,6 +169,8 @@ class _Run:
         self._new_events = 0
         self._new_rejections = 0
         self._last_detections: list[Detection] = []
+        self._probed: list[Detection] = []
+        self._last_probe = -1e9
         self.last_time = float((resume or {}).get("video_time", 0.0))
         self._last_checkpoint = time.monotonic()
         pipeline.gate.reset()
@@ -194,6 +196,7 @@ class _Run:
         return Observation(frame.number, frame.video_time, max(screens, key=lambda d: d.confidence, default=None), overlays)
 
     def _frame(self, frame: Frame, detections: list[Detection]) -> None:
+        detections = detections + self._probe(frame, detections)
         started = time.perf_counter()
         observation = self._observe(frame, detections)
         screen_changes = self.screens.update(observation)
@@ -201,12 +204,12 @@ class _Run:
         self.timings.filter += time.perf_counter() - started
         self._retry_pending(frame, observation)
         for candidate in screen_changes:
-            confirmed = self._verify(frame, candidate)
+            confirmed, proven = self._verify(frame, candidate)
             if confirmed is None:
                 self._reject(self._unproven(candidate, "no screen's words in its box"))
                 continue
             reading = self._read(frame, confirmed.detection)
-            step = self.machine.on_screen(confirmed, reading.data if reading.complete else {})
+            step = self.machine.on_screen(confirmed, reading.data if reading.complete else {}, proven=proven)
             self._reject(step.rejection)
             if step.rejection is None:
                 self._start_pending(frame, confirmed, reading, step.drafts)
@@ -216,21 +219,50 @@ class _Run:
             if step.rejection is None:
                 self._start_pending(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
 
-    def _verify(self, frame: Frame, confirmed: Confirmed) -> Confirmed | None:
+    def _verify(self, frame: Frame, confirmed: Confirmed) -> tuple[Confirmed | None, bool]:
         """Screens that look alike are told apart by the words on them; a weak detection whose
-        box shows no screen's words is no screen at all (None)."""
+        box shows no screen's words is no screen at all (None). The flag: its words were read."""
         if confirmed.label not in self.profile.verify:
-            return confirmed
+            return confirmed, False
         started = time.perf_counter()
         found = self.p.fields.classes_by_text(frame, confirmed.detection, among=self.profile.verify)
         self.timings.ocr += time.perf_counter() - started
         self.timings.ocr_reads += 1
         if not found and confirmed.confidence < self.profile.thresholds.text_required_below:
-            return None
-        if len(found) != 1 or found[0] == confirmed.label:
-            return confirmed
+            return None, False
+        if len(found) != 1:
+            return confirmed, False
+        if found[0] == confirmed.label:
+            return confirmed, True
         detection = replace(confirmed.detection, label=found[0])
-        return replace(confirmed, label=found[0], detection=detection)
+        return replace(confirmed, label=found[0], detection=detection), True
+
+    def _probe(self, frame: Frame, detections: list[Detection]) -> list[Detection]:
+        """Text probes: when the detector misses what the state waits for (the raid's HUD, the end
+        of a raid), read the spec's region for its words, at most every `probe_seconds`."""
+        probes = [probe for probe in self.profile.probes if probe.state == self.machine.state]
+        if not probes:
+            self._probed = []
+            return []
+        if frame.video_time - self._last_probe < self.profile.thresholds.probe_seconds:
+            return self._probed
+        self._last_probe = frame.video_time
+        seen = {d.label for d in detections}
+        found: list[Detection] = []
+        started = time.perf_counter()
+        for probe in probes:
+            if probe.unless_seen and probe.unless_seen in seen:
+                continue
+            box = self.profile.region(probe.region)
+            texts = [line.text for line in self.p.fields.reader.read(crop(frame, box, pad=0.0))]
+            self.timings.ocr_reads += 1
+            for label in probe.classes:
+                if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ())):
+                    found.append(Detection(label, self.profile.thresholds.text_required_below, box))
+                    break
+        self.timings.ocr += time.perf_counter() - started
+        self._probed = found
+        return found
 
     def _read(self, frame: Frame, detection: Detection) -> Reading:
         if not self.p.fields.fields_for(detection.label):

@@ -34,7 +34,7 @@ class StateMachine(ABC):
     state: str
 
     @abstractmethod
-    def on_screen(self, confirmed: Confirmed, data: dict[str, Any]) -> Step: ...
+    def on_screen(self, confirmed: Confirmed, data: dict[str, Any], *, proven: bool = False) -> Step: ...
 
     @abstractmethod
     def on_overlay(self, confirmed: Confirmed) -> Step: ...
@@ -70,12 +70,15 @@ class GameStateMachine(StateMachine):
             )
         )
 
-    def on_screen(self, confirmed: Confirmed, data: dict[str, Any]) -> Step:
+    def on_screen(self, confirmed: Confirmed, data: dict[str, Any], *, proven: bool = False) -> Step:
+        """`proven`: the screen's own words were read in its box, so a longer jump (a missed end of
+        raid) is believed; an unproven screen may skip only `max_skipped_states`."""
         target = self.profile.screens[confirmed.label]
         if target == self.state:
             self.remember(data)
             return Step()
-        path = self._path(self.state, target)
+        skips = self.profile.max_skipped_states_proven if proven else self.profile.max_skipped_states
+        path = self._path(self.state, target, skips)
         if path is None:
             return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
         previous, self.state = self.state, target
@@ -92,11 +95,11 @@ class GameStateMachine(StateMachine):
             self.remember(data)
         return Step(drafts=drafts)
 
-    def _path(self, start: str, target: str) -> list[str] | None:
+    def _path(self, start: str, target: str, skips: int) -> list[str] | None:
         """The shortest allowed path, skipping at most `max_skipped_states` screens the detector
         missed (a short queue screen, say); `stash` straight to `survived` stays impossible."""
         frontier = [[start]]
-        for _ in range(self.profile.max_skipped_states + 1):
+        for _ in range(skips + 1):
             grown = []
             for path in frontier:
                 for step in self.profile.transitions.get(path[-1], ()):
