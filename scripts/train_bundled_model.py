@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-FONT = Path(__file__).resolve().parent.parent / "detection" / "fonts" / "DejaVuSans.ttf"
+FONT = Path(__file__).resolve().parent.parent / "detection" / "fonts" / "NotoSans-Regular.ttf"
 
 
 def offline_environment() -> None:
@@ -42,13 +42,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mosaic", type=float, default=1.0, help="mosaic probability (0 for a fine-tune pass)")
+    parser.add_argument(
+        "--init", help="continue from weights this script produced earlier (a .pt), e.g. on a fresh dataset"
+    )
     args = parser.parse_args()
 
     offline_environment()
     from ultralytics import YOLO
 
     out = Path(args.out).resolve()
-    model = YOLO("yolo11n.yaml")  # architecture only: trained from scratch, no pretrained weights
+    # Architecture only unless --init: trained from scratch, never from downloaded weights.
+    model = YOLO(args.init or "yolo11n.yaml")
     model.train(
         data=str(Path(args.data).resolve()),
         imgsz=args.imgsz,
@@ -58,7 +63,7 @@ def main() -> None:
         device=args.device,
         seed=args.seed,
         deterministic=True,
-        pretrained=False,
+        pretrained=bool(args.init),
         amp=False,
         plots=False,
         project=str(out),
@@ -66,6 +71,8 @@ def main() -> None:
         exist_ok=True,
         # Screens are laid out in fixed places: no flips, no mosaic-induced fake layouts late in training.
         fliplr=0.0,
+        mosaic=args.mosaic,
+        cache="ram",
         close_mosaic=max(1, args.epochs // 4),
         patience=max(10, args.epochs // 3),
     )
