@@ -141,3 +141,16 @@ def test_stats_page_shows_the_numbers(client, owner) -> None:  # type: ignore[no
     html = client.get("/importer/stats/").content.decode()
     assert "K/D" in html and "Survival rate" in html and "By map" in html
     assert f"{len(plan.raids)}</span>" in html
+
+
+def test_admin_pages_for_the_hosted_tables(client, staff, owner) -> None:  # type: ignore[no-untyped-def]
+    recording, _ = _recording(owner, T0)
+    client.force_login(owner)
+    client.post(f"/importer/recordings/{recording.pk}/import/")
+    _finish(Job.objects.get(kind=Job.Kind.IMPORT).pk)
+    client.force_login(staff)
+    session = StreamSession.objects.get()
+    for url in ["/admin/importer/streamsession/", f"/admin/importer/streamsession/{session.pk}/change/",
+                "/admin/importer/raid/", "/admin/importer/kill/", "/admin/importer/raidstatetransition/",
+                "/admin/importer/importledger/", "/admin/importer/importtarget/"]:  # fmt: skip
+        assert client.get(url).status_code == 200, url
