@@ -258,7 +258,7 @@ class _Run:
             self.timings.ocr_reads += 1
             for label in probe.classes:
                 if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ())):
-                    found.append(Detection(label, self.profile.thresholds.text_required_below, box))
+                    found.append(Detection(label, self.profile.thresholds.probe_confidence, box))
                     break
         self.timings.ocr += time.perf_counter() - started
         self._probed = found

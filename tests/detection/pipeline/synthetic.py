@@ -73,6 +73,13 @@ def draw(shot: Shot, width: int = 640, height: int = 360) -> np.ndarray:
     x0, y0, x1, y1 = _px(KEY_STRIP, width, height)
     image[y0:y1, x0:x1] = KEYS[shot.screen]
     scale = height / 360
+    words = PROFILE.keywords.get(shot.screen, ())
+    if words and not shot.lines:
+        # The screen's fixed words inside its region, as the game shows them (the pipeline checks them).
+        rx0, ry0, rx1, ry1 = _px(PROFILE.regions[shot.screen].to_json(), width, height)  # type: ignore[arg-type]
+        y = ry0 + min(ry1 - ry0, int(60 * scale)) * 3 // 4
+        cv2.putText(image, words[0], (rx0 + int(8 * scale), y), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
+                    (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)
     for i, text in enumerate(shot.lines):
         cv2.putText(image, text, (int(0.3 * width), int((0.36 + 0.08 * i) * height)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.8 * scale, (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)
