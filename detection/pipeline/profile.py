@@ -30,6 +30,7 @@ class Thresholds:
     # Below this mean confidence a confirmed screen must show its words (keywords) to count.
     text_required_below: float = 0.5
     probe_seconds: float = 1.0
+    overlay_repeat_seconds: float = 1.5  # the same overlay event again within this is one notification
     probe_confidence: float = 0.5  # what a probe's find counts as next to the detector's boxes
 
 

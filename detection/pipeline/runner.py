@@ -322,11 +322,11 @@ class _Run:
             return
         confirmed = pending.confirmed
         detection = confirmed.detection
-        words = self.profile.keywords.get(pending.label, ())
-        if pending.track and words and not reading.complete and not any(contains(reading.texts, w) for w in words):
-            # An overlay whose box never showed its words (ELIMINATED) nor its fields was not one.
-            self._reject(self._unproven(confirmed, f"no {' / '.join(words)} in its box"))
-            return
+        if pending.track:
+            reason = self._overlay_doubt(pending)
+            if reason:
+                self._reject(self._unproven(confirmed, reason))
+                return
         field_score = min(reading.scores.values(), default=1.0)
         confidence = confirmed.confidence * field_score * (1.0 if reading.complete else 0.6)
         evidence = {
@@ -353,6 +353,22 @@ class _Run:
                     thumbnail=pending.thumbnail,
                 )
             )
+
+    def _overlay_doubt(self, pending: _Pending) -> str:
+        """Why an overlay is not an event: its box never showed its words (ELIMINATED) or any of its
+        vocabulary fields, or it repeats the same event a moment after (two boxes on one notification)."""
+        reading, confirmed = pending.reading, pending.confirmed
+        words = self.profile.keywords.get(pending.label, ())
+        specs = self.p.fields.fields_for(pending.label)
+        read_any = any(name in reading.data for name, spec in specs.items() if "vocabulary" in spec)
+        if words and not reading.complete and not (read_any and any(contains(reading.texts, w, cutoff=90) for w in words)):
+            return f"neither {' / '.join(words)} and a name nor all fields in its box"
+        for draft in pending.drafts:
+            for event in reversed(self.events[-5:]):
+                if (event.type == draft.type and event.data == {**draft.data, **reading.data}
+                        and abs(event.video_time - confirmed.first_time) < self.profile.thresholds.overlay_repeat_seconds):
+                    return f"repeats {event.event_id}"
+        return ""
 
     def _unproven(self, confirmed: Confirmed, reason: str) -> Rejection:
         return Rejection(

@@ -75,14 +75,19 @@ class RapidTextReader(TextReader):
                 self._cache.move_to_end(key)
                 self.cache_hits += 1
                 return known
-        result = _engine(self.max_side, self.min_score, self.threads)(image)
+        self.calls += 1
+        height, width = image.shape[:2]
+        # A wide strip (a header bar) shrunk to `max_side` would leave its letters a few pixels
+        # tall: such crops get a proportionally longer side (one engine per 320-px step).
+        aspect = width / max(1, height)
+        side = self.max_side if aspect <= 4 else min(1600, -(-int(self.max_side * aspect / 4) // 320) * 320)
+        result = _engine(side, self.min_score, self.threads)(image)
         lines: list[TextLine] = []
         if result.txts:
             for text, score, quad in zip(result.txts, result.scores, result.boxes):
                 xs, ys = [p[0] for p in quad], [p[1] for p in quad]
                 lines.append(TextLine(str(text), float(score), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
         lines = reading_order(lines)
-        self.calls += 1
         self._cache[self._next_key] = (tuple(image.shape), thumb, lines)
         self._next_key += 1
         if len(self._cache) > self.cache_size:
