@@ -111,7 +111,7 @@ def mode_baseline(video: Path, model: Path, image_size: int, limit: float | None
 def child(args: argparse.Namespace) -> None:
     video, model = Path(args.video), Path(args.model)
     if args.mode == "decode":
-        record = mode_decode(video, args.limit)
+        record = mode_decode(video, None)
     elif args.mode in ("single", "twopass", "nogate"):
         record = mode_pipeline(video, model, args.mode == "twopass", args.mode != "nogate")
     else:
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--modes", default="decode,single,twopass,baseline")
-    parser.add_argument("--limit", type=float, help="stop decode/baseline after this many video seconds")
+    parser.add_argument("--limit", type=float, help="stop the baseline after this many video seconds (it is slow)")
     parser.add_argument("--baseline-python", default=str(ROOT / ".venv-train" / "bin" / "python"))
     parser.add_argument("--child", dest="mode", help=argparse.SUPPRESS)
     args = parser.parse_args()
