@@ -1,9 +1,24 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording, Upload
+from detection.services.detect import DetectError, detect_job_start
 from importer.admin import import_selected_recordings
+
+
+@admin.action(description="Detect events in selected recordings")
+def detect_selected_recordings(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Recording]) -> None:
+    started = []
+    for recording in queryset:
+        try:
+            started.append(detect_job_start(recording=recording, user=request.user).pk)
+        except DetectError as exc:
+            modeladmin.message_user(request, f"{recording}: {exc}", messages.ERROR)
+    if started:
+        modeladmin.message_user(request, f"Queued detect jobs {started}", messages.SUCCESS)
 
 
 @admin.register(Recording)
@@ -15,7 +30,7 @@ class RecordingAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     raw_id_fields = ["owner"]
     filter_horizontal = ["reviewers"]
-    actions = [import_selected_recordings]
+    actions = [detect_selected_recordings, import_selected_recordings]
     readonly_fields = ["fingerprint", "size_bytes", "created_at", "updated_at"]
 
 

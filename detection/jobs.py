@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from detection.models import Job, Recording
@@ -178,7 +178,7 @@ class _Heartbeat(threading.Thread):
             while not self.stopped.wait(self.interval):
                 Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection; left open it outlives the test database
 
 
 def job_run(*, job_id: int, handler: Callable[[Job, JobProgress], dict[str, Any] | None]) -> Job | None:
