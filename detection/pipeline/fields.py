@@ -34,8 +34,9 @@ def format_value(value: str, style: str) -> str:
 
 def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:
     padded = Box(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
-    x0, y0, x1, y1 = padded.pixels(frame.width, frame.height)
-    return frame.image[y0:y1, x0:x1]
+    image = frame.full
+    x0, y0, x1, y1 = padded.pixels(int(image.shape[1]), int(image.shape[0]))
+    return image[y0:y1, x0:x1]
 
 
 def _find_square(

@@ -387,8 +387,9 @@ class _Run:
 
     def _thumbnail(self, frame: Frame) -> bytes:
         width = self.p.config.thumbnail_width
-        height = max(1, frame.height * width // max(1, frame.width))
-        small = cv2.resize(frame.image, (width, height), interpolation=cv2.INTER_AREA)
+        image = frame.full
+        height = max(1, image.shape[0] * width // max(1, image.shape[1]))
+        small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
         return encoded.tobytes() if ok else b""
 

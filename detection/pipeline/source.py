@@ -18,6 +18,7 @@ from typing import Any
 
 import av
 import av.error
+from av.video.reformatter import VideoReformatter
 
 from detection.pipeline.event_log import parse_timestamp
 from detection.pipeline.types import Frame
@@ -138,11 +139,16 @@ def _check_readable(path: Path) -> None:
 @dataclass(frozen=True)
 class DecodeOptions:
     """`skip_nonref` drops frames no other frame depends on (B-frames): the sampled frame is then
-    the next reference frame, at most a few frames late, with its own exact PTS."""
+    the next reference frame, at most a few frames late, with its own exact PTS.
+
+    `analysis_width`: a wider frame is converted to BGR at this width (aspect kept) for the gate
+    and the detector, which look at 96 and 320 px; the full-resolution frame is converted only
+    when OCR or a thumbnail asks for it (`Frame.full`). 0 converts every frame at full size."""
 
     skip_nonref: bool = False
     keyframes_only: bool = False
     threads: bool = True
+    analysis_width: int = 640
 
 
 class FileVideoSource(VideoSource):
@@ -182,6 +188,7 @@ class FileVideoSource(VideoSource):
         self.frames_decoded = 0
         self._next_target = 0.0
         self._frames: Iterator[av.VideoFrame] = self._decode()
+        self._reformatter = VideoReformatter()  # keeps its scaling context between frames
 
     @classmethod
     def start_time_aware(
@@ -241,11 +248,19 @@ class FileVideoSource(VideoSource):
 
     def _to_frame(self, frame: av.VideoFrame, t: float) -> Frame:
         real = self.started_at + timedelta(seconds=t) if self.started_at is not None else None
+        width = self.options.analysis_width
+        if not width or frame.width <= width:
+            return Frame(image=frame.to_ndarray(format="bgr24"), number=int(round(t * self.stream_fps)), video_time=t,
+                         real_time=real)
+        height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
+        small = self._reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="AREA")
         return Frame(
-            image=frame.to_ndarray(format="bgr24"),
+            image=small.to_ndarray(),
             number=int(round(t * self.stream_fps)),
             video_time=t,
             real_time=real,
+            # The decoded frame stays referenced until the Frame goes: converting it later gives the same pixels.
+            full_image=lambda: frame.to_ndarray(format="bgr24"),
         )
 
     def _check_complete(self) -> None:

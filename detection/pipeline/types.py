@@ -1,8 +1,10 @@
 """The data that flows between pipeline stages: frozen, small, no Django."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -10,12 +12,24 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One decoded frame, BGR. `video_time` comes from the stream's PTS, never from a frame counter."""
+    """One decoded frame, BGR. `video_time` comes from the stream's PTS, never from a frame counter.
+
+    `image` is what the gate and the detector look at: a file source gives a reduced copy of a
+    large frame (boxes are normalised, so they mean the same at any size). `full` is the frame at
+    full resolution, for OCR crops and thumbnails: converted once, on first use, by `full_image`
+    when the source gives one; without one it is `image` itself.
+    """
 
     image: np.ndarray
     number: int
     video_time: float
     real_time: datetime | None = None
+    full_image: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+
+    @cached_property
+    def full(self) -> np.ndarray:
+        # cached_property writes the instance __dict__ directly, which a frozen dataclass allows.
+        return self.image if self.full_image is None else self.full_image()
 
     @property
     def width(self) -> int:
