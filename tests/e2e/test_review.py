@@ -256,8 +256,9 @@ def test_outsiders_and_anonymous_see_nothing(page_factory, browser, live_server,
     context.close()
 
 
-def test_two_thousand_events_stay_quick(page_factory, live_server, owner, recording, settings, tmp_path):
-    """The 3-hour case: the list, the density bar and the keys with 2,000 events (and real thumbnails)."""
+def test_two_thousand_events_list_navigate_and_act(page_factory, live_server, owner, recording, settings, tmp_path):
+    """The 3-hour case: the list, the density bar and the keys with 2,000 events (and real thumbnails).
+    How fast the keys are is bench/bench_review.py's business, not a test's."""
     from django.core.files.base import ContentFile
     from PIL import Image, ImageDraw
 
@@ -278,20 +279,9 @@ def test_two_thousand_events_stay_quick(page_factory, live_server, owner, record
         page = open_review(page_factory, live_server, owner, recording, width, height)
         assert page.locator("#event-list [data-event-id]").count() == 2000
         page.wait_for_function("Array.from(document.querySelectorAll('img.thumb')).slice(0, 5).every(i => i.complete && i.naturalWidth > 0)")
-        start = page.evaluate("performance.now()")
         for _ in range(50):
             page.keyboard.press("j")
         assert selected_id(page) == str(events[50].pk)
-        elapsed = page.evaluate("performance.now()") - start
-        assert elapsed < 5000, f"50 j presses took {elapsed:.0f} ms (Playwright round trips included)"
-        per_key = page.evaluate(
-            """() => { const t = performance.now();
-                for (let i = 0; i < 100; i++) document.dispatchEvent(new KeyboardEvent('keydown', {key: 'j', bubbles: true}));
-                for (let i = 0; i < 100; i++) document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', bubbles: true}));
-                return (performance.now() - t) / 200; }"""
-        )
-        print(f"j/k handler over 2,000 rows at {width}x{height}: {per_key:.2f} ms a key")
-        assert per_key < 16, f"a j/k key costs {per_key:.1f} ms in the page"
         page.keyboard.press("a")
         page.wait_for_selector(f"#ev-{events[50].pk}.s-approved")
         screenshot(page, f"review-2000-{width}x{height}")
