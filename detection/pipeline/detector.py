@@ -161,6 +161,9 @@ class OnnxDetector(Detector):
         if not path.is_file():
             raise ModelError(f"no model file at {path}")
         options = ort.SessionOptions()
+        # onnxruntime's threads spin for work after each run by default; between batches the
+        # decoder needs those cores (2 on the build machine), so they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if config.threads:
             options.intra_op_num_threads = config.threads
             options.inter_op_num_threads = 1

@@ -5,7 +5,8 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,37 @@ def _engine(max_side: int, min_score: float, threads: int) -> Any:
             }
             if threads:
                 params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
-            _ENGINES[key] = RapidOCR(params=params)
+            with _no_spinning():
+                _ENGINES[key] = RapidOCR(params=params)
         return _ENGINES[key]
+
+
+@contextmanager
+def _no_spinning() -> Iterator[None]:
+    """rapidocr builds its onnxruntime sessions with threads that spin for work after each run;
+    between reads the decoder and the detector need those cores, so its sessions get them sleeping.
+    rapidocr has no setting for it: its session-options builder is wrapped while the engine loads."""
+    try:
+        from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
+    except ImportError:  # another rapidocr layout: keep its defaults
+        yield
+        return
+    original = OrtInferSession.__dict__.get("_init_sess_opts")
+    if not isinstance(original, staticmethod):
+        yield
+        return
+    build = original.__func__
+
+    def sleeping(cfg: Any) -> Any:
+        options = build(cfg)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return options
+
+    setattr(OrtInferSession, "_init_sess_opts", staticmethod(sleeping))
+    try:
+        yield
+    finally:
+        setattr(OrtInferSession, "_init_sess_opts", original)
 
 
 class RapidTextReader(TextReader):
