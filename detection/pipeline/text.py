@@ -29,13 +29,15 @@ class TextReader(ABC):
         """Lines of text in a BGR crop, top to bottom."""
 
 
-_ENGINES: dict[tuple[int, float, int], Any] = {}
+_ENGINES: dict[tuple[float, int], Any] = {}
 _ENGINE_LOCK = threading.Lock()
+_CALL_LOCK = threading.Lock()
 
 
-def _engine(max_side: int, min_score: float, threads: int) -> Any:
-    """Building an engine loads three ONNX sessions: once per process and settings."""
-    key = (max_side, min_score, threads)
+def _engine(min_score: float, threads: int) -> Any:
+    """Building an engine loads three ONNX sessions: once per process and settings. The detection
+    model's size limit differs per crop shape (`read`); it is set per call, not per engine."""
+    key = (min_score, threads)
     with _ENGINE_LOCK:
         if key not in _ENGINES:
             from rapidocr import RapidOCR
@@ -46,13 +48,23 @@ def _engine(max_side: int, min_score: float, threads: int) -> Any:
                 "Global.text_score": min_score,
                 # Tight crops must not be upscaled to a 736 px short side: `max` only shrinks.
                 "Det.limit_type": "max",
-                "Det.limit_side_len": max_side,
             }
             if threads:
                 params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             with _no_spinning():
                 _ENGINES[key] = RapidOCR(params=params)
         return _ENGINES[key]
+
+
+def _run_engine(engine: Any, image: np.ndarray, max_side: int) -> Any:
+    """One read with the detection model's longest side limited to `max_side` (rapidocr builds
+    its pre-processing from the detector's `limit_side_len` on every call)."""
+    with _CALL_LOCK:
+        if engine.text_det is None:  # loaded on the first call, from the config
+            engine.cfg.Det.limit_side_len = max_side
+        else:
+            engine.text_det.limit_side_len = max_side
+        return engine(image)
 
 
 @contextmanager
@@ -111,7 +123,7 @@ class RapidTextReader(TextReader):
         # tall: such crops get a proportionally longer side (one engine per 320-px step).
         aspect = width / max(1, height)
         side = self.max_side if aspect <= 4 else min(1600, -(-int(self.max_side * aspect / 4) // 320) * 320)
-        result = _engine(side, self.min_score, self.threads)(image)
+        result = _run_engine(_engine(self.min_score, self.threads), image, side)
         lines: list[TextLine] = []
         if result.txts:
             for text, score, quad in zip(result.txts, result.scores, result.boxes):
