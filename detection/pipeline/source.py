@@ -253,7 +253,7 @@ class FileVideoSource(VideoSource):
             return Frame(image=frame.to_ndarray(format="bgr24"), number=int(round(t * self.stream_fps)), video_time=t,
                          real_time=real)
         height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
-        small = self._reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="AREA")
+        small = self._reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="BILINEAR")
         return Frame(
             image=small.to_ndarray(),
             number=int(round(t * self.stream_fps)),
