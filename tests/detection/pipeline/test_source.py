@@ -4,6 +4,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+import cv2
 import pytest
 
 from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError, probe_video
@@ -100,3 +101,17 @@ def test_a_truncated_file_fails_saying_where(tmp_path: Path, clip: Path) -> None
         frames(source)
     assert caught.value.video_time < 5.0
     assert "truncated or corrupt after" in str(caught.value)
+
+
+def test_large_frames_are_analysed_at_640_px_with_full_resolution_on_demand(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 1), tmp_path / "big.mkv", fps=10, width=1280, height=720)
+    frame = FileVideoSource(video, detection_fps=10).read_frame()
+    assert frame is not None
+    assert frame.image.shape == (360, 640, 3) and (frame.width, frame.height) == (640, 360)
+    full = frame.full
+    assert full.shape == (720, 1280, 3) and frame.full is full  # converted once
+    # The reduced frame shows the same picture: the full frame shrunk matches it closely.
+    shrunk = cv2.resize(full, (640, 360), interpolation=cv2.INTER_AREA).astype(int)
+    assert float(abs(shrunk - frame.image.astype(int)).mean()) < 4.0
+    whole = FileVideoSource(video, detection_fps=10, options=DecodeOptions(analysis_width=0)).read_frame()
+    assert whole is not None and whole.image.shape == (720, 1280, 3) and whole.full is whole.image
