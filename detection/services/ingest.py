@@ -83,6 +83,11 @@ def check_video_name(name: str) -> None:
         raise IngestError(f"{Path(name).name}: not a video file (expected {allowed})")
 
 
+def check_session_type(session_type: str) -> None:
+    if session_type not in SessionType.values:
+        raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
+
+
 def recording_from_file(
     *,
     owner: Any,
@@ -95,8 +100,7 @@ def recording_from_file(
     uploaded_name: str = "",
 ) -> Recording:
     """Fingerprint, refuse duplicates, probe, then create the row: nothing is written unless all passed."""
-    if session_type not in SessionType.values:
-        raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
+    check_session_type(session_type)
     stat = file_path.stat()
     if stat.st_size == 0:
         raise IngestError(f"{title}: the file is empty (0 bytes)")
@@ -239,8 +243,7 @@ def recording_update(
         recording.started_at_source = Recording.StartedAtSource.USER
         fields += ["started_at", "started_at_source"]
     if session_type is not None:
-        if session_type not in SessionType.values:
-            raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
+        check_session_type(session_type)
         recording.session_type = session_type
         fields.append("session_type")
     if notes is not None:

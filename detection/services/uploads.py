@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from detection.models import Recording, SessionType, Upload
-from detection.services.ingest import IngestError, check_video_name, recording_from_file
+from detection.services.ingest import IngestError, check_session_type, check_video_name, recording_from_file
 
 COPY_BLOCK = 1024 * 1024
 # An upload nobody resumed for this long is given up, bytes and row, when the next one starts.
@@ -57,8 +57,7 @@ def upload_create(
     check_video_name(name)
     if size <= 0:
         raise IngestError(f"{name}: the file is empty (0 bytes)")
-    if session_type not in SessionType.values:
-        raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
+    check_session_type(session_type)
     upload_purge_abandoned()
     upload_id = uuid.uuid4()
     temp_path = _partial_dir() / f"{upload_id}.part"
