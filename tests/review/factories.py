@@ -7,13 +7,13 @@ from pathlib import Path
 import factory
 
 from detection.models import DetectedEvent, Recording
+from tests import factories as core
 
 KILL_DATA = {"enemy_type": "scav", "weapon": "AKM", "headshot": False}
 
 
-class RecordingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Recording
+class RecordingFactory(core.RecordingFactory):
+    """A processed 4-second 320x180 clip: the size of the test video below."""
 
     title = factory.Sequence(lambda n: f"Session {n}")
     duration_seconds = 4.0
@@ -25,10 +25,7 @@ class RecordingFactory(factory.django.DjangoModelFactory):
     status = Recording.Status.PROCESSED
 
 
-class EventFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = DetectedEvent
-
+class EventFactory(core.DetectedEventFactory):
     recording = factory.SubFactory(RecordingFactory)
     event_id = factory.Sequence(lambda n: f"ev-{n:05d}")
     event_type = "kill"
