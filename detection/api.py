@@ -16,7 +16,13 @@ from rest_framework.response import Response
 from detection import serializers as s
 from detection.jobs import job_cancel
 from detection.models import DetectedEvent, Job, Recording, Upload
-from detection.selectors import events_visible_to, jobs_visible_to, recordings_visible_to
+from detection.selectors import (
+    events_visible_to,
+    job_cancellable_by,
+    jobs_visible_to,
+    recording_changeable_by,
+    recordings_visible_to,
+)
 from detection.services.detect import DetectError, detect_job_start
 from detection.services.ingest import (
     DuplicateRecording,
@@ -45,10 +51,6 @@ def ingest_error_response(exc: IngestError) -> Response:
     if isinstance(exc, UploadBusy):
         return Response(body, status=status.HTTP_409_CONFLICT)
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
-
-
-def can_change(user: Any, recording: Recording) -> bool:
-    return bool(user.is_staff or recording.owner_id == user.pk)
 
 
 class RecordingFilter(django_filters.FilterSet):
@@ -92,7 +94,7 @@ class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Change title, started_at (marked as set by the user), session_type or notes."""
         recording = self.get_object()
-        if not can_change(request.user, recording):
+        if not recording_changeable_by(request.user, recording):
             raise PermissionDenied("only the owner or staff may change a recording")
         params = s.RecordingUpdateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -123,7 +125,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         params = s.JobCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         recording = get_object_or_404(recordings_visible_to(request.user), pk=params.validated_data["recording"])
-        if not can_change(request.user, recording):
+        if not recording_changeable_by(request.user, recording):
             raise PermissionDenied("only the owner or staff may start jobs on a recording")
         running = recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).first()
         if running is not None:
@@ -141,9 +143,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Queued jobs stop at once, running ones at their next progress update."""
         job = self.get_object()
-        if not (request.user.is_staff or job.created_by_id == request.user.pk or (
-            job.recording is not None and job.recording.owner_id == request.user.pk
-        )):
+        if not job_cancellable_by(request.user, job):
             raise PermissionDenied("only whoever started the job, the recording's owner or staff may cancel it")
         return Response(s.JobSerializer(job_cancel(job=job)).data)
 

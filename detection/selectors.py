@@ -23,6 +23,16 @@ def recordings_visible_to(user: Any) -> QuerySet[Recording]:
     return Recording.objects.filter(pk__in=visible_ids)
 
 
+def recording_changeable_by(user: Any, recording: Recording) -> bool:
+    """Reviewers see a recording; only its owner or staff change it, detect or import it."""
+    return bool(user.is_staff or recording.owner_id == user.pk)
+
+
+def job_cancellable_by(user: Any, job: Job) -> bool:
+    owner_id = job.recording.owner_id if job.recording else None
+    return bool(user.is_staff or job.created_by_id == user.pk or owner_id == user.pk)
+
+
 def jobs_visible_to(user: Any) -> QuerySet[Job]:
     """Jobs on a visible recording, or started by the user; staff see all."""
     if user is None or not user.is_authenticated:

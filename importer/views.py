@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
-from detection.selectors import recordings_visible_to
+from detection.selectors import recording_changeable_by, recordings_visible_to
 from importer import selectors, services
 from importer.forms import ImportTargetForm
 from importer.models import ImportTarget
@@ -62,7 +62,7 @@ def target_settings(request: HttpRequest) -> HttpResponse:
 
 def _importable(request: HttpRequest, pk: int) -> Any:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
-    if recording.owner_id != request.user.pk and not request.user.is_staff:
+    if not recording_changeable_by(request.user, recording):
         raise PermissionDenied("only the recording's owner imports it")
     return recording
 

@@ -16,8 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from detection.jobs import job_cancel
-from detection.models import Job, Recording, SessionType
-from detection.selectors import jobs_visible_to, recordings_overview, recordings_visible_to
+from detection.models import Job, SessionType
+from detection.selectors import (
+    job_cancellable_by,
+    jobs_visible_to,
+    recording_changeable_by,
+    recordings_overview,
+    recordings_visible_to,
+)
 from detection.services.detect import detect_job_start
 from detection.services.ingest import IngestError, recording_register_any, recording_update
 
@@ -37,21 +43,12 @@ class StartedAtForm(forms.Form):
     started_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}))
 
 
-def _can_change(user: Any, recording: Recording) -> bool:
-    return bool(user.is_staff or recording.owner_id == user.pk)
-
-
-def _can_cancel(user: Any, job: Job) -> bool:
-    owner_id = job.recording.owner_id if job.recording else None
-    return bool(user.is_staff or job.created_by_id == user.pk or owner_id == user.pk)
-
-
 def _jobs_context(user: Any) -> dict[str, Any]:
     visible = jobs_visible_to(user).select_related("recording")
     active = list(visible.filter(status__in=Job.ACTIVE_STATUSES).order_by("created_at"))
     recent = list(visible.exclude(status__in=Job.ACTIVE_STATUSES).order_by("-finished_at", "-id")[:RECENT_JOBS])
     for job in active + recent:
-        job.can_cancel = _can_cancel(user, job)  # type: ignore[attr-defined]
+        job.can_cancel = job_cancellable_by(user, job)  # type: ignore[attr-defined]
     return {"active_jobs": active, "recent_jobs": recent}
 
 
@@ -102,7 +99,7 @@ def recording_register(request: HttpRequest) -> HttpResponse:
 @require_POST
 def recording_started_at(request: HttpRequest, pk: int) -> HttpResponse:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
-    if not _can_change(request.user, recording):
+    if not recording_changeable_by(request.user, recording):
         raise Http404
     form = StartedAtForm(request.POST)
     if form.is_valid():
@@ -116,7 +113,7 @@ def recording_started_at(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recording_detect(request: HttpRequest, pk: int) -> HttpResponse:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
-    if not _can_change(request.user, recording):
+    if not recording_changeable_by(request.user, recording):
         raise Http404
     if recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).exists():
         messages.warning(request, f"{recording.title}: detection is already queued or running")
@@ -142,14 +139,14 @@ def jobs_panel(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
-    job.can_cancel = _can_cancel(request.user, job)  # type: ignore[attr-defined]
+    job.can_cancel = job_cancellable_by(request.user, job)  # type: ignore[attr-defined]
     return render(request, "recordings/_job.html", {"job": job, "poll": True, "compact": "compact" in request.GET})
 
 
 @require_POST
 def job_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
-    if not _can_cancel(request.user, job):
+    if not job_cancellable_by(request.user, job):
         raise Http404
     job = job_cancel(job=job)
     if request.htmx:
