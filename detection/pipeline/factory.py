@@ -4,6 +4,7 @@ event log a run produces. Shared by the CLI, the Celery worker and live mode.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,8 @@ from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult
-from detection.pipeline.source import FileVideoSource, VideoSource
+from detection.pipeline.prefetch import PrefetchSource
+from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSource
 from detection.pipeline.text import RapidTextReader
 from detection.pipeline.twopass import Proposal, SpanSource, propose
 
@@ -35,6 +37,7 @@ class DetectSettings:
     batch_size: int = 8
     use_gate: bool = True
     two_pass: bool = False
+    skip_nonref: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +48,7 @@ class DetectSettings:
             "batch_size": self.batch_size,
             "gate": self.use_gate,
             "two_pass": self.two_pass,
+            "skip_nonref": self.skip_nonref,
         }
 
 
@@ -100,12 +104,20 @@ def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool
 def open_source(
     path: str | Path, pipeline: Pipeline, settings: DetectSettings, *, started_at: datetime | None = None
 ) -> tuple[VideoSource, Proposal | None]:
-    """The frames a run looks at: every sampled frame, or (two-pass) only the proposed spans."""
-    source = FileVideoSource(path, detection_fps=settings.detection_fps, started_at=started_at)
-    if not settings.two_pass:
-        return source, None
-    proposal = propose(path, detector=pipeline.detector, profile=pipeline.profile, batch_size=settings.batch_size)
-    return SpanSource(source, proposal.spans), proposal
+    """The frames a run looks at: every sampled frame, or (two-pass) only the proposed spans,
+    decoded ahead in a thread beside the pipeline."""
+    proposal = None
+    if settings.two_pass:
+        proposal = propose(path, detector=pipeline.detector, profile=pipeline.profile, batch_size=settings.batch_size)
+    options = DecodeOptions(skip_nonref=settings.skip_nonref, threads=_frame_threads())
+    frames = FileVideoSource(path, detection_fps=settings.detection_fps, started_at=started_at, options=options)
+    return PrefetchSource(frames if proposal is None else SpanSource(frames, proposal.spans)), proposal
+
+
+def _frame_threads() -> bool:
+    """Frame-threaded decoding only with cores to spare: on 2 cores it decoded 1.15-1.3x faster for
+    1.2-1.5x the CPU, taken from the model and the OCR, which run beside the decoding thread."""
+    return len(os.sched_getaffinity(0)) > 4
 
 
 def event_log_for(

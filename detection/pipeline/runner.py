@@ -35,7 +35,12 @@ class PipelineConfig:
 
 @dataclass
 class StageTimings:
+    """Seconds per stage. `decode_wait` is how long the pipeline waited for frames; `decode` the time
+    spent decoding, which a source that decodes in its own thread (`PrefetchSource`) overlaps with
+    the other stages, so the stages can add up to more than the wall time."""
+
     decode: float = 0.0
+    decode_wait: float = 0.0
     gate: float = 0.0
     inference: float = 0.0
     ocr: float = 0.0
@@ -131,7 +136,7 @@ class Pipeline:
                     if frame is None:
                         break
                     batch.append(frame)
-                run.timings.decode += time.perf_counter() - started
+                run.timings.decode_wait += time.perf_counter() - started
                 if not batch:
                     break
                 run.process(batch)
@@ -141,6 +146,8 @@ class Pipeline:
                     run.maybe_checkpoint(on_checkpoint)
         except VideoDecodeError as exc:
             error = str(exc)
+        decoding = source.decode_seconds
+        run.timings.decode = run.timings.decode_wait if decoding is None else decoding
         run.finish()
         if on_checkpoint is not None:
             on_checkpoint(run.checkpoint(), run.take_new_events(), run.take_new_rejections())
@@ -172,6 +179,8 @@ class _Run:
         self._probed: list[Detection] = []
         self._last_probe = -1e9
         self.last_time = float((resume or {}).get("video_time", 0.0))
+        # Past this much video unseen, what was being counted can't be followed (an overlay may vanish in it).
+        self._longest_gap = (pipeline.filter_config.overlay_gap + 1.5) / pipeline.config.detection_fps
         self._last_checkpoint = time.monotonic()
         pipeline.gate.reset()
 
@@ -187,6 +196,9 @@ class _Run:
             if was_changed:
                 self._last_detections = next(fresh)
             self.timings.frames += 1
+            if frame.video_time - self.last_time > self._longest_gap:
+                self.screens.interrupt()
+                self.overlays.interrupt()
             self.last_time = frame.video_time
             self._frame(frame, self._last_detections)
 

@@ -64,6 +64,12 @@ class VideoSource(ABC):
         """Seconds of video, 0.0 when unknown (a live source)."""
         return 0.0
 
+    @property
+    def decode_seconds(self) -> float | None:
+        """Seconds spent decoding in a thread of the source's own, beside the pipeline; None when
+        decoding happens inside `read_frame`, where the pipeline's wait for frames is the decode time."""
+        return None
+
     def __enter__(self) -> VideoSource:
         return self
 
@@ -85,7 +91,7 @@ class VideoInfo:
 def probe_video(path: str | Path, *, ffprobe: str = "ffprobe") -> VideoInfo:
     """ffprobe's view of the file, including the container's creation_time (OBS writes it)."""
     target = Path(path)
-    _check_readable(target)
+    check_readable(target)
     command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(target)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -122,7 +128,7 @@ def _rate(raw: object) -> float:
     return float(num) / float(den) if float(den) else 0.0
 
 
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
     if not path.exists():
         raise VideoSourceError(f"{path}: no such file")
     if not path.is_file():
@@ -136,17 +142,40 @@ def _check_readable(path: Path) -> None:
         raise VideoSourceError(f"{path}: zero-length file")
 
 
+def analysis_frame(
+    frame: av.VideoFrame, t: float, *, stream_fps: float, width: int, reformatter: VideoReformatter,
+    started_at: datetime | None,
+) -> Frame:
+    """A decoded frame as the pipeline sees it: BGR at `width` (aspect kept) when it is wider, the
+    full resolution converted only on demand (`Frame.full`). 0 converts it whole at once."""
+    real = started_at + timedelta(seconds=t) if started_at is not None else None
+    number = int(round(t * stream_fps))
+    if not width or frame.width <= width:
+        return Frame(image=frame.to_ndarray(format="bgr24"), number=number, video_time=t, real_time=real)
+    height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
+    small = reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="BILINEAR")
+    return Frame(
+        image=small.to_ndarray(),
+        number=number,
+        video_time=t,
+        real_time=real,
+        # The decoded frame stays referenced until the Frame goes: converting it later gives the same pixels.
+        full_image=lambda: frame.to_ndarray(format="bgr24"),
+    )
+
+
 @dataclass(frozen=True)
 class DecodeOptions:
-    """`skip_nonref` drops frames no other frame depends on (B-frames): the sampled frame is then
-    the next reference frame, at most a few frames late, with its own exact PTS.
+    """`skip_nonref` drops frames no other frame depends on (B-frames) when the stream has at least
+    two frames per sample: the sampled frame is then the next reference frame, a few frames late
+    at most, with its own exact PTS. OBS's x264 and NVENC presets write B-frames, so this skips
+    from a third to a half of the decoding; a stream without B-frames decodes as before.
 
     `analysis_width`: a wider frame is converted to BGR at this width (aspect kept) for the gate
     and the detector, which look at 96 and 320 px; the full-resolution frame is converted only
     when OCR or a thumbnail asks for it (`Frame.full`). 0 converts every frame at full size."""
 
     skip_nonref: bool = False
-    keyframes_only: bool = False
     threads: bool = True
     analysis_width: int = 640
 
@@ -163,7 +192,7 @@ class FileVideoSource(VideoSource):
         if detection_fps <= 0:
             raise ValueError("detection_fps must be positive")
         self.path = Path(path)
-        _check_readable(self.path)
+        check_readable(self.path)
         self.started_at = started_at
         self.options = options
         self._fps = detection_fps
@@ -177,12 +206,10 @@ class FileVideoSource(VideoSource):
         self._stream = self._container.streams.video[0]
         if options.threads:
             self._stream.thread_type = "AUTO"
-        if options.keyframes_only:
-            self._stream.codec_context.skip_frame = "NONKEY"
-        elif options.skip_nonref:
-            self._stream.codec_context.skip_frame = "NONREF"
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.stream_fps = float(rate) if rate else 30.0
+        if options.skip_nonref and self.stream_fps >= 2 * detection_fps:
+            self._stream.codec_context.skip_frame = "NONREF"
         self._length = self._duration()
         self.last_time = 0.0
         self.frames_decoded = 0
@@ -239,7 +266,7 @@ class FileVideoSource(VideoSource):
             if frame.time is None:
                 continue
             t = float(frame.time)
-            if not self.options.keyframes_only and t + eps < self._next_target:
+            if t + eps < self._next_target:
                 continue
             self._next_target = (math.floor(t * self._fps + 1e-6) + 1) / self._fps
             return self._to_frame(frame, t)
@@ -247,28 +274,15 @@ class FileVideoSource(VideoSource):
         return None
 
     def _to_frame(self, frame: av.VideoFrame, t: float) -> Frame:
-        real = self.started_at + timedelta(seconds=t) if self.started_at is not None else None
-        width = self.options.analysis_width
-        if not width or frame.width <= width:
-            return Frame(image=frame.to_ndarray(format="bgr24"), number=int(round(t * self.stream_fps)), video_time=t,
-                         real_time=real)
-        height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
-        small = self._reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="BILINEAR")
-        return Frame(
-            image=small.to_ndarray(),
-            number=int(round(t * self.stream_fps)),
-            video_time=t,
-            real_time=real,
-            # The decoded frame stays referenced until the Frame goes: converting it later gives the same pixels.
-            full_image=lambda: frame.to_ndarray(format="bgr24"),
-        )
+        return analysis_frame(frame, t, stream_fps=self.stream_fps, width=self.options.analysis_width,
+                              reformatter=self._reformatter, started_at=self.started_at)
 
     def _check_complete(self) -> None:
         if self.frames_decoded == 0 and self._next_target == 0.0:
             raise VideoDecodeError(f"{self.path}: the video stream holds no decodable frames", video_time=0.0)
         # A file cut short keeps the container's duration but runs out of frames early.
         frame_time = 1.0 / self.stream_fps
-        if self.duration and not self.options.keyframes_only and self.last_time + max(2.0, 4 * frame_time) < self.duration:
+        if self.duration and self.last_time + max(2.0, 4 * frame_time) < self.duration:
             raise VideoDecodeError(
                 f"{self.path}: the stream ends at {self.last_time:.2f} s but the container says "
                 f"{self.duration:.2f} s: truncated or corrupt after {self.last_time:.2f} s",
@@ -280,7 +294,9 @@ class FileVideoSource(VideoSource):
             target = 0
         else:
             assert self._stream.time_base is not None
-            target = int(seconds / self._stream.time_base)
+            # A quarter frame late: a keyframe at `seconds` whose PTS was rounded up (MKV keeps
+            # milliseconds) is still found, not the one a GOP before it.
+            target = int((seconds + 0.25 / self.stream_fps) / self._stream.time_base)
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._frames = self._decode()
         self._next_target = math.ceil(seconds * self._fps - 1e-6) / self._fps

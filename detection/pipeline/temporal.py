@@ -48,6 +48,11 @@ class TemporalFilter(ABC):
     def quiet(self) -> bool:
         """True when no candidate is being counted: a safe point for a checkpoint."""
 
+    @abstractmethod
+    def interrupt(self) -> None:
+        """The video went on unseen (two-pass skips between spans, a stall): nothing being counted
+        carries over, so what shows after the gap starts afresh, at its own first frame."""
+
 
 @dataclass
 class _Candidate:
@@ -102,6 +107,9 @@ class ScreenFilter(TemporalFilter):
 
     def quiet(self) -> bool:
         return self._candidate is None
+
+    def interrupt(self) -> None:
+        self._candidate = None
 
     def snapshot(self) -> dict[str, Any]:
         return {"current": self.current}
@@ -182,6 +190,10 @@ class OverlayFilter(TemporalFilter):
 
     def quiet(self) -> bool:
         return not self.tracks
+
+    def interrupt(self) -> None:
+        # A notification seen before the gap may have gone and another taken its place.
+        self.tracks = []
 
     def snapshot(self) -> dict[str, Any]:
         return {"next_track": self.next_track}

@@ -3,19 +3,21 @@ full pipeline decodes only those spans at the detection rate.
 
 Keyframes decode several times faster than a full decode (no inter prediction). Between two
 keyframes that show the same screen and no overlay nothing is decoded again; a screen change
-or an overlay (a kill notification) at a keyframe becomes a span from the keyframe before to
-the keyframe after. When keyframes lie further apart than the shortest overlay lasts, a
+between two keyframes becomes a span from the first to just past the second, and an overlay (a
+kill notification) at a keyframe a span from the keyframe before to just past it. When keyframes lie further apart than the shortest overlay lasts, a
 notification could fall between two of them: raid spans are then decoded whole.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from detection.pipeline.detector import Detector
+from detection.pipeline.keyframes import KeyframeSource
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSource
+from detection.pipeline.source import FileVideoSource, VideoSource
 from detection.pipeline.types import Frame
 
 
@@ -50,11 +52,11 @@ def propose(
     detector: Detector,
     profile: GameProfile,
     shortest_overlay: float = 2.0,
-    settle: float = 1.0,
+    settle: float = 0.5,
     batch_size: int = 8,
 ) -> Proposal:
     started = time.perf_counter()
-    source = FileVideoSource(path, detection_fps=1.0, options=DecodeOptions(keyframes_only=True))
+    source = KeyframeSource(path, workers=min(8, len(os.sched_getaffinity(0))))
     frames: list[Frame] = []
     keyframes: list[Keyframe] = []
     try:
@@ -66,7 +68,8 @@ def propose(
                 for f, detections in zip(frames, detector.detect([f.image for f in frames])):
                     screens = [d for d in detections if d.label in profile.screens]
                     best = max(screens, key=lambda d: d.confidence, default=None)
-                    overlay = any(d.label in profile.overlays for d in detections)
+                    overlay = any(d.label in profile.overlays and d.confidence >= profile.thresholds.proposal_overlay
+                                  for d in detections)
                     keyframes.append(Keyframe(f.video_time, best.label if best else None, overlay))
                 frames = []
             if frame is None:
@@ -96,7 +99,8 @@ def spans_from(
         if following is not None and following.screen != key.screen:
             raw.append(Span(key.time, after + settle))
         if key.overlay:
-            raw.append(Span(before, after + settle))
+            # It appeared after the keyframe before; one still showing at the next keyframe gets that one's span.
+            raw.append(Span(before, key.time + settle))
         in_raid = key.screen is not None and profile.screens.get(key.screen) in overlay_screens
         if sparse and in_raid:
             raw.append(Span(key.time, after))

@@ -38,7 +38,7 @@ class DetectError(Exception):
 def detect_params_clean(params: dict[str, Any] | None) -> dict[str, Any]:
     """Known keys with checked values; unknown keys are refused so typos don't pass silently."""
     raw = dict(params or {})
-    known = {"detection_fps", "confidence_threshold", "model_version", "model_path", "gate", "two_pass"}
+    known = {"detection_fps", "confidence_threshold", "model_version", "model_path", "gate", "two_pass", "skip_nonref"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DetectError(f"unknown detect parameters {unknown}; known: {sorted(known)}")
@@ -57,7 +57,7 @@ def detect_params_clean(params: dict[str, Any] | None) -> dict[str, Any]:
         clean["model_version"] = int(raw["model_version"])
     if raw.get("model_path"):
         clean["model_path"] = str(raw["model_path"])
-    for flag in ("gate", "two_pass"):
+    for flag in ("gate", "two_pass", "skip_nonref"):
         if raw.get(flag) is not None:
             clean[flag] = bool(raw[flag])
     return clean
@@ -122,6 +122,7 @@ def detect_settings(*, params: dict[str, Any], version: ModelVersion) -> DetectS
         providers=tuple(settings.VODSCOPE_ONNX_PROVIDERS),
         use_gate=bool(params.get("gate", True)),
         two_pass=bool(params.get("two_pass", False)),
+        skip_nonref=bool(params.get("skip_nonref", True)),
     )
 
 

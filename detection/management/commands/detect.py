@@ -43,6 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-gate", action="store_true", help="run the model on every sampled frame")
         parser.add_argument("--two-pass", action="store_true",
                             help="keyframe proposal pass first, then decode only around what it found")
+        parser.add_argument("--every-frame", action="store_true",
+                            help="decode B-frames too (default: skip the frames nothing references when the video "
+                                 "has two or more frames per sample; each sample is then the next reference frame)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         videos = self._videos(options)
@@ -57,6 +60,7 @@ class Command(BaseCommand):
             providers=tuple(settings.VODSCOPE_ONNX_PROVIDERS),
             use_gate=not options["no_gate"],
             two_pass=options["two_pass"],
+            skip_nonref=not options["every_frame"],
         )
         try:
             pipeline = build_pipeline(profile, detect)

@@ -114,14 +114,17 @@ def draw(shot: Shot, width: int = 640, height: int = 360) -> np.ndarray:
 
 
 def write_video(script: Script, path: Path, *, fps: int = 30, width: int = 640, height: int = 360,
-                vfr: bool = False, creation_time: str | None = None) -> Path:
-    """H.264 in MKV; with `vfr`, frame gaps alternate between 1 and 3 frame periods (PTS in ms)."""
+                vfr: bool = False, creation_time: str | None = None, bframes: int = 0) -> Path:
+    """H.264 in MKV; with `vfr`, frame gaps alternate between 1 and 3 frame periods (PTS in ms);
+    `bframes` B-frames between reference frames, the middle one a reference (b-pyramid), as OBS writes."""
     container = av.open(str(path), mode="w")
     if creation_time:
         container.metadata["creation_time"] = creation_time
     stream = container.add_stream("libx264", rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.options = {"preset": "ultrafast", "g": str(fps)}
+    if bframes:
+        stream.options = {**stream.options, "x264-params": f"bframes={bframes}:b-pyramid=normal:b-adapt=0"}
     stream.codec_context.time_base = Fraction(1, 1000)
     t = 0.0
     step = 1.0 / fps

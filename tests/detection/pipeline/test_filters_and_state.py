@@ -116,3 +116,17 @@ def test_one_missed_screen_may_be_skipped_and_the_raid_still_starts() -> None:
     skip_loading = machine.on_screen(confirmed("gameplay_hud", 2.0), {})
     assert [d.type for d in skip_loading.drafts] == ["state_transition", "raid_start"]
     assert skip_loading.drafts[1].data["map_name"] == "woods"
+
+
+def test_after_a_gap_in_the_video_nothing_counted_before_carries_over() -> None:
+    overlays = OverlayFilter(FilterConfig(confirmations=3, overlay_gap=2))
+    assert [c.track for c in feed(overlays, [obs(i, None, KILL_BOX) for i in range(4)])] == [1]
+    overlays.interrupt()
+    # The same box after the gap may be another notification: it is tracked and confirmed anew.
+    again = feed(overlays, [obs(i, None, KILL_BOX) for i in range(20, 23)])
+    assert [(c.track, c.first_frame) for c in again] == [(2, 120)]
+    screens = ScreenFilter(FilterConfig(confirmations=3), current="stash_screen")
+    assert feed(screens, [obs(0, "map_select"), obs(1, "map_select")]) == []
+    screens.interrupt()
+    confirmed = feed(screens, [obs(30, "map_select"), obs(31, "map_select"), obs(32, "map_select")])
+    assert [(c.label, c.first_frame) for c in confirmed] == [("map_select", 180)]

@@ -53,9 +53,22 @@ def test_seek_continues_on_the_same_grid(clip: Path) -> None:
     assert frames(source) == [t for t in whole if t >= 1.25]
 
 
-def test_keyframes_only_decodes_just_keyframes(clip: Path) -> None:
-    times = frames(FileVideoSource(clip, detection_fps=10, options=DecodeOptions(keyframes_only=True)))
-    assert times == [0.0, 1.0, 2.0]  # GOP of one second
+def test_skipping_unreferenced_frames_keeps_every_sample_close_to_its_grid_point(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 2).add("map_select", 2), tmp_path / "b.mkv", fps=30, bframes=3)
+    every = FileVideoSource(video, detection_fps=10)
+    skipping = FileVideoSource(video, detection_fps=10, options=DecodeOptions(skip_nonref=True))
+    assert len(frames(every)) == 40
+    times = frames(skipping)
+    assert len(times) == 40
+    # Two of every four frames are B-frames nothing refers to: a sample is at most two frames late.
+    assert all(0.0 <= t - i / 10 <= 2 / 30 + 1e-3 for i, t in enumerate(times))
+    assert skipping.frames_decoded <= 0.55 * every.frames_decoded
+
+
+def test_skipping_unreferenced_frames_waits_for_two_frames_per_sample(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 2), tmp_path / "b.mkv", fps=30, bframes=3)
+    source = FileVideoSource(video, detection_fps=20, options=DecodeOptions(skip_nonref=True))
+    assert len(frames(source)) == 40 and source.frames_decoded == 60
 
 
 def test_probe_reads_creation_time(clip: Path) -> None:

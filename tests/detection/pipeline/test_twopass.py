@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from detection.pipeline.factory import DetectSettings, build_pipeline, open_source
+from detection.pipeline.prefetch import PrefetchSource
 from detection.pipeline.source import FileVideoSource
 from detection.pipeline.twopass import Keyframe, Span, SpanSource, merge, spans_from
 from tests.detection.pipeline.synthetic import PROFILE, Script, write_video
@@ -17,7 +18,7 @@ def test_spans_surround_screen_changes_and_overlays() -> None:
         (8, "gameplay_hud", False), (10, "gameplay_hud", False), (12, "gameplay_hud", True), (14, "gameplay_hud", False),
         (16, "gameplay_hud", False), (18, "gameplay_hud", False)]]
     spans = spans_from(keys, profile=PROFILE, duration=20.0, shortest_overlay=2.0, settle=1.0)
-    assert spans == [Span(0.0, 5.0), Span(6.0, 9.0), Span(10.0, 15.0)]
+    assert spans == [Span(0.0, 5.0), Span(6.0, 9.0), Span(10.0, 13.0)]
 
 
 @pytest.mark.pure
@@ -47,11 +48,29 @@ def test_two_pass_finds_the_same_events_decoding_less(tmp_path: Path, synthetic_
     single = one.run(single_source)
     settings = DetectSettings(model_path=str(synthetic_model), two_pass=True)
     source, proposal = open_source(video, one, settings)
-    assert isinstance(source, SpanSource) and proposal is not None
+    assert isinstance(source, PrefetchSource) and isinstance(source.inner, SpanSource) and proposal is not None
     double = one.run(source)
     summary = [(e.type, round(e.video_time, 1), e.data) for e in double.events]
     assert summary == [(e.type, round(e.video_time, 1), e.data) for e in single.events]
     assert ("raid_end", 59.0, {"outcome": "killed", "killed_by": "boss"}) in summary
     assert ("kill", 41.0, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}) in summary
-    assert source.source.frames_decoded < single_source.frames_decoded * 0.6
+    assert source.inner.source.frames_decoded < single_source.frames_decoded * 0.6
     assert proposal.covered < 0.6 * proposal.duration
+
+
+@pytest.mark.pure
+@pytest.mark.slow
+def test_a_notification_right_after_a_skipped_gap_is_a_kill_of_its_own(tmp_path: Path, synthetic_model: Path) -> None:
+    script = Script().add("stash_screen", 6).add("character_select", 4, chosen="PMC")
+    script.add("map_select", 4, lines=("SELECT LOCATION", "WOODS"), tick=False).add("queue_timer", 8)
+    script.add("match_found", 3).add("loading_screen", 4).add("gameplay_hud", 6)
+    script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 1)
+    script.add("gameplay_hud", 3, kill=("SCAV", "AKM", True)).add("gameplay_hud", 5)
+    video = write_video(script, tmp_path / "gap.mkv")
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    # The span ends while the first notification shows; the next starts on the second one.
+    spans = [Span(0.0, 38.0), Span(39.0, sum(shot.seconds for shot in script.shots))]
+    result = pipeline.run(SpanSource(FileVideoSource(video, detection_fps=10), spans))
+    kills = [(round(e.video_time, 1), e.data) for e in result.events if e.type == "kill"]
+    assert kills == [(35.0, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}),
+                     (39.0, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
