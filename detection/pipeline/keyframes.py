@@ -6,7 +6,6 @@ the GIL released, so n threads decode n keyframes at a time, beside the detector
 """
 from __future__ import annotations
 
-import queue
 import threading
 from pathlib import Path
 
@@ -14,11 +13,9 @@ import av
 import av.error
 from av.video.reformatter import VideoReformatter
 
+from detection.pipeline.prefetch import FrameChannel
 from detection.pipeline.source import VideoDecodeError, VideoSource, VideoSourceError, analysis_frame, check_readable
 from detection.pipeline.types import Frame
-
-_Item = Frame | Exception | None
-
 
 class KeyframeSource(VideoSource):
     """Keyframes in order, converted like any sampled frame; `fps` is their mean rate."""
@@ -47,9 +44,8 @@ class KeyframeSource(VideoSource):
     def _start(self, seconds: float) -> None:
         self._stop = threading.Event()
         self._from = seconds
-        self._ended = False
         self._turn = 0
-        self._queues: list[queue.Queue[_Item]] = [queue.Queue(maxsize=self.depth) for _ in range(self.workers)]
+        self._channels = [FrameChannel(self.depth, self._stop) for _ in range(self.workers)]
         self._threads = [
             threading.Thread(target=self._decode, args=(worker,), name=f"vodscope-keyframes-{worker}", daemon=True)
             for worker in range(self.workers)
@@ -80,41 +76,27 @@ class KeyframeSource(VideoSource):
                     for frame in packet.decode():
                         if isinstance(frame, av.VideoFrame) and frame.time is not None:
                             last = float(frame.time)
-                            self._put(worker, analysis_frame(frame, last, stream_fps=self.stream_fps,
+                            self._channels[worker].put(analysis_frame(frame, last, stream_fps=self.stream_fps,
                                                              width=self.analysis_width, reformatter=reformatter,
                                                              started_at=None))
         except av.error.FFmpegError as exc:
-            self._put(worker, VideoDecodeError(f"{self.path}: decoding keyframes failed after {last:.2f} s ({exc})",
+            self._channels[worker].put(VideoDecodeError(f"{self.path}: decoding keyframes failed after {last:.2f} s ({exc})",
                                                video_time=last))
             return
-        self._put(worker, None)
+        self._channels[worker].put(None)
 
     def _before_start(self, packet: av.Packet) -> bool:
         if packet.pts is None or packet.time_base is None:
             return False
         return float(packet.pts * packet.time_base) + 0.25 / self.stream_fps < self._from
 
-    def _put(self, worker: int, item: _Item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queues[worker].put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
     def read_frame(self) -> Frame | None:
         # Keyframe k came from worker k mod n: when that one has no more, no later keyframe exists.
-        if self._ended:
-            return None
-        item = self._queues[self._turn].get()
-        if isinstance(item, Frame):
+        frame = self._channels[self._turn].get()
+        if frame is not None:
             self._turn = (self._turn + 1) % self.workers
             self.keyframes += 1
-            return item
-        self._ended = True
-        if item is not None:
-            raise item
-        return None
+        return frame
 
     def seek(self, seconds: float) -> None:
         self._halt()

@@ -17,6 +17,37 @@ from detection.pipeline.types import Frame
 _Item = Frame | Exception | None
 
 
+class FrameChannel:
+    """Frames, then the end (None) or an error, handed in order from a decoding thread to the reader.
+
+    `put` waits for room but gives up once `stop` is set, so a reader that stops early never
+    leaves the thread blocked; after the end or an error `get` answers None."""
+
+    def __init__(self, depth: int, stop: threading.Event) -> None:
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=depth)
+        self._stop = stop
+        self._ended = False
+
+    def put(self, item: _Item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def get(self) -> Frame | None:
+        if self._ended:
+            return None
+        item = self._queue.get()
+        if isinstance(item, Frame):
+            return item
+        self._ended = True
+        if item is not None:
+            raise item
+        return None
+
+
 class PrefetchSource(VideoSource):
     """Wraps any source; frames, the end and errors arrive in the order the inner source gave them.
 
@@ -30,12 +61,11 @@ class PrefetchSource(VideoSource):
         self.inner = inner
         self.depth = depth
         self._busy = 0.0
-        self._ended = False
         self._start()
 
     def _start(self) -> None:
-        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=self.depth)
         self._stop = threading.Event()
+        self._channel = FrameChannel(self.depth, self._stop)
         self._thread = threading.Thread(target=self._produce, name="vodscope-decode", daemon=True)
         self._thread.start()
 
@@ -48,37 +78,20 @@ class PrefetchSource(VideoSource):
             except Exception as exc:  # handed to the reader, raised there after the frames before it
                 item = exc
             self._busy += time.perf_counter() - started
-            self._put(item)
+            self._channel.put(item)
             if not isinstance(item, Frame):
                 return
-
-    def _put(self, item: _Item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
 
     def _halt(self) -> None:
         self._stop.set()
         self._thread.join()
 
     def read_frame(self) -> Frame | None:
-        if self._ended:
-            return None
-        item = self._queue.get()
-        if isinstance(item, Frame):
-            return item
-        self._ended = True
-        if item is not None:
-            raise item
-        return None
+        return self._channel.get()
 
     def seek(self, seconds: float) -> None:
         self._halt()
         self.inner.seek(seconds)
-        self._ended = False
         self._start()
 
     @property

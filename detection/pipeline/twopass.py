@@ -4,8 +4,9 @@ full pipeline decodes only those spans at the detection rate.
 Keyframes decode several times faster than a full decode (no inter prediction). Between two
 keyframes that show the same screen and no overlay nothing is decoded again; a screen change
 between two keyframes becomes a span from the first to just past the second, and an overlay (a
-kill notification) at a keyframe a span from the keyframe before to just past it. When keyframes lie further apart than the shortest overlay lasts, a
-notification could fall between two of them: raid spans are then decoded whole.
+kill notification) at a keyframe a span from the keyframe before to just past it. When keyframes
+lie further apart than the shortest overlay lasts, a notification could fall between two of
+them: raid spans are then decoded whole.
 """
 from __future__ import annotations
 

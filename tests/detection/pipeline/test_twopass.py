@@ -11,6 +11,13 @@ from detection.pipeline.twopass import Keyframe, Span, SpanSource, merge, spans_
 from tests.detection.pipeline.synthetic import PROFILE, Script, write_video
 
 
+def into_raid(*, hud_seconds: float) -> Script:
+    """Stash to raid (29 s), then `hud_seconds` of the raid's HUD."""
+    script = Script().add("stash_screen", 6).add("character_select", 4, chosen="PMC")
+    script.add("map_select", 4, lines=("SELECT LOCATION", "WOODS"), tick=False).add("queue_timer", 8)
+    return script.add("match_found", 3).add("loading_screen", 4).add("gameplay_hud", hud_seconds)
+
+
 @pytest.mark.pure
 def test_spans_surround_screen_changes_and_overlays() -> None:
     keys = [Keyframe(float(t), screen, overlay) for t, screen, overlay in [
@@ -37,9 +44,7 @@ def test_merge_joins_overlapping_spans() -> None:
 @pytest.mark.pure
 @pytest.mark.slow
 def test_two_pass_finds_the_same_events_decoding_less(tmp_path: Path, synthetic_model: Path) -> None:
-    script = Script().add("stash_screen", 6).add("character_select", 4, chosen="PMC")
-    script.add("map_select", 4, lines=("SELECT LOCATION", "WOODS"), tick=False).add("queue_timer", 8)
-    script.add("match_found", 3).add("loading_screen", 4).add("gameplay_hud", 12)
+    script = into_raid(hud_seconds=12)
     script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 15)
     script.add("death_screen", 5, lines=("KILLED IN ACTION", "KILLED BY: BOSS")).add("post_raid_screen", 5)
     video = write_video(script, tmp_path / "long.mkv")
@@ -61,9 +66,7 @@ def test_two_pass_finds_the_same_events_decoding_less(tmp_path: Path, synthetic_
 @pytest.mark.pure
 @pytest.mark.slow
 def test_a_notification_right_after_a_skipped_gap_is_a_kill_of_its_own(tmp_path: Path, synthetic_model: Path) -> None:
-    script = Script().add("stash_screen", 6).add("character_select", 4, chosen="PMC")
-    script.add("map_select", 4, lines=("SELECT LOCATION", "WOODS"), tick=False).add("queue_timer", 8)
-    script.add("match_found", 3).add("loading_screen", 4).add("gameplay_hud", 6)
+    script = into_raid(hud_seconds=6)
     script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 1)
     script.add("gameplay_hud", 3, kill=("SCAV", "AKM", True)).add("gameplay_hud", 5)
     video = write_video(script, tmp_path / "gap.mkv")
