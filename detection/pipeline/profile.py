@@ -35,6 +35,8 @@ class Thresholds:
     # The two-pass keyframe pass has none of the single pass's text checks: an overlay counts there
     # from this confidence only (weak boxes over a busy scene are mostly noise).
     proposal_overlay: float = 0.4
+    # A keyframe screen below this is unsure: the span of a change runs on to a sure keyframe.
+    proposal_screen: float = 0.5
 
 
 @dataclass(frozen=True)

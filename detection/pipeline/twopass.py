@@ -27,6 +27,8 @@ class Keyframe:
     time: float
     screen: str | None
     overlay: bool
+    # The detector's best screen scored at least the profile's `proposal_screen`.
+    sure: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def propose(
                     best = max(screens, key=lambda d: d.confidence, default=None)
                     overlay = any(d.label in profile.overlays and d.confidence >= profile.thresholds.proposal_overlay
                                   for d in detections)
-                    keyframes.append(Keyframe(f.video_time, best.label if best else None, overlay))
+                    sure = best is not None and best.confidence >= profile.thresholds.proposal_screen
+                    keyframes.append(Keyframe(f.video_time, best.label if best else None, overlay, sure))
                 frames = []
             if frame is None:
                 break
@@ -85,7 +88,11 @@ def propose(
 def spans_from(
     keyframes: list[Keyframe], *, profile: GameProfile, duration: float, shortest_overlay: float, settle: float
 ) -> list[Span]:
-    """`settle`: seconds decoded past the keyframe that shows a change, for the temporal filter to confirm it."""
+    """`settle`: seconds decoded past the keyframe that shows a change, for the temporal filter to confirm it.
+
+    A change runs on to the first keyframe after it whose screen the detector is sure of: a screen
+    it half-recognises (one end screen scored as a queue) is only told apart by its words, which
+    the full pass reads, and needs more frames for that than a settle holds."""
     if not keyframes:
         return [Span(0.0, duration)]
     times = [k.time for k in keyframes] + [duration]
@@ -98,7 +105,8 @@ def spans_from(
         after = times[i + 1]
         following = keyframes[i + 1] if i + 1 < len(keyframes) else None
         if following is not None and following.screen != key.screen:
-            raw.append(Span(key.time, after + settle))
+            sure = next((j for j in range(i + 1, len(keyframes)) if keyframes[j].sure), len(keyframes))
+            raw.append(Span(key.time, times[sure] + settle))
         if key.overlay:
             # It appeared after the keyframe before; one still showing at the next keyframe gets that one's span.
             raw.append(Span(before, key.time + settle))

@@ -29,6 +29,17 @@ def test_spans_surround_screen_changes_and_overlays() -> None:
 
 
 @pytest.mark.pure
+def test_a_change_runs_on_to_the_first_keyframe_whose_screen_is_sure() -> None:
+    keys = [Keyframe(0.0, "gameplay_hud", False), Keyframe(2.0, "gameplay_hud", False),
+            Keyframe(4.0, "queue_timer", False, sure=False), Keyframe(6.0, "queue_timer", False, sure=False),
+            Keyframe(8.0, "post_raid_screen", False), Keyframe(10.0, "post_raid_screen", False),
+            Keyframe(12.0, "post_raid_screen", False)]
+    spans = spans_from(keys, profile=PROFILE, duration=14.0, shortest_overlay=2.0, settle=0.5)
+    # The half-recognised end screen at 4 s is decoded until 8 s shows a screen the detector is sure of.
+    assert spans == [Span(0.0, 8.5)]  # without: [Span(0.0, 4.5), Span(6.0, 8.5)]
+
+
+@pytest.mark.pure
 def test_sparse_keyframes_decode_whole_raids() -> None:
     keys = [Keyframe(0.0, "stash_screen", False), Keyframe(5.0, "gameplay_hud", False),
             Keyframe(10.0, "gameplay_hud", False), Keyframe(15.0, "gameplay_hud", False)]
