@@ -54,6 +54,7 @@ class KeyframeSource(VideoSource):
             thread.start()
 
     def _decode(self, worker: int) -> None:
+        channel = self._channels[worker]
         reformatter = VideoReformatter()
         last = 0.0
         try:
@@ -76,14 +77,14 @@ class KeyframeSource(VideoSource):
                     for frame in packet.decode():
                         if isinstance(frame, av.VideoFrame) and frame.time is not None:
                             last = float(frame.time)
-                            self._channels[worker].put(analysis_frame(frame, last, stream_fps=self.stream_fps,
-                                                             width=self.analysis_width, reformatter=reformatter,
-                                                             started_at=None))
+                            channel.put(analysis_frame(frame, last, stream_fps=self.stream_fps,
+                                                       width=self.analysis_width, reformatter=reformatter,
+                                                       started_at=None))
         except av.error.FFmpegError as exc:
-            self._channels[worker].put(VideoDecodeError(f"{self.path}: decoding keyframes failed after {last:.2f} s ({exc})",
-                                               video_time=last))
+            message = f"{self.path}: decoding keyframes failed after {last:.2f} s ({exc})"
+            channel.put(VideoDecodeError(message, video_time=last))
             return
-        self._channels[worker].put(None)
+        channel.put(None)
 
     def _before_start(self, packet: av.Packet) -> bool:
         if packet.pts is None or packet.time_base is None:

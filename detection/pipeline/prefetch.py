@@ -3,7 +3,7 @@
 PyAV decodes and swscale converts with the GIL released, and so do onnxruntime's runs: while
 the pipeline's thread runs the detector or reads text on one batch, this thread decodes and
 converts the next frames. Without it the stages take turns and each leaves cores idle (the
-detector's two threads between runs, the OCR's single one, the gate's numpy).
+detector's threads between runs, the OCR's single one, the gate's numpy).
 """
 from __future__ import annotations
 
