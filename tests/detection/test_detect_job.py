@@ -83,6 +83,18 @@ def test_running_again_duplicates_nothing_and_keeps_reviews(owner, material, dja
     assert DetectedEvent.objects.get(pk=reviewed.pk).data["weapon"] == "AKM"
 
 
+def test_decoding_and_two_pass_choices_reach_the_run_and_its_result(owner, material, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    recording = recording_for(owner, material["video"])
+    params = {"model_path": str(material["model"]), "skip_nonref": False, "two_pass": True}
+    job = run_job(owner, recording, params, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.result["settings"]["skip_nonref"] is False and job.result["settings"]["two_pass"] is True
+    events = DetectedEvent.objects.filter(recording=recording).order_by("video_offset_seconds", "event_id")
+    assert [(e.event_type, round(e.video_offset_seconds, 1), e.data) for e in events] == sorted(
+        EXPECTED, key=lambda x: (x[1], f"{x[0]}")
+    )
+
+
 def test_a_job_resumes_from_its_checkpoint(owner, material):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
     job = Job.objects.create(
@@ -160,6 +172,7 @@ def test_the_detect_command_writes_one_log_per_video_and_a_summary(material, tmp
     log = json.loads((out / "a.events.json").read_text())
     assert log["metadata"]["started_at"] == "2026-03-01T18:00:00.000Z"
     assert log["metadata"]["model"]["sha256"] and log["metadata"]["settings"]["detection_fps"] == 10.0
+    assert log["metadata"]["settings"]["skip_nonref"] is True and log["metadata"]["timings"]["decode"] > 0
     assert [(e["type"], e["video_offset_seconds"]) for e in log["events"]][:2] == [
         ("state_transition", 0.0), ("state_transition", 2.0)]
     kill = next(e for e in log["events"] if e["type"] == "kill")
@@ -173,9 +186,10 @@ def test_the_detect_command_writes_one_log_per_video_and_a_summary(material, tmp
 def test_the_detect_command_honours_start_time_and_refuses_bad_input(material, tmp_path):  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     call_command("detect", "--video", str(material["video"]), "--output", str(out), "--model", str(material["model"]),
-                 "--start-time", "2026-05-01T10:00:00Z")
+                 "--start-time", "2026-05-01T10:00:00Z", "--every-frame")
     log = json.loads((out / "session.events.json").read_text())
     assert log["events"][0]["timestamp"] == "2026-05-01T10:00:00.000Z"
+    assert log["metadata"]["settings"]["skip_nonref"] is False
     with pytest.raises(CommandError, match="no such file"):
         call_command("detect", "--video", str(tmp_path / "none.mkv"), "--output", str(out),
                      "--model", str(material["model"]))
