@@ -108,7 +108,8 @@ def open_source(
     decoded ahead in a thread beside the pipeline."""
     proposal = None
     if settings.two_pass:
-        proposal = propose(path, detector=pipeline.detector, profile=pipeline.profile, batch_size=settings.batch_size)
+        proposal = propose(path, detector=pipeline.detector, profile=pipeline.profile, batch_size=settings.batch_size,
+                           workers=min(8, _cores()))
     options = DecodeOptions(skip_nonref=settings.skip_nonref, threads=_frame_threads())
     frames = FileVideoSource(path, detection_fps=settings.detection_fps, started_at=started_at, options=options)
     return PrefetchSource(frames if proposal is None else SpanSource(frames, proposal.spans)), proposal

@@ -17,6 +17,7 @@ from detection.pipeline.prefetch import FrameChannel
 from detection.pipeline.source import VideoDecodeError, VideoSource, VideoSourceError, analysis_frame, check_readable
 from detection.pipeline.types import Frame
 
+
 class KeyframeSource(VideoSource):
     """Keyframes in order, converted like any sampled frame; `fps` is their mean rate."""
 

@@ -10,7 +10,6 @@ them: raid spans are then decoded whole.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +56,11 @@ def propose(
     shortest_overlay: float = 2.0,
     settle: float = 0.5,
     batch_size: int = 8,
+    workers: int = 1,
 ) -> Proposal:
+    """`workers`: threads that decode keyframes at once (see `KeyframeSource`)."""
     started = time.perf_counter()
-    source = KeyframeSource(path, workers=min(8, len(os.sched_getaffinity(0))))
+    source = KeyframeSource(path, workers=workers)
     frames: list[Frame] = []
     keyframes: list[Keyframe] = []
     try:
