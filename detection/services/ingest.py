@@ -20,6 +20,7 @@ from detection.models import Recording, SessionType
 from detection.services.probe import ProbeError, probe_video
 
 FINGERPRINT_SAMPLE_BYTES = 4 * 1024 * 1024
+NAME_MAX_BYTES = 255
 
 
 class IngestError(Exception):
@@ -49,16 +50,35 @@ def resolve_allowed_path(raw: str | os.PathLike[str]) -> Path:
     text = str(raw).strip()
     if not text:
         raise IngestError("give the path of a video file or folder on the server")
+    if "\x00" in text:
+        raise IngestError("a path cannot contain a NUL character")
     path = Path(text).expanduser()
     if not path.is_absolute():
         raise IngestError(f"{text}: give an absolute path (it must lie under {_roots_text()})")
-    resolved = path.resolve(strict=False)
+    check_name_lengths(path)
+    try:
+        resolved = path.resolve(strict=False)
+    except RuntimeError:
+        raise IngestError(f"{text}: a symlink loop (the link points back at itself)") from None
+    except OSError as exc:
+        raise IngestError(f"{text}: cannot be resolved ({exc.strerror or exc})") from None
     # Containment is checked before existence so paths outside the roots reveal nothing about the disk.
     if not any(resolved.is_relative_to(root) for root in allowed_roots()):
         raise IngestError(f"{text}: outside the allowed folders ({_roots_text()})")
-    if not resolved.exists():
-        raise IngestError(f"{text}: no such file or folder")
+    try:
+        resolved.stat()
+    except FileNotFoundError:
+        raise IngestError(f"{text}: no such file or folder") from None
+    except OSError as exc:
+        raise IngestError(f"{text}: cannot be read ({exc.strerror or exc})") from None
     return resolved
+
+
+def check_name_lengths(path: Path) -> None:
+    """Each name in a path fits the file system's limit (255 bytes), or the OS would refuse it later."""
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX_BYTES:
+            raise IngestError(f"{part[:40]}…: a file or folder name is longer than {NAME_MAX_BYTES} bytes")
 
 
 def _roots_text() -> str:
@@ -101,10 +121,13 @@ def recording_from_file(
 ) -> Recording:
     """Fingerprint, refuse duplicates, probe, then create the row: nothing is written unless all passed."""
     check_session_type(session_type)
-    stat = file_path.stat()
-    if stat.st_size == 0:
-        raise IngestError(f"{title}: the file is empty (0 bytes)")
-    fingerprint = file_fingerprint(file_path)
+    try:
+        stat = file_path.stat()
+        if stat.st_size == 0:
+            raise IngestError(f"{title}: the file is empty (0 bytes)")
+        fingerprint = file_fingerprint(file_path)
+    except OSError as exc:
+        raise IngestError(f"{title}: cannot be read ({exc.strerror or exc})") from None
     existing = Recording.objects.filter(owner=owner, fingerprint=fingerprint).first()
     if existing is not None:
         raise DuplicateRecording(existing)
@@ -170,16 +193,24 @@ def recording_register_path(
 
 def folder_videos(folder: Path) -> list[Path]:
     """Videos directly in the folder, oldest first (OBS names sort the same way, mtime breaks no ties)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise IngestError(f"{folder}: cannot list this folder ({exc.strerror or exc})") from None
     videos = [
         entry
-        for entry in folder.iterdir()
+        for entry in entries
         if entry.suffix.lower() in settings.VODSCOPE_VIDEO_EXTENSIONS and not entry.name.startswith(".")
     ]
     return sorted(videos, key=lambda entry: (_creation_time(entry), entry.name))
 
 
 def _creation_time(path: Path) -> float:
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        # A broken or looping link sorts last; registering it reports why, and the others still register.
+        return float("inf")
     return float(getattr(stat, "st_birthtime", stat.st_mtime))
 
 
