@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from detection.pipeline.profile import GameProfile
+from detection.pipeline.schema import format_value
 from detection.pipeline.text import TextLine, TextReader, best_match, contains, normalise, text_after
 from detection.pipeline.types import Box, Detection, Frame
 
@@ -22,14 +23,6 @@ class Reading:
     complete: bool
     texts: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
-
-
-def format_value(value: str, style: str) -> str:
-    if style == "snake":
-        return value.strip().lower().replace(" ", "_")
-    if style == "lower":
-        return value.strip().lower()
-    return value
 
 
 def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from detection.pipeline.schema import EventSpec, SchemaError, events_from_dict
 from detection.pipeline.types import Box
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
@@ -79,6 +80,19 @@ class GameProfile:
     ocr: OcrSettings = OcrSettings()
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
     verify: tuple[str, ...] = ()
+    events: dict[str, EventSpec] = field(default_factory=dict)
+    transition_event: str = "state_transition"
+    raid_start_event: str = "raid_start"
+    raid_end_event: str = "raid_end"
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return tuple(self.events)
+
+    def event(self, event_type: str) -> EventSpec:
+        if event_type not in self.events:
+            raise ProfileError(f"profile {self.name!r} declares no event type {event_type!r}")
+        return self.events[event_type]
 
     @property
     def states(self) -> tuple[str, ...]:
@@ -140,6 +154,25 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
         raise ProfileError(f"{where}: states used but not listed in `transitions`: {bad_states}")
     raid = raw.get("raid") or {}
     ocr_raw = raw.get("ocr") or {}
+    outcomes = {str(k): str(v) for k, v in (raid.get("outcomes") or {}).items()}
+    try:
+        events = events_from_dict(
+            need("events"),
+            vocabularies=raw.get("vocabularies") or {},
+            states=tuple(transitions),
+            outcomes=tuple(outcomes.values()),
+            where=where,
+        )
+    except SchemaError as exc:
+        raise ProfileError(str(exc)) from exc
+    emitted = {
+        "transition_event": str(raid.get("transition_event", "state_transition")),
+        "raid_start_event": str(raid.get("start_event", "raid_start")),
+        "raid_end_event": str(raid.get("end_event", "raid_end")),
+    }
+    undeclared = sorted({*emitted.values(), *overlays.values()} - set(events))
+    if undeclared:
+        raise ProfileError(f"{where}: event types emitted but not declared under `events`: {undeclared}")
     return GameProfile(
         name=str(raw.get("name") or "profile"),
         classes=classes,
@@ -151,7 +184,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
         transitions=transitions,
         raid_start_from=str(raid.get("start_from", "")),
         raid_active_state=str(raid.get("active_state", "")),
-        outcomes={str(k): str(v) for k, v in (raid.get("outcomes") or {}).items()},
+        outcomes=outcomes,
         raid_start_fields=tuple(str(f) for f in raid.get("start_fields") or ()),
         raid_reset_on=tuple(str(s) for s in raid.get("reset_on") or ()),
         max_skipped_states=int(raw.get("max_skipped_states", 0)),
@@ -174,4 +207,6 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
             fuzzy_cutoff=int(ocr_raw.get("fuzzy_cutoff", 70)),
             fields=dict(ocr_raw.get("fields") or {}),
         ),
+        events=events,
+        **emitted,
     )

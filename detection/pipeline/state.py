@@ -82,15 +82,15 @@ class GameStateMachine(StateMachine):
         if path is None:
             return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
         previous, self.state = self.state, target
-        drafts = [Draft("state_transition", confirmed, {"from_state": previous, "to_state": target})]
+        drafts = [Draft(self.profile.transition_event, confirmed, {"from_state": previous, "to_state": target})]
         if target in self.profile.raid_reset_on:
             self.context = {}
         steps = list(zip(path, path[1:]))
         if (self.profile.raid_start_from, self.profile.raid_active_state) in steps:
             raid = {key: self.context.get(key) for key in self.profile.raid_start_fields}
-            drafts.append(Draft("raid_start", confirmed, raid))
+            drafts.append(Draft(self.profile.raid_start_event, confirmed, raid))
         elif target in self.profile.outcomes and previous == self.profile.raid_active_state:
-            drafts.append(Draft("raid_end", confirmed, {"outcome": self.profile.outcomes[target]}))
+            drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": self.profile.outcomes[target]}))
         else:
             self.remember(data)
         return Step(drafts=drafts)
