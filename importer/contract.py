@@ -47,7 +47,11 @@ def parse_time(raw: object, *, name: str) -> datetime:
         raise ContractError(f"{name}: {raw!r} is not an RFC 3339 timestamp") from None
     if moment.tzinfo is None:
         raise ContractError(f"{name}: {raw!r} has no offset or Z")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        # 0001-01-01T00:00+14:00 and 9999-12-31T23:59-14:00 parse, but have no UTC instant to store.
+        raise ContractError(f"{name}: {raw!r} is out of range (its UTC time is before year 1 or after 9999)") from None
 
 
 def optional_time(body: dict[str, Any], key: str) -> datetime | None:
@@ -86,6 +90,19 @@ def flag(body: dict[str, Any], key: str) -> bool:
 def not_before(moment: datetime, parent: datetime, *, name: str, parent_name: str) -> None:
     if moment < parent:
         raise ContractError(f"{name} {format_time(moment)} is earlier than {parent_name} {format_time(parent)}")
+
+
+def not_after(moment: datetime, parent_end: datetime, *, name: str, parent_name: str) -> None:
+    if moment > parent_end:
+        raise ContractError(f"{name} {format_time(moment)} is after {parent_name} {format_time(parent_end)}")
+
+
+def raids_apart(started_at: datetime, previous_end: datetime, *, name: str) -> None:
+    """A raid starts once the one before it has ended: raids of one session never overlap."""
+    if started_at < previous_end:
+        raise ContractError(
+            f"{name} {format_time(started_at)} overlaps the previous raid, which ended at {format_time(previous_end)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -190,20 +207,40 @@ def import_body(raw: object) -> ImportBody:
     """The whole-session body, checked top to bottom: enums, timestamps and their order."""
     body = _object(raw, name="body")
     session = _object(body.get("session"), name="session")
-    session_type, notes, started_at = session_body(session)
+    try:
+        session_type, notes, started_at = session_body(session)
+        ended_at = optional_time(session, "ended_at")
+    except ContractError as exc:
+        raise ContractError(f"session.{exc}") from None
     if started_at is None:
         raise ContractError("session.started_at: missing")
-    ended_at = optional_time(session, "ended_at")
     if ended_at is not None:
         not_before(ended_at, started_at, name="session.ended_at", parent_name="session.started_at")
     raw_raids = body.get("raids", [])
     if not isinstance(raw_raids, list):
         raise ContractError("raids: expected a list")
     raids = [_imported_raid(r, index=i, session_start=started_at) for i, r in enumerate(raw_raids)]
-    for index, item in enumerate(raids[:-1]):
-        if item.end is None:
-            raise ContractError(f"raids[{index}]: only the last raid may be left active (no ended_at/outcome)")
+    _check_raid_order(raids, session_end=ended_at)
     return ImportBody(session_type=session_type, started_at=started_at, ended_at=ended_at, notes=notes, raids=raids)
+
+
+def _check_raid_order(raids: list[ImportedRaid], *, session_end: datetime | None) -> None:
+    """What the single calls enforce one at a time: raids in turn, each inside the session."""
+    for index, item in enumerate(raids):
+        where = f"raids[{index}]"
+        if index > 0:
+            previous = raids[index - 1].end
+            if previous is None:
+                raise ContractError(f"raids[{index - 1}]: only the last raid may be left active (no ended_at/outcome)")
+            assert item.raid.at is not None and previous.at is not None  # both checked by _imported_raid
+            raids_apart(item.raid.at, previous.at, name=f"{where}.started_at")
+        if session_end is None:
+            continue
+        if item.end is None:
+            raise ContractError(f"{where}: left active (no ended_at/outcome) in a session that has ended")
+        for name, moment in (("started_at", item.raid.at), ("ended_at", item.end.at)):
+            assert moment is not None
+            not_after(moment, session_end, name=f"{where}.{name}", parent_name="the session's ended_at")
 
 
 def _imported_raid(raw: object, *, index: int, session_start: datetime) -> ImportedRaid:
@@ -226,6 +263,8 @@ def _imported_raid(raw: object, *, index: int, session_start: datetime) -> Impor
             if moment is None:
                 raise ContractError(f"{name}: timestamp missing")
             not_before(moment, raid.at, name=f"{name} timestamp", parent_name="the raid's started_at")
+            if end is not None and end.at is not None:
+                not_after(moment, end.at, name=f"{name} timestamp", parent_name="the raid's ended_at")
     except ContractError as exc:
         raise ContractError(f"{where}.{exc}") from None
     return ImportedRaid(raid=raid, end=end, transitions=transitions, kills=kills)

@@ -114,7 +114,8 @@ def stats(*, owner: Any) -> dict[str, Any]:
         if outcome:
             entry[outcome] += 1
         if previous is not None and previous[0] == session_id:
-            gaps.append((started_at - previous[1]).total_seconds() / 60)
+            # Overlapping raids (rows from before the contract refused them) count as back to back.
+            gaps.append(max(0.0, (started_at - previous[1]).total_seconds() / 60))
         previous = (session_id, ended_at or started_at)
     totals = {o: sum(m[o] for m in per_map.values()) for o in OUTCOMES}
     total_kills = sum(kills_per_raid.values())

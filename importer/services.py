@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from importer import contract
@@ -75,8 +76,14 @@ def stream_session_end(*, owner: Any, body: object) -> StreamSession:
         session = active_session(owner)
         if session is None:
             raise HostedError(404, "no session is active")
+        active_raid = session.raids.filter(ended_at__isnull=True).first()
+        if active_raid is not None:
+            raise _conflict(f"raid {active_raid.pk} is still active; end it before the session")
         ended_at = at or timezone.now()
         _not_before(ended_at, session.started_at, "timestamp", "the session's started_at")
+        last_raid_end = session.raids.aggregate(last=Max("ended_at"))["last"]
+        if last_raid_end is not None:
+            _not_before(ended_at, last_raid_end, "timestamp", "the end of the session's last raid")
         session.ended_at = ended_at
         session.save(update_fields=["ended_at"])
         return session
@@ -97,6 +104,12 @@ def raid_start(*, owner: Any, body: object) -> Raid:
             raise _conflict(f"raid {current.pk} is still active")
         started_at = parsed.at or timezone.now()
         _not_before(started_at, session.started_at, "timestamp", "the session's started_at")
+        previous_end = session.raids.aggregate(last=Max("ended_at"))["last"]
+        if previous_end is not None:
+            try:
+                contract.raids_apart(started_at, previous_end, name="timestamp")
+            except ContractError as exc:
+                raise _bad(exc) from None
         return Raid.objects.create(
             session=session,
             map_name=parsed.map_name,
@@ -145,6 +158,8 @@ def raid_end(*, owner: Any, raid_id: int, body: object) -> Raid:
             raise _conflict(f"raid {raid_id} has already ended")
         at = parsed.at or timezone.now()
         _not_before(at, raid.started_at, "timestamp", "the raid's started_at")
+        for name, moment in _last_moments(raid):
+            _not_before(at, moment, "timestamp", f"the raid's last {name}")
         raid.ended_at = at
         raid.outcome = parsed.outcome
         raid.extract_location = parsed.extract_location
@@ -213,7 +228,16 @@ def _writable_raid(owner: Any, raid_id: int) -> Raid:
     raid = owned_raid(owner, raid_id)
     if raid.ended_at is not None:
         raise _conflict(f"raid {raid_id} has ended")
+    if raid.session.ended_at is not None:
+        raise _conflict(f"raid {raid_id} belongs to a session that has ended")
     return raid
+
+
+def _last_moments(raid: Raid) -> list[tuple[str, datetime]]:
+    """The raid's latest kill and transition: its end may not come before them."""
+    last_kill = raid.kills.aggregate(last=Max("killed_at"))["last"]
+    last_transition = raid.transitions.aggregate(last=Max("transitioned_at"))["last"]
+    return [(name, moment) for name, moment in (("kill", last_kill), ("transition", last_transition)) if moment]
 
 
 def _not_before(moment: datetime, parent: datetime, name: str, parent_name: str) -> None:
