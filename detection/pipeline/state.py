@@ -22,6 +22,16 @@ class Draft:
     type: str
     confirmed: Confirmed
     data: dict[str, Any]
+    # Implied by the screens around it, not seen (a raid end whose terminal screen was missed).
+    inferred: bool = False
+
+
+@dataclass(frozen=True)
+class Stray:
+    """A screen the machine refused: the state it shows and what was read on it."""
+
+    state: str
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -49,9 +59,14 @@ class GameStateMachine(StateMachine):
         self.state = str((snapshot or {}).get("state") or profile.initial_state)
         # What pre-raid showed (map, character, mode); carried into raid_start.
         self.context: dict[str, Any] = dict((snapshot or {}).get("context") or {})
+        # The last screen refused since one that fits the state (its state and its readings): the
+        # machine, not the game, may be wrong, and the next screen tells (see `on_screen`).
+        stray = (snapshot or {}).get("stray")
+        self.stray: Stray | None = Stray(str(stray["state"]), dict(stray["data"])) if stray else None
 
     def snapshot(self) -> dict[str, Any]:
-        return {"state": self.state, "context": dict(self.context)}
+        stray = {"state": self.stray.state, "data": dict(self.stray.data)} if self.stray else None
+        return {"state": self.state, "context": dict(self.context), "stray": stray}
 
     def remember(self, data: dict[str, Any]) -> None:
         """Pre-raid readings that arrive after their screen was confirmed."""
@@ -72,28 +87,53 @@ class GameStateMachine(StateMachine):
 
     def on_screen(self, confirmed: Confirmed, data: dict[str, Any], *, proven: bool = False) -> Step:
         """`proven`: the screen's own words were read in its box, so a longer jump (a missed end of
-        raid) is believed; an unproven screen may skip only `max_skipped_states`."""
+        raid) is believed; an unproven screen may skip only `max_skipped_states`.
+
+        One missed screen must not cost a raid: when a refused screen is followed by one it may
+        lead to (two screens agreeing with each other, none with the state), the machine was lost,
+        not the game. It follows them: the transition runs from the old state to the new screen's,
+        through the refused one."""
         target = self.profile.screens[confirmed.label]
         if target == self.state:
+            self.stray = None
             self.remember(data)
             return Step()
         skips = self.profile.max_skipped_states_proven if proven else self.profile.max_skipped_states
         path = self._path(self.state, target, skips)
+        if path is None and self.stray is not None:
+            path = self._resync_path(self.stray, target)
         if path is None:
+            self.stray = Stray(target, {k: v for k, v in data.items() if v not in (None, "")})
             return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
-        previous, self.state = self.state, target
+        previous, self.state, stray = self.state, target, self.stray
+        self.stray = None
         drafts = [Draft(self.profile.transition_event, confirmed, {"from_state": previous, "to_state": target})]
-        if target in self.profile.raid_reset_on:
+        if any(state in self.profile.raid_reset_on for state in path[1:]):
             self.context = {}
+        if stray is not None and stray.state in path:
+            self.remember(stray.data)
         steps = list(zip(path, path[1:]))
-        if (self.profile.raid_start_from, self.profile.raid_active_state) in steps:
+        active = self.profile.raid_active_state
+        if (self.profile.raid_start_from, active) in steps:
             raid = {key: self.context.get(key) for key in self.profile.raid_start_fields}
             drafts.append(Draft(self.profile.raid_start_event, confirmed, raid))
-        elif target in self.profile.outcomes and previous == self.profile.raid_active_state:
+        elif previous == active and target in self.profile.outcomes:
             drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": self.profile.outcomes[target]}))
+        elif previous == active:
+            # The raid's terminal screen went unseen: the raid still ended, how is for review to say.
+            drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": None}, inferred=True))
         else:
             self.remember(data)
         return Step(drafts=drafts)
+
+    def _resync_path(self, stray: Stray, target: str) -> list[str] | None:
+        """The way from the current state through the refused screen's state to `target`, when the
+        refused screen may lead to `target` (or shows the same state); None when they disagree too."""
+        onward = [stray.state] if stray.state == target else self._path(stray.state, target, self.profile.max_skipped_states)
+        if onward is None:
+            return None
+        before = self._path(self.state, stray.state, len(self.profile.states))
+        return None if before is None else [*before, *onward[1:]]
 
     def _path(self, start: str, target: str, skips: int) -> list[str] | None:
         """The shortest allowed path, skipping at most `max_skipped_states` screens the detector

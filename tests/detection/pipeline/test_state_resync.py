@@ -1,0 +1,92 @@
+"""One missed screen must never cost a raid: the state machine finds its way back."""
+from __future__ import annotations
+
+import pytest
+
+from detection.pipeline.profile import load_profile
+from detection.pipeline.state import Draft, GameStateMachine
+from detection.pipeline.temporal import Confirmed
+from detection.pipeline.types import Box, Detection
+
+pytestmark = pytest.mark.pure
+PROFILE = load_profile("demo")
+
+
+def confirmed(label: str, second: float) -> Confirmed:
+    detection = Detection(label, 0.9, Box(0.2, 0.2, 0.8, 0.8))
+    return Confirmed(label, int(second * 10), second, int(second * 10) + 2, second + 0.2, 0.9, detection)
+
+
+def walk(machine: GameStateMachine, screens: list[tuple[str, float, dict]]) -> list[Draft]:
+    drafts: list[Draft] = []
+    for label, second, data in screens:
+        drafts += machine.on_screen(confirmed(label, second), data).drafts
+    return drafts
+
+
+def test_a_missed_stash_after_a_raid_does_not_cost_the_next_raid() -> None:
+    """The issue's case: after MIA the stash was refused, and every screen of the next raid was
+    rejected as an impossible transition from missing_in_action until a stash came back."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "missing_in_action", "context": {"map_name": "woods"}})
+    queue = machine.on_screen(confirmed("queue_timer", 10.0), {})
+    assert queue.rejection is not None and machine.state == "missing_in_action"
+    drafts = walk(machine, [("match_found", 20.0, {}), ("loading_screen", 25.0, {}), ("gameplay_hud", 30.0, {})])
+    assert [(d.type, d.data.get("to_state")) for d in drafts] == [
+        ("state_transition", "deploying"), ("state_transition", "raid_active"), ("raid_start", None)]
+    assert drafts[0].data["from_state"] == "missing_in_action"
+    # The stash lay on the way: the last raid's map is forgotten, not carried into this one.
+    assert drafts[2].data == {"map_name": None, "character_type": None, "game_mode": None}
+    assert drafts[2].confirmed.first_time == 30.0
+    assert machine.on_overlay(confirmed("kill_notification", 40.0)).drafts[0].type == "kill"
+
+
+def test_what_a_refused_pre_raid_screen_read_reaches_the_raid() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "killed_in_action", "context": {"map_name": "woods"}})
+    refused = machine.on_screen(confirmed("map_select", 5.0), {"map_name": "customs", "game_mode": "pve"})
+    assert refused.rejection is not None
+    drafts = walk(machine, [("queue_timer", 9.0, {}), ("gameplay_hud", 30.0, {})])
+    raid_start = next(d for d in drafts if d.type == "raid_start")
+    assert raid_start.data == {"map_name": "customs", "character_type": None, "game_mode": "pve"}
+
+
+def test_two_refused_screens_of_one_state_agree() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "missing_in_action", "context": {}})
+    assert machine.on_screen(confirmed("character_select", 5.0), {"character_type": "scav"}).rejection
+    resumed = GameStateMachine(PROFILE, snapshot=machine.snapshot())  # the refused screen survives a checkpoint
+    drafts = resumed.on_screen(confirmed("map_select", 9.0), {"map_name": "factory"}).drafts
+    assert [d.data for d in drafts] == [{"from_state": "missing_in_action", "to_state": "pre_raid"}]
+    assert resumed.context == {"character_type": "scav", "map_name": "factory"}
+
+
+def test_a_stray_screen_inside_a_raid_is_forgotten_when_the_raid_shows_again() -> None:
+    """Two false screens with the raid's own screen between them never end a raid."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {}})
+    assert machine.on_screen(confirmed("queue_timer", 5.0), {}).rejection is not None
+    assert machine.on_screen(confirmed("gameplay_hud", 6.0), {}).drafts == []
+    assert machine.on_screen(confirmed("match_found", 7.0), {}).rejection is not None
+    assert machine.state == "raid_active"
+
+
+def test_disagreeing_refused_screens_stay_refused() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "stash", "context": {}})
+    assert machine.on_screen(confirmed("survived_screen", 5.0), {}).rejection is not None
+    assert machine.on_screen(confirmed("match_found", 9.0), {}).rejection is not None
+    assert machine.state == "stash"
+
+
+def test_a_raid_whose_end_screen_was_missed_still_ends() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {}})
+    drafts = machine.on_screen(confirmed("post_raid_screen", 50.0), {}).drafts
+    assert [(d.type, d.data, d.inferred) for d in drafts] == [
+        ("state_transition", {"from_state": "raid_active", "to_state": "post_raid_review"}, False),
+        ("raid_end", {"outcome": None}, True),
+    ]
+
+
+def test_a_raid_lost_without_trace_ends_before_the_next_one_starts() -> None:
+    """Terminal screen, post-raid and stash all unseen: the next raid's queue and match agree."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
+    assert machine.on_screen(confirmed("queue_timer", 100.0), {}).rejection is not None
+    drafts = walk(machine, [("match_found", 110.0, {}), ("gameplay_hud", 120.0, {})])
+    assert [d.type for d in drafts] == ["state_transition", "raid_end", "state_transition", "raid_start"]
+    assert drafts[1].inferred and drafts[3].data["map_name"] is None
