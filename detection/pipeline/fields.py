@@ -17,6 +17,10 @@ from detection.pipeline.text import TextLine, TextReader, best_match, contains, 
 from detection.pipeline.types import Box, Detection, Frame
 
 
+# Longest side a whole frame is read at: 1080p titles keep 15+ px letters, one read costs ~0.3 s.
+WHOLE_FRAME_SIDE = 1280
+
+
 @dataclass(frozen=True)
 class Reading:
     data: dict[str, Any]
@@ -137,15 +141,17 @@ class FieldReader:
         self.cutoff = float(profile.ocr.fuzzy_cutoff)
 
     def classes_by_text(self, frame: Frame, detection: Detection, *, among: tuple[str, ...]) -> list[str]:
-        """The classes among `among` whose keywords the box shows (a low-contrast box is read twice)."""
+        """The classes among `among` whose keywords the box shows (a low-contrast box is read twice).
+
+        The spec fixes where a screen's key element lies, not its title: a game may print
+        `SELECT LOCATION` anywhere. When the box shows no screen's words, the whole frame is read."""
         image = crop(frame, detection.box)
-        found: list[str] = []
-        for attempt in (image, stretched(image)):
-            texts = [line.text for line in self.reader.read(attempt)]
+        for attempt, side in ((image, None), (stretched(image), None), (frame.full, WHOLE_FRAME_SIDE)):
+            texts = [line.text for line in self.reader.read(attempt, max_side=side)]
             found = [c for c in among if any(contains(texts, w, cutoff=85) for w in self.profile.keywords.get(c, ()))]
             if found:
-                break
-        return found
+                return found
+        return []
 
     def fields_for(self, label: str) -> dict[str, dict[str, Any]]:
         return self.profile.ocr.fields.get(label) or {}

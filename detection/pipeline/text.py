@@ -25,8 +25,9 @@ class TextLine:
 
 class TextReader(ABC):
     @abstractmethod
-    def read(self, image: np.ndarray) -> list[TextLine]:
-        """Lines of text in a BGR crop, top to bottom."""
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+        """Lines of text in a BGR crop, top to bottom. `max_side` overrides the reader's own limit
+        on the image's longest side (a whole frame needs more pixels than a tight crop)."""
 
 
 _ENGINES: dict[tuple[float, int], Any] = {}
@@ -108,7 +109,7 @@ class RapidTextReader(TextReader):
         self.calls = 0
         self.cache_hits = 0
 
-    def read(self, image: np.ndarray) -> list[TextLine]:
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
         if image.size == 0:
             return []
         thumb = thumbnail(image)
@@ -122,7 +123,8 @@ class RapidTextReader(TextReader):
         # A wide strip (a header bar) shrunk to `max_side` would leave its letters a few pixels
         # tall: such crops get a proportionally longer side (one engine per 320-px step).
         aspect = width / max(1, height)
-        side = self.max_side if aspect <= 4 else min(1600, -(-int(self.max_side * aspect / 4) // 320) * 320)
+        limit = max_side or self.max_side
+        side = limit if aspect <= 4 else min(1600, -(-int(limit * aspect / 4) // 320) * 320)
         result = _run_engine(_engine(self.min_score, self.threads), image, side)
         lines: list[TextLine] = []
         if result.txts:

@@ -71,7 +71,7 @@ class ScriptedReader(TextReader):
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
 
-    def read(self, image: np.ndarray) -> list[TextLine]:
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
         return [TextLine(text, 0.9, (0, 0, 10, 10)) for text in self.lines]
 
 

@@ -1,0 +1,51 @@
+"""Reading a screen the way another game build draws it: titles away from the key element."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detection.pipeline.fields import WHOLE_FRAME_SIDE, FieldReader
+from detection.pipeline.profile import load_profile
+from detection.pipeline.text import TextLine, TextReader
+from detection.pipeline.types import Box, Detection, Frame
+
+pytestmark = pytest.mark.pure
+PROFILE = load_profile("demo")
+
+
+class TitleElsewhereReader(TextReader):
+    """The key element's box shows the map name only; the title is printed elsewhere on the frame."""
+
+    def __init__(self) -> None:
+        self.sides: list[int | None] = []
+
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+        self.sides.append(max_side)
+        whole = image.shape[:2] == (720, 1280)
+        return [TextLine(text, 0.9, (0, 0, 10, 10)) for text in (["SELECT LOCATION", "WOODS"] if whole else ["WOODS"])]
+
+
+def frame() -> Frame:
+    small = np.zeros((360, 640, 3), np.uint8)
+    return Frame(small, 0, 0.0, full_image=lambda: np.zeros((720, 1280, 3), np.uint8))
+
+
+def test_a_title_outside_the_box_still_proves_the_screen() -> None:
+    reader = TitleElsewhereReader()
+    fields = FieldReader(PROFILE, reader)
+    box = Detection("map_select", 0.3, Box(0.25, 0.30, 0.75, 0.50))
+    assert fields.classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
+    # The box first (plain and stretched), the whole frame only when the box showed no screen's words.
+    assert reader.sides == [None, None, WHOLE_FRAME_SIDE]
+
+
+def test_the_box_alone_is_read_when_it_shows_the_words() -> None:
+    class TitleInBox(TitleElsewhereReader):
+        def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+            self.sides.append(max_side)
+            return [TextLine("SELECT LOCATION", 0.9, (0, 0, 10, 10))]
+
+    reader = TitleInBox()
+    box = Detection("map_select", 0.3, Box(0.25, 0.30, 0.75, 0.50))
+    assert FieldReader(PROFILE, reader).classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
+    assert reader.sides == [None]
