@@ -129,6 +129,10 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("VODSCOPE_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# The largest browser upload (declared size) accepted; 100 hours of OBS at 6 Mb/s is about 270 GB.
+VODSCOPE_MAX_UPLOAD_BYTES = env_int("VODSCOPE_MAX_UPLOAD_BYTES", 1024**4)
+if not 0 < VODSCOPE_MAX_UPLOAD_BYTES < 2**63:
+    raise SettingError(f"VODSCOPE_MAX_UPLOAD_BYTES={VODSCOPE_MAX_UPLOAD_BYTES} must be positive and below 2**63")
 # --- Vodscope -------------------------------------------------------------
 # The demo folder is Vodscope's own (bootstrap_demo renders into it), so it is always registrable.
 VODSCOPE_DEMO_DIR = DATA_DIR / "demo"

@@ -57,12 +57,15 @@ def upload_create(
     check_video_name(name)
     if size <= 0:
         raise IngestError(f"{name}: the file is empty (0 bytes)")
+    limit = settings.VODSCOPE_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise IngestError(f"{name}: {size} bytes is larger than the {limit} bytes allowed (VODSCOPE_MAX_UPLOAD_BYTES)")
     check_session_type(session_type)
     upload_purge_abandoned()
     upload_id = uuid.uuid4()
     temp_path = _partial_dir() / f"{upload_id}.part"
-    temp_path.touch()
-    return Upload.objects.create(
+    # The row first: a row the database refuses must not leave an orphan `.part` behind.
+    upload = Upload.objects.create(
         id=upload_id,
         owner=owner,
         filename=name,
@@ -72,6 +75,12 @@ def upload_create(
         started_at=started_at,
         notes=notes,
     )
+    try:
+        temp_path.touch()
+    except OSError as exc:
+        upload.delete()
+        raise IngestError(f"{name}: the server cannot store uploads right now ({exc.strerror or exc})") from None
+    return upload
 
 
 def upload_offset(*, upload: Upload) -> int:
