@@ -64,10 +64,10 @@ def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[
     from detection.pipeline.event_log import format_timestamp, write_event_log
     from detection.pipeline.factory import DetectSettings, build_pipeline, event_log_for, open_source
     from detection.pipeline.profile import load_profile
-    from detection.pipeline.source import probe_video
+    from detection.pipeline.probe import probe_video
 
     profile = load_profile("demo")
-    settings = DetectSettings(model_path=str(model), two_pass=two_pass, use_gate=gate)
+    settings = DetectSettings(model_path=str(model), two_pass=two_pass, gate=gate)
     pipeline = build_pipeline(profile, settings)
     warm_up(pipeline.fields.reader)
     info = probe_video(video)

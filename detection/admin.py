@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording, Upload
 from detection.services.detect import DetectError, detect_job_start
+from detection.services.model_versions import model_version_activate
 from importer.admin import import_selected_recordings
 
 
@@ -51,20 +52,53 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
+@admin.action(description="Make the selected model version the active one of its profile")
+def activate_model_version(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "choose exactly one model version to make active", messages.ERROR)
+        return
+    version = model_version_activate(version=queryset.get())
+    modeladmin.message_user(request, f"{version.name} is now the active model of {version.profile}", messages.SUCCESS)
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    """Files come in only through `manage.py register_model`, from the models folder: here no path can be typed."""
+
     list_display = ["name", "profile", "active", "image_size", "onnx_file", "created_at"]
     list_filter = ["active", "profile"]
     search_fields = ["name", "onnx_file", "sha256", "notes"]
+    readonly_fields = ["onnx_file", "sha256", "profile", "classes", "image_size", "active", "created_at"]
+    actions = [activate_model_version]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class SupersededFilter(admin.SimpleListFilter):
+    title = "superseded"
+    parameter_name = "superseded"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("no", "No (current)"), ("yes", "Yes (replaced or linked)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[DetectedEvent]) -> QuerySet[DetectedEvent]:
+        if self.value() in ("no", "yes"):
+            return queryset.filter(superseded_at__isnull=self.value() == "no")
+        return queryset
 
 
 @admin.register(DetectedEvent)
 class DetectedEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "event_type", "recording", "video_offset_seconds", "timestamp", "confidence",
-                    "review_status", "source", "partial", "reviewed_by", "reviewed_at"]
-    list_filter = ["event_type", "review_status", "source", "partial", "manually_reviewed"]
+                    "review_status", "source", "partial", "superseded_at", "reviewed_by", "reviewed_at"]
+    list_filter = [SupersededFilter, "event_type", "review_status", "source", "partial", "manually_reviewed"]
     search_fields = ["event_id", "event_type", "recording__title"]
-    raw_id_fields = ["recording", "job", "model_version", "reviewed_by"]
+    raw_id_fields = ["recording", "job", "model_version", "reviewed_by", "superseded_by", "duplicate_of"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DetectedEvent]:
+        # Staff see superseded rows too (the default manager hides them everywhere else).
+        return DetectedEvent.all_objects.all()
     list_select_related = ["recording", "reviewed_by"]
 
 

@@ -163,6 +163,14 @@ class ModelVersion(models.Model):
         return self.name
 
 
+class CurrentEventManager(models.Manager["DetectedEvent"]):
+    """Events that stand for themselves: superseded rows (replaced by a later run, or linked to a
+    reviewed event they duplicate) stay in the table for history but leave review, the API and exports."""
+
+    def get_queryset(self) -> models.QuerySet[DetectedEvent]:
+        return super().get_queryset().filter(superseded_at__isnull=True)
+
+
 class DetectedEvent(models.Model):
     class ReviewStatus(models.TextChoices):
         UNREVIEWED = "unreviewed", "Unreviewed"
@@ -198,11 +206,26 @@ class DetectedEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Hidden since then: a later detect run stands for it"
+    )
+    superseded_by = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_events",
+        help_text="The detect run that replaced this unreviewed event (or found it again beside a reviewed one)",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="duplicates",
+        help_text="The reviewed event this later detection matched (same type, within 2 s)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = CurrentEventManager()
+    all_objects = models.Manager()
+
     class Meta:
         ordering = ["recording", "video_offset_seconds", "id"]
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(fields=["recording", "event_id"], name="unique_event_per_recording")
         ]

@@ -74,7 +74,12 @@ class JobSerializer(serializers.ModelSerializer):
 class JobCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[Job.Kind.DETECT], default=Job.Kind.DETECT)
     recording = serializers.IntegerField()
-    params = serializers.DictField(required=False, default=dict)
+    # Any JSON: the detect service checks every key and value and answers what is wrong with it.
+    params = serializers.JSONField(
+        required=False, default=dict,
+        help_text="detection parameters: model_version (a registered version's id), detection_fps, "
+                  "confidence_threshold, gate, two_pass, skip_nonref",
+    )
 
 
 class DetectedEventSerializer(serializers.ModelSerializer):

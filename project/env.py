@@ -52,6 +52,17 @@ def env_list(name: str, default: list[str], separator: str = ",") -> list[str]:
     return [item.strip() for item in raw.split(separator) if item.strip()]
 
 
+def env_dir(name: str, default: Path) -> Path:
+    """One directory, resolved (symlinks and `..`); created if missing."""
+    raw = os.environ.get(name)
+    path = Path(raw).expanduser() if raw else default
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingError(f"{name}={str(path)!r} cannot be made a folder ({exc.strerror or exc})") from exc
+    return path.resolve()
+
+
 def env_paths(name: str, default: list[Path]) -> list[Path]:
     """Colon-separated directories, resolved; each must exist or be creatable."""
     raw = os.environ.get(name)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from project.env import SettingError, env_bool, env_float, env_int, env_list, env_paths, env_str
+from project.env import SettingError, env_bool, env_dir, env_float, env_int, env_list, env_paths, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("VODSCOPE_HOME", str(BASE_DIR / "var"))).expanduser().resolve()
@@ -139,6 +139,8 @@ VODSCOPE_DEMO_DIR = DATA_DIR / "demo"
 VODSCOPE_DEMO_DIR.mkdir(parents=True, exist_ok=True)
 VODSCOPE_ALLOWED_ROOTS = [*env_paths("VODSCOPE_ALLOWED_ROOTS", [DATA_DIR / "library"]), VODSCOPE_DEMO_DIR]
 VODSCOPE_UPLOAD_DIR = MEDIA_ROOT / "uploads"
+# Only ONNX files in here can become model versions (staff register them); jobs choose a version, never a path.
+VODSCOPE_MODELS_DIR = env_dir("VODSCOPE_MODELS_DIR", DATA_DIR / "models")
 VODSCOPE_VIDEO_EXTENSIONS = (".mkv", ".mp4", ".mov")
 VODSCOPE_REVIEW_THRESHOLD = env_float("VODSCOPE_REVIEW_THRESHOLD", 0.8)
 VODSCOPE_DETECTION_FPS = env_float("VODSCOPE_DETECTION_FPS", 10.0)

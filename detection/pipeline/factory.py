@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,42 +13,16 @@ from typing import Any
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
 from detection.pipeline.profile import GameProfile
+from detection.pipeline.run_settings import DetectSettings, ModelRef
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult
 from detection.pipeline.prefetch import PrefetchSource
 from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSource
 from detection.pipeline.text import RapidTextReader
 from detection.pipeline.twopass import Proposal, SpanSource, propose
 
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "bundled" / "demo_yolo11n.onnx"
-
 _DETECTORS: dict[tuple[Any, ...], OnnxDetector] = {}
 _READERS: dict[tuple[int, float, int], RapidTextReader] = {}
 _LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class DetectSettings:
-    model_path: str = str(BUNDLED_MODEL)
-    detection_fps: float = 10.0
-    confidence: float | None = None  # None: the profile's threshold
-    providers: tuple[str, ...] = ()
-    threads: int = 0  # onnxruntime threads per session; 0: one fewer than the cores (one decodes)
-    batch_size: int = 8
-    use_gate: bool = True
-    two_pass: bool = False
-    skip_nonref: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model_path": self.model_path,
-            "detection_fps": self.detection_fps,
-            "confidence": self.confidence,
-            "providers": list(self.providers),
-            "batch_size": self.batch_size,
-            "gate": self.use_gate,
-            "two_pass": self.two_pass,
-            "skip_nonref": self.skip_nonref,
-        }
 
 
 def file_sha256(path: str | Path) -> str:
@@ -60,9 +33,18 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def model_ref_for_file(path: str | Path) -> ModelRef:
+    """An ONNX file named the way registration names it: its stem and the start of its digest."""
+    resolved = Path(path).resolve()
+    digest = file_sha256(resolved)
+    return ModelRef(path=str(resolved), name=f"{resolved.stem}-{digest[:8]}", sha256=digest)
+
+
 def detector_for(profile: GameProfile, settings: DetectSettings) -> OnnxDetector:
     """One ONNX session per model file and settings for the life of the process."""
-    confidence = settings.confidence if settings.confidence is not None else profile.thresholds.confidence
+    confidence = (
+        settings.confidence_threshold if settings.confidence_threshold is not None else profile.thresholds.confidence
+    )
     key = (settings.model_path, profile.classes, confidence, settings.providers, model_threads(settings))
     with _LOCK:
         if key not in _DETECTORS:
@@ -95,7 +77,7 @@ def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool
         config=PipelineConfig(
             detection_fps=settings.detection_fps,
             batch_size=settings.batch_size,
-            use_gate=settings.use_gate,
+            use_gate=settings.gate,
             live=live,
         ),
     )

@@ -6,21 +6,17 @@ same grid as an uninterrupted run.
 """
 from __future__ import annotations
 
-import json
 import math
-import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import av
 import av.error
 from av.video.reformatter import VideoReformatter
 
-from detection.pipeline.event_log import parse_timestamp
 from detection.pipeline.types import Frame
 
 
@@ -75,57 +71,6 @@ class VideoSource(ABC):
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    path: str
-    duration: float
-    fps: float
-    width: int
-    height: int
-    codec: str
-    creation_time: datetime | None
-
-
-def probe_video(path: str | Path, *, ffprobe: str = "ffprobe") -> VideoInfo:
-    """ffprobe's view of the file, including the container's creation_time (OBS writes it)."""
-    target = Path(path)
-    check_readable(target)
-    command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise VideoSourceError(f"{target}: ffprobe cannot read it: {result.stderr.strip()[:300]}")
-    document: dict[str, Any] = json.loads(result.stdout or "{}")
-    video = [s for s in document.get("streams", []) if s.get("codec_type") == "video"]
-    if not video:
-        raise VideoSourceError(f"{target}: no video stream")
-    stream, fmt = video[0], document.get("format", {})
-    tags = {**(fmt.get("tags") or {}), **(stream.get("tags") or {})}
-    created = tags.get("creation_time") or tags.get("CREATION_TIME")
-    try:
-        creation_time = parse_timestamp(created, where="creation_time") if created else None
-    except ValueError:
-        creation_time = None
-    duration = float(fmt.get("duration") or stream.get("duration") or 0.0)
-    if duration <= 0:
-        raise VideoSourceError(f"{target}: zero-length recording (duration {duration} s)")
-    return VideoInfo(
-        path=str(target),
-        duration=duration,
-        fps=_rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate")) or 0.0,
-        width=int(stream.get("width") or 0),
-        height=int(stream.get("height") or 0),
-        codec=str(stream.get("codec_name") or ""),
-        creation_time=creation_time,
-    )
-
-
-def _rate(raw: object) -> float:
-    if not isinstance(raw, str) or "/" not in raw:
-        return 0.0
-    num, den = raw.split("/")
-    return float(num) / float(den) if float(den) else 0.0
 
 
 def check_readable(path: Path) -> None:
@@ -216,14 +161,6 @@ class FileVideoSource(VideoSource):
         self._next_target = 0.0
         self._frames: Iterator[av.VideoFrame] = self._decode()
         self._reformatter = VideoReformatter()  # keeps its scaling context between frames
-
-    @classmethod
-    def start_time_aware(
-        cls, path: str | Path, *, detection_fps: float, ffprobe: str = "ffprobe", options: DecodeOptions = DecodeOptions()
-    ) -> FileVideoSource:
-        """A source whose frames carry real times from the container's creation_time (None if it has none)."""
-        info = probe_video(path, ffprobe=ffprobe)
-        return cls(path, detection_fps=detection_fps, started_at=info.creation_time, options=options)
 
     @property
     def fps(self) -> float:

@@ -9,7 +9,6 @@ import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timezone as dt_timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from detection.models import Recording, SessionType
-from detection.services.probe import ProbeError, probe_video
+from detection.pipeline.probe import ProbeError, probe_video
 
 FINGERPRINT_SAMPLE_BYTES = 4 * 1024 * 1024
 NAME_MAX_BYTES = 255
@@ -132,15 +131,15 @@ def recording_from_file(
     if existing is not None:
         raise DuplicateRecording(existing)
     try:
-        probe = probe_video(file_path)
+        probe = probe_video(file_path, ffprobe=settings.VODSCOPE_FFPROBE)
     except ProbeError as exc:
         raise IngestError(f"{title}: {exc}") from exc
+    if probe.truncation:
+        raise IngestError(f"{title}: {probe.truncation}")
     if started_at is not None:
         source, start = Recording.StartedAtSource.USER, started_at
-    elif probe.creation_time is not None:
-        source, start = Recording.StartedAtSource.CONTAINER, probe.creation_time
     else:
-        source, start = Recording.StartedAtSource.MTIME, datetime.fromtimestamp(stat.st_mtime, tz=dt_timezone.utc)
+        source, start = Recording.StartedAtSource(probe.started_at_source.value), probe.started_at
     try:
         with transaction.atomic():
             return Recording.objects.create(
@@ -150,8 +149,8 @@ def recording_from_file(
                 uploaded_file=uploaded_name,
                 size_bytes=stat.st_size,
                 fingerprint=fingerprint,
-                duration_seconds=probe.duration_seconds,
-                avg_fps=probe.avg_fps,
+                duration_seconds=probe.duration,
+                avg_fps=probe.fps,
                 is_vfr=probe.is_vfr,
                 width=probe.width,
                 height=probe.height,

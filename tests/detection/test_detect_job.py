@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from detection.jobs import job_run
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording
 from detection.pipeline.profile import load_profile
-from detection.services.detect import DetectError, detect_job_handle, detect_job_start, model_version_register
-from detection.tasks import run_detect_job
+from detection.services.detect import DetectError, detect_job_handle, detect_job_start
+from detection.services.model_versions import ModelVersionError, model_version_register
 from tests.detection.pipeline.synthetic import EXPECTED, Script, build_model, session_script, write_video
+from detection.tasks import run_detect_job
 from tests.factories import RecordingFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -36,6 +37,14 @@ def material(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.fixture
+def registered(settings, material) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Job parameters naming the synthetic model, registered from the models folder as staff would."""
+    settings.VODSCOPE_MODELS_DIR = material["model"].parent
+    version = model_version_register(path=material["model"], profile=load_profile("demo"))
+    return {"model_version": version.pk}
+
+
 def recording_for(owner, path: Path) -> Recording:  # type: ignore[no-untyped-def]
     return RecordingFactory(owner=owner, source_path=str(path), started_at=STARTED, duration_seconds=26.5)
 
@@ -50,9 +59,9 @@ def run_job(owner, recording: Recording, params: dict, django_capture_on_commit_
     return job
 
 
-def test_a_detect_job_writes_events_with_thumbnails_and_evidence(owner, material, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_a_detect_job_writes_events_with_thumbnails_and_evidence(owner, material, registered, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
-    job = run_job(owner, recording, {"model_path": str(material["model"])}, django_capture_on_commit_callbacks)
+    job = run_job(owner, recording, registered, django_capture_on_commit_callbacks)
     assert job.status == Job.Status.SUCCEEDED, job.error
     events = list(DetectedEvent.objects.filter(recording=recording).order_by("video_offset_seconds", "event_id"))
     assert [(e.event_type, round(e.video_offset_seconds, 1), e.data) for e in events] == sorted(
@@ -69,9 +78,9 @@ def test_a_detect_job_writes_events_with_thumbnails_and_evidence(owner, material
     assert version.active and version.classes == list(load_profile("demo").classes) and version.image_size == 64
 
 
-def test_running_again_duplicates_nothing_and_keeps_reviews(owner, material, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_running_again_duplicates_nothing_and_keeps_reviews(owner, material, registered, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
-    params = {"model_path": str(material["model"])}
+    params = registered
     run_job(owner, recording, params, django_capture_on_commit_callbacks)
     reviewed = DetectedEvent.objects.get(recording=recording, event_type="kill", event_id="kill-390")
     reviewed.data = {**reviewed.data, "weapon": "AKM"}
@@ -83,22 +92,23 @@ def test_running_again_duplicates_nothing_and_keeps_reviews(owner, material, dja
     assert DetectedEvent.objects.get(pk=reviewed.pk).data["weapon"] == "AKM"
 
 
-def test_decoding_and_two_pass_choices_reach_the_run_and_its_result(owner, material, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_decoding_and_two_pass_choices_reach_the_run_and_its_result(owner, material, registered, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
-    params = {"model_path": str(material["model"]), "skip_nonref": False, "two_pass": True}
+    params = {**registered, "skip_nonref": False, "two_pass": True}
     job = run_job(owner, recording, params, django_capture_on_commit_callbacks)
     assert job.status == Job.Status.SUCCEEDED, job.error
-    assert job.result["settings"]["skip_nonref"] is False and job.result["settings"]["two_pass"] is True
+    settings = job.result["metadata"]["settings"]
+    assert settings["skip_nonref"] is False and settings["two_pass"] is True
     events = DetectedEvent.objects.filter(recording=recording).order_by("video_offset_seconds", "event_id")
     assert [(e.event_type, round(e.video_offset_seconds, 1), e.data) for e in events] == sorted(
         EXPECTED, key=lambda x: (x[1], f"{x[0]}")
     )
 
 
-def test_a_job_resumes_from_its_checkpoint(owner, material):  # type: ignore[no-untyped-def]
+def test_a_job_resumes_from_its_checkpoint(owner, material, registered):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
     job = Job.objects.create(
-        kind=Job.Kind.DETECT, recording=recording, created_by=owner, params={"model_path": str(material["model"])},
+        kind=Job.Kind.DETECT, recording=recording, created_by=owner, params=registered,
         checkpoint={"video_time": 16.5, "machine": {"state": "raid_active", "context": {}}, "current": "gameplay_hud"},
     )
     finished = job_run(job_id=job.pk, handler=detect_job_handle)
@@ -110,9 +120,9 @@ def test_a_job_resumes_from_its_checkpoint(owner, material):  # type: ignore[no-
     )
 
 
-def test_a_truncated_recording_fails_keeping_partial_events(owner, material, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_a_truncated_recording_fails_keeping_partial_events(owner, material, registered, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["cut"])
-    job = run_job(owner, recording, {"model_path": str(material["model"])}, django_capture_on_commit_callbacks)
+    job = run_job(owner, recording, registered, django_capture_on_commit_callbacks)
     assert job.status == Job.Status.FAILED
     assert "truncated or corrupt after" in job.error and "marked partial" in job.error
     events = DetectedEvent.objects.filter(recording=recording)
@@ -120,8 +130,8 @@ def test_a_truncated_recording_fails_keeping_partial_events(owner, material, dja
     assert Recording.objects.get(pk=recording.pk).status == Recording.Status.FAILED
 
 
-def test_unreadable_recordings_fail_with_a_clear_message(owner, material, tmp_path, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
-    params = {"model_path": str(material["model"])}
+def test_unreadable_recordings_fail_with_a_clear_message(owner, material, registered, tmp_path, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    params = registered
     missing = run_job(owner, recording_for(owner, tmp_path / "gone.mkv"), params, django_capture_on_commit_callbacks)
     assert missing.status == Job.Status.FAILED and "no such file" in missing.error
     empty = tmp_path / "empty.mkv"
@@ -130,31 +140,35 @@ def test_unreadable_recordings_fail_with_a_clear_message(owner, material, tmp_pa
     assert zero.status == Job.Status.FAILED and "zero-length" in zero.error
 
 
-def test_a_model_with_other_classes_is_refused_with_both_lists(owner, material, tmp_path, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_a_model_with_other_classes_is_refused_with_both_lists(owner, material, settings, tmp_path):  # type: ignore[no-untyped-def]
     profile = load_profile("demo")
+    settings.VODSCOPE_MODELS_DIR = tmp_path
     other = build_model(tmp_path / "other.onnx", classes=[*profile.classes[:-1], "loot_screen"])
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ModelVersionError) as caught:
         model_version_register(path=other, profile=profile)
     assert "loot_screen" in str(caught.value) and "post_raid_screen" in str(caught.value)
-    job = run_job(owner, recording_for(owner, material["video"]), {"model_path": str(other)},
-                  django_capture_on_commit_callbacks)
-    assert job.status == Job.Status.FAILED and "loot_screen" in job.error and "post_raid_screen" in job.error
     assert not ModelVersion.objects.exists()
+    # A version registered for the profile before its classes changed is refused when a job names it.
+    stale = ModelVersion.objects.create(name="stale", profile="demo", onnx_file=str(other), classes=["loot_screen"])
+    with pytest.raises(DetectError, match="loot_screen"):
+        detect_job_start(recording=recording_for(owner, material["video"]), user=owner,
+                         params={"model_version": stale.pk})
+    assert not Job.objects.exists()
 
 
 def test_bad_parameters_are_refused_before_a_job_exists(owner, material):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
     with pytest.raises(DetectError, match="detection_fps"):
         detect_job_start(recording=recording, user=owner, params={"detection_fps": 0})
-    with pytest.raises(DetectError, match="unknown detect parameters"):
+    with pytest.raises(DetectError, match="unknown detection parameters"):
         detect_job_start(recording=recording, user=owner, params={"fps": 10})
     assert not Job.objects.exists()
 
 
-def test_rejected_observations_are_kept(owner, material, tmp_path, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_rejected_observations_are_kept(owner, material, registered, tmp_path, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     script = Script().add("stash_screen", 2).add("survived_screen", 2, lines=("SURVIVED",)).add("stash_screen", 1)
     recording = recording_for(owner, write_video(script, tmp_path / "odd.mkv"))
-    job = run_job(owner, recording, {"model_path": str(material["model"])}, django_capture_on_commit_callbacks)
+    job = run_job(owner, recording, registered, django_capture_on_commit_callbacks)
     assert job.status == Job.Status.SUCCEEDED
     rejected = RejectedObservation.objects.get(recording=recording)
     assert (rejected.from_state, rejected.observed_screen) == ("stash", "survived_screen")
@@ -195,10 +209,10 @@ def test_the_detect_command_honours_start_time_and_refuses_bad_input(material, t
                      "--model", str(material["model"]))
 
 
-def test_a_cancelled_job_leaves_the_recording_ready(owner, material):  # type: ignore[no-untyped-def]
+def test_a_cancelled_job_leaves_the_recording_ready(owner, material, registered):  # type: ignore[no-untyped-def]
     recording = recording_for(owner, material["video"])
     job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, created_by=owner,
-                             params={"model_path": str(material["model"])}, cancel_requested=False)
+                             params=registered, cancel_requested=False)
 
     def cancel_then_run(job: Job, progress):  # type: ignore[no-untyped-def]
         Job.objects.filter(pk=job.pk).update(cancel_requested=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from detection.services.ingest import file_fingerprint
-from detection.services.probe import parse_creation_time, probe_video
+from detection.pipeline.probe import creation_time, probe_video
 from tests.conftest import render_test_video
 
 pytestmark = pytest.mark.pure
@@ -36,6 +36,6 @@ def test_vfr_is_detected(tmp_path):
 
 
 def test_creation_time_placeholders_are_ignored():
-    assert parse_creation_time({"creation_time": "1970-01-01T00:00:00.000000Z"}) is None
-    assert parse_creation_time({"creation_time": "garbage"}) is None
-    assert parse_creation_time({"CREATION_TIME": "2026-03-01T18:30:00"}) == datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
+    assert creation_time({"creation_time": "1970-01-01T00:00:00.000000Z"}) is None
+    assert creation_time({"creation_time": "garbage"}) is None
+    assert creation_time({"CREATION_TIME": "2026-03-01T18:30:00"}) == datetime(2026, 3, 1, 18, 30, tzinfo=UTC)

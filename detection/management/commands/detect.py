@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 from argparse import ArgumentParser
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +14,13 @@ from tqdm import tqdm
 
 from detection.models import SessionType
 from detection.pipeline.detector import ModelError
-from detection.pipeline.event_log import format_timestamp, parse_timestamp, write_event_log
-from detection.pipeline.factory import (
-    BUNDLED_MODEL,
-    DetectSettings,
-    build_pipeline,
-    event_log_for,
-    file_sha256,
-    open_source,
-)
+from detection.pipeline.event_log import parse_timestamp, write_event_log
+from detection.pipeline.factory import build_pipeline, event_log_for, open_source
+from detection.pipeline.probe import probe_video
 from detection.pipeline.profile import load_profile
-from detection.pipeline.source import VideoSourceError, probe_video
+from detection.pipeline.run_settings import DetectSettings, SettingsError, run_metadata
+from detection.pipeline.source import VideoSourceError
+from detection.services.model_versions import ModelVersionError, detect_settings_for, model_ref_for_option
 
 
 class Command(BaseCommand):
@@ -36,9 +33,12 @@ class Command(BaseCommand):
         parser.add_argument("--start-time", help="ISO 8601 real time of the first frame (default: the container's creation_time)")
         parser.add_argument("--session-type", choices=[c.value for c in SessionType], default=SessionType.STREAM)
         parser.add_argument("--output", default="detections", help="folder for the event logs (default ./detections)")
-        parser.add_argument("--detection-fps", type=float, default=settings.VODSCOPE_DETECTION_FPS)
-        parser.add_argument("--confidence-threshold", type=float, default=None)
-        parser.add_argument("--model", default=str(BUNDLED_MODEL), help="ONNX model (default: the bundled demo model)")
+        parser.add_argument("--detection-fps", type=float, default=None,
+                            help=f"frames per video-second the detector looks at (default {settings.VODSCOPE_DETECTION_FPS:g})")
+        parser.add_argument("--confidence-threshold", type=float, default=None,
+                            help="the detector's score threshold (default: the game profile's)")
+        parser.add_argument("--model", default=None,
+                            help="model version (id or name) or an ONNX file (default: the active model version)")
         parser.add_argument("--profile", default=settings.VODSCOPE_GAME_PROFILE)
         parser.add_argument("--no-gate", action="store_true", help="run the model on every sampled frame")
         parser.add_argument("--two-pass", action="store_true",
@@ -50,28 +50,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         videos = self._videos(options)
         start_time = parse_timestamp(options["start_time"], where="--start-time") if options["start_time"] else None
-        if options["detection_fps"] <= 0:
-            raise CommandError("--detection-fps must be positive")
         profile = load_profile(options["profile"])
-        detect = DetectSettings(
-            model_path=str(Path(options["model"]).resolve()),
-            detection_fps=options["detection_fps"],
-            confidence=options["confidence_threshold"],
-            providers=tuple(settings.VODSCOPE_ONNX_PROVIDERS),
-            use_gate=not options["no_gate"],
-            two_pass=options["two_pass"],
-            skip_nonref=not options["every_frame"],
-        )
         try:
+            model = model_ref_for_option(options["model"], profile=profile)
+            detect = detect_settings_for(params=self._params(options), model=model)
             pipeline = build_pipeline(profile, detect)
-        except ModelError as exc:
+        except (ModelVersionError, SettingsError, ModelError) as exc:
             raise CommandError(str(exc)) from exc
-        model = {"path": detect.model_path, "sha256": file_sha256(detect.model_path), "classes": list(profile.classes)}
         output = Path(options["output"])
         output.mkdir(parents=True, exist_ok=True)
         summary: list[dict[str, Any]] = []
         for video in videos:
-            summary.append(self._one(video, pipeline, detect, model, start_time, options, output))
+            summary.append(self._one(video, pipeline, detect, start_time, options, output))
         (output / "summary.json").write_text(json.dumps({"videos": summary}, indent=2), encoding="utf-8")
         self._print_summary(summary)
         failed = [s for s in summary if s["error"]]
@@ -79,6 +69,19 @@ class Command(BaseCommand):
             raise CommandError(failed[0]["error"])
         if failed:
             raise CommandError(f"{len(failed)} of {len(summary)} videos failed; see {output / 'summary.json'}")
+
+    @staticmethod
+    def _params(options: dict[str, Any]) -> dict[str, Any]:
+        """The options as the detect job's parameters: the same keys, the same defaults when left out."""
+        params: dict[str, Any] = {
+            "gate": not options["no_gate"],
+            "two_pass": options["two_pass"],
+            "skip_nonref": not options["every_frame"],
+        }
+        for key in ("detection_fps", "confidence_threshold"):
+            if options[key] is not None:
+                params[key] = options[key]
+        return params
 
     def _videos(self, options: dict[str, Any]) -> list[Path]:
         if options["video"]:
@@ -91,17 +94,17 @@ class Command(BaseCommand):
             raise CommandError(f"{folder}: no videos ({', '.join(settings.VODSCOPE_VIDEO_EXTENSIONS)})")
         return videos
 
-    def _one(self, video: Path, pipeline: Any, detect: DetectSettings, model: dict[str, Any],
-             start_time: Any, options: dict[str, Any], output: Path) -> dict[str, Any]:
+    def _one(self, video: Path, pipeline: Any, detect: DetectSettings, start_time: datetime | None,
+             options: dict[str, Any], output: Path) -> dict[str, Any]:
         record: dict[str, Any] = {"video": str(video), "events": 0, "error": "", "log": ""}
         started = time.perf_counter()
         try:
             info = probe_video(video, ffprobe=settings.VODSCOPE_FFPROBE)
-            started_at = start_time or info.creation_time
+            started_at = start_time or info.started_at
             source, proposal = open_source(video, pipeline, detect, started_at=started_at)
         except VideoSourceError as exc:
-            record["error"] = str(exc)
-            self.stderr.write(str(exc))
+            record["error"] = f"{video}: {exc}"
+            self.stderr.write(record["error"])
             return record
         with tqdm(total=int(info.duration), unit="video-s", desc=video.name, leave=False) as bar:
             def on_progress(video_time: float) -> None:
@@ -114,14 +117,12 @@ class Command(BaseCommand):
         wall = time.perf_counter() - started
         metadata = {
             "video": video.name,
-            "started_at": format_timestamp(started_at),
+            **run_metadata(detect, profile=pipeline.profile.name, started_at=started_at),
+            "started_at_source": "user" if start_time else info.started_at_source.value,
             "session_type": options["session_type"],
             "duration_seconds": round(info.duration, 3),
             "fps": info.fps,
             "resolution": f"{info.width}x{info.height}",
-            "model": model,
-            "profile": pipeline.profile.name,
-            "settings": detect.to_json(),
             "generator": "vodscope detect",
             "wall_seconds": round(wall, 2),
         }

@@ -42,7 +42,7 @@ def test_a_session_becomes_the_expected_events(session_video: Path, synthetic_mo
 
 def test_the_gate_skips_inference_without_losing_events(session_video: Path, synthetic_model: Path) -> None:
     gated = run(session_video, synthetic_model)
-    ungated = run(session_video, synthetic_model, use_gate=False)
+    ungated = run(session_video, synthetic_model, gate=False)
     assert summary(gated.events) == summary(ungated.events)
     assert ungated.timings.inferences == ungated.timings.frames
     assert gated.timings.inferences < ungated.timings.frames / 5

@@ -8,7 +8,8 @@ import pytest
 
 from detection.evaluation import evaluate
 from detection.pipeline.event_log import format_timestamp, read_event_log
-from detection.pipeline.factory import BUNDLED_MODEL, DetectSettings, build_pipeline, event_log_for, open_source
+from detection.pipeline.factory import build_pipeline, event_log_for, open_source
+from detection.pipeline.run_settings import BUNDLED_MODEL, DetectSettings
 from detection.pipeline.profile import load_profile
 from detection.render.session import render_session
 from detection.render.timeline import QUICK_PACING
@@ -48,7 +49,7 @@ def test_the_change_gate_keeps_recall_on_rendered_footage(clip: Path) -> None:
     profile = load_profile("demo")
     runs = {}
     for gate in (True, False):
-        settings = DetectSettings(model_path=str(BUNDLED_MODEL), use_gate=gate)
+        settings = DetectSettings(model_path=str(BUNDLED_MODEL), gate=gate)
         pipeline = build_pipeline(profile, settings)
         source, _ = open_source(clip, pipeline, settings, started_at=STARTED)
         result = pipeline.run(source)

@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError, probe_video
+from detection.pipeline.probe import probe_video
+from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError
 from tests.detection.pipeline.synthetic import Script, write_video
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
@@ -76,7 +77,7 @@ def test_probe_reads_creation_time(clip: Path) -> None:
     started = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
     assert info.creation_time == started
     assert info.width == 640 and info.duration == pytest.approx(3.0, abs=0.1)
-    source = FileVideoSource.start_time_aware(clip, detection_fps=10)
+    source = FileVideoSource(clip, detection_fps=10, started_at=info.started_at)
     source.seek(1.0)
     frame = source.read_frame()
     assert frame is not None and frame.real_time == datetime(2026, 3, 1, 18, 0, 1, tzinfo=timezone.utc)
