@@ -8,6 +8,7 @@ from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservati
 from detection.services.detect import DetectError, detect_job_start
 from detection.services.model_versions import model_version_activate
 from importer.admin import import_selected_recordings
+from project.jobs.registry import JobRefused
 
 
 @admin.action(description="Detect events in selected recordings")
@@ -16,7 +17,7 @@ def detect_selected_recordings(modeladmin: admin.ModelAdmin, request: HttpReques
     for recording in queryset:
         try:
             started.append(detect_job_start(recording=recording, user=request.user).pk)
-        except DetectError as exc:
+        except (DetectError, JobRefused) as exc:
             modeladmin.message_user(request, f"{recording}: {exc}", messages.ERROR)
     if started:
         modeladmin.message_user(request, f"Queued detect jobs {started}", messages.SUCCESS)

@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from detection import serializers as s
-from detection.jobs import job_cancel
 from detection.models import DetectedEvent, Job, Recording, Upload
 from detection.selectors import (
     events_visible_to,
@@ -39,6 +38,8 @@ from detection.services.uploads import (
     upload_discard,
     upload_offset,
 )
+from project.jobs.registry import JobRefused
+from project.jobs.services import JobAlreadyActive, job_cancel
 
 
 def ingest_error_response(exc: IngestError) -> Response:
@@ -127,13 +128,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         recording = get_object_or_404(recordings_visible_to(request.user), pk=params.validated_data["recording"])
         if not recording_changeable_by(request.user, recording):
             raise PermissionDenied("only the owner or staff may start jobs on a recording")
-        running = recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).first()
-        if running is not None:
-            return Response({"detail": f"detection is already {running.status} on this recording (job #{running.pk})",
-                             "job": running.pk}, status=status.HTTP_400_BAD_REQUEST)
         try:
             job = detect_job_start(recording=recording, user=request.user, params=params.validated_data["params"])
-        except DetectError as exc:
+        except JobAlreadyActive as exc:
+            return Response({"detail": str(exc), "job": exc.job.pk}, status=status.HTTP_409_CONFLICT)
+        except (DetectError, JobRefused) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         job.refresh_from_db()
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -249,8 +249,8 @@ def _not_before(moment: datetime, parent: datetime, name: str, parent_name: str)
 
 def import_job_create(*, user: Any, recordings: list[Any], dry_run: bool = False) -> Any:
     """One job for the whole selection, so its sessions go out in time order across recordings."""
-    from detection.jobs import job_create
     from detection.models import Job
+    from project.jobs.services import job_create
 
     ordered = sorted(recordings, key=lambda r: (r.started_at is None, r.started_at, r.pk))
     return job_create(

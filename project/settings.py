@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "channels",
+    "project.jobs",
     "detection",
     "labeling",
     "review",
@@ -149,6 +150,13 @@ VODSCOPE_GAME_PROFILE = env_str("VODSCOPE_GAME_PROFILE", "demo")
 VODSCOPE_FFPROBE = env_str("VODSCOPE_FFPROBE", "ffprobe")
 VODSCOPE_FFMPEG = env_str("VODSCOPE_FFMPEG", "ffmpeg")
 VODSCOPE_JOB_HEARTBEAT_SECONDS = env_float("VODSCOPE_JOB_HEARTBEAT_SECONDS", 2.0)
+# A running job with no heartbeat for this long is an orphan: a worker's sweep re-queues it.
+VODSCOPE_JOB_STALE_SECONDS = env_float("VODSCOPE_JOB_STALE_SECONDS", 3 * VODSCOPE_JOB_HEARTBEAT_SECONDS)
+if not 0 < VODSCOPE_JOB_HEARTBEAT_SECONDS < VODSCOPE_JOB_STALE_SECONDS:
+    raise SettingError(
+        f"VODSCOPE_JOB_STALE_SECONDS={VODSCOPE_JOB_STALE_SECONDS} must exceed "
+        f"VODSCOPE_JOB_HEARTBEAT_SECONDS={VODSCOPE_JOB_HEARTBEAT_SECONDS} > 0"
+    )
 if not 0.0 <= VODSCOPE_REVIEW_THRESHOLD <= 1.0:
     raise SettingError(f"VODSCOPE_REVIEW_THRESHOLD={VODSCOPE_REVIEW_THRESHOLD} must lie in [0, 1]")
 if VODSCOPE_DETECTION_FPS <= 0:
@@ -156,10 +164,12 @@ if VODSCOPE_DETECTION_FPS <= 0:
 
 # --- Celery: Redis in production, a filesystem broker when embedded -------
 REDIS_URL = env_str("REDIS_URL")
-JOB_QUEUES = ("detect", "vlm", "import", "export", "train", "proxy")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 6 * 3600}
+    # A delivered, unacknowledged message (acks_late: until its job ends) goes back to the queue after
+    # this long. Dead workers' jobs are re-sent sooner by the orphan sweep; this only rescues a message
+    # whose worker died whole before claiming its job. A copy of a job still running claims nothing.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 600}
 else:
     _broker_dir = DATA_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
@@ -175,6 +185,7 @@ else:
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("VODSCOPE_JOBS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -8,6 +8,8 @@ class ReviewConfig(AppConfig):
     name = "review"
 
     def ready(self) -> None:
-        # Registers the proxy task in every process, not only in workers that autodiscover:
-        # embedded mode runs jobs inline in the web process.
-        from review import tasks  # noqa: F401
+        from detection.models import Job
+        from project.jobs.registry import JobKind, job_kind_register
+        from review.proxy import proxy_job_handle
+
+        job_kind_register(JobKind(name=Job.Kind.PROXY, queue="proxy", handler=proxy_job_handle))

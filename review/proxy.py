@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
-from detection.jobs import JobProgress, job_create
 from detection.models import Job, Recording
+from project.jobs.runner import JobProgress
+from project.jobs.services import job_create
 from review.video import recording_playable_path
 
 COPYABLE_VIDEO = {"h264"}
@@ -92,6 +93,13 @@ def recording_proxy_make(*, recording: Recording, progress: JobProgress | None =
     Recording.objects.filter(pk=recording.pk).update(proxy_path=str(target))
     remuxed = "copy" in command
     return {"proxy_path": str(target), "remuxed": remuxed, "video_codec": video, "size_bytes": target.stat().st_size}
+
+
+def proxy_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
+    """The proxy job's handler (registered in review.apps)."""
+    if job.recording is None:
+        raise ProxyError("a proxy job needs a recording")
+    return recording_proxy_make(recording=job.recording, progress=progress)
 
 
 def _original_path(recording: Recording) -> Path:

@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from detection.jobs import job_cancel
 from detection.models import Job, SessionType
 from detection.selectors import (
     job_cancellable_by,
@@ -24,8 +23,10 @@ from detection.selectors import (
     recordings_overview,
     recordings_visible_to,
 )
-from detection.services.detect import detect_job_start
+from detection.services.detect import DetectError, detect_job_start
 from detection.services.ingest import IngestError, recording_register_any, recording_update
+from project.jobs.registry import JobRefused
+from project.jobs.services import job_cancel
 
 RECENT_JOBS = 8
 
@@ -115,10 +116,11 @@ def recording_detect(request: HttpRequest, pk: int) -> HttpResponse:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
     if not recording_changeable_by(request.user, recording):
         raise Http404
-    if recording.jobs.filter(kind=Job.Kind.DETECT, status__in=Job.ACTIVE_STATUSES).exists():
-        messages.warning(request, f"{recording.title}: detection is already queued or running")
-    else:
+    try:
         job = detect_job_start(recording=recording, user=request.user)
+    except (DetectError, JobRefused) as exc:
+        messages.warning(request, f"{recording.title}: {exc}")
+    else:
         messages.success(request, f"{recording.title}: detection job #{job.pk} queued")
     return _back_to_list(request)
 

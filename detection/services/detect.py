@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from detection.jobs import JobCancelled, JobProgress, job_create
 from detection.models import DetectedEvent, Job, RejectedObservation, Recording
 from detection.pipeline.factory import build_pipeline, open_source
 from detection.pipeline.profile import load_profile
@@ -27,6 +26,8 @@ from detection.services.model_versions import (
     model_ref,
     model_version_choose,
 )
+from project.jobs.runner import JobCancelled, JobProgress
+from project.jobs.services import job_create
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def detect_job_start(*, recording: Recording, user: Any, params: object = None) 
 
 
 def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
-    """The detect job's handler (see detection.jobs.job_run): resumes from the job's checkpoint."""
+    """The detect job's handler (see project.jobs.runner.job_run): resumes from the job's checkpoint."""
     recording = job.recording
     if recording is None:
         raise DetectError("a detect job needs a recording")
@@ -86,6 +87,8 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     try:
         result = pipeline.run(source, resume=resume, on_progress=on_progress, on_checkpoint=on_checkpoint)
     except JobCancelled:
+        # Like a failed run's: what a cancelled run found is kept, marked as not the whole recording's.
+        DetectedEvent.objects.filter(recording=recording, job=job).update(partial=True)
         Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.READY)
         raise
     except Exception as exc:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from detection.jobs import job_run
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording
 from detection.pipeline.profile import load_profile
 from detection.services.detect import DetectError, detect_job_handle, detect_job_start
 from detection.services.model_versions import ModelVersionError, model_version_register
+from project.jobs.dispatch import run_job as run_job_task
+from project.jobs.runner import job_run
 from tests.detection.pipeline.synthetic import EXPECTED, Script, build_model, session_script, write_video
-from detection.tasks import run_detect_job
 from tests.factories import RecordingFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -54,7 +54,7 @@ def run_job(owner, recording: Recording, params: dict, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = detect_job_start(recording=recording, user=owner, params=params)
     assert len(callbacks) == 1  # enqueued once the transaction commits
-    run_detect_job(job.pk)
+    run_job_task(job.pk)
     job.refresh_from_db()
     return job
 

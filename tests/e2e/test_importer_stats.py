@@ -10,7 +10,7 @@ from detection.models import DetectedEvent, Job
 from importer import selectors, services
 from importer.plan import atomic_body, build_session_plan
 from importer.sample_log import synthetic_log
-from importer.tasks import run_import_job
+from project.jobs.dispatch import run_job
 from tests.e2e.conftest import screenshot
 from tests.importer.conftest import T0
 from tests.review.factories import RecordingFactory, make_test_video
@@ -63,7 +63,7 @@ def test_import_button_on_the_review_page(page_factory, live_server, owner, tmp_
     page.goto(f"{live_server.url}/recordings/{recording.pk}/review/")
     page.click(".imp-import-button")
     page.wait_for_selector(".imp-last")
-    run_import_job(Job.objects.get(kind=Job.Kind.IMPORT).pk)  # inline already when embedded; the worker's turn otherwise
+    run_job(Job.objects.get(kind=Job.Kind.IMPORT).pk)  # inline already when embedded; the worker's turn otherwise
     page.wait_for_selector(".imp-last.s-succeeded", timeout=20_000)
     assert "stats check: ok" in page.inner_text(".imp-last")
     screenshot(page, "importer-review-panel")

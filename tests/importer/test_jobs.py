@@ -13,7 +13,7 @@ from detection.models import DetectedEvent, Job
 from importer.models import ImportTarget, Kill, Raid, StreamSession
 from importer.plan import build_session_plan
 from importer.sample_log import synthetic_log
-from importer.tasks import run_import_job
+from project.jobs.dispatch import run_job
 from tests.factories import RecordingFactory
 from tests.importer.conftest import T0
 
@@ -34,7 +34,7 @@ def _recording(owner, start, *, seed=0, events=60):  # type: ignore[no-untyped-d
 
 
 def _finish(job_id: int) -> Job:
-    run_import_job(job_id)  # embedded passes already ran it eagerly; production needs it run here
+    run_job(job_id)  # embedded passes already ran it eagerly; production needs it run here
     return Job.objects.get(pk=job_id)
 
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +17,6 @@ from project.celery import app as celery_app
 # A job kind (and so a queue) of the tests' own, per xdist worker: no other test's job can reach this
 # worker, and no other worker can take these jobs. The worker process inherits the variable.
 QUEUE = "wtest-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
-TASK_NAME = "tests.project.worker_tasks.run_test_job"
 READY_TIMEOUT = 90
 
 
@@ -32,20 +31,43 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def purge_queue() -> None:
+def queue_length(queue: str) -> int:
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(QUEUE)
+        return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+
+
+def purge_queues(queues: Iterable[str]) -> None:
+    with celery_app.connection_for_write() as conn:
+        for queue in queues:
+            conn.default_channel.queue_purge(queue)
+
+
+def pool_children(process: subprocess.Popen[bytes]) -> list[int]:
+    """The prefork pool's child processes (the ones that run jobs) of a worker started here."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
 
 
 @contextmanager
-def running_worker(log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    purge_queue()
+def running_worker(
+    log_path: Path,
+    *,
+    queues: Iterable[str] = (QUEUE,),
+    pool: str = "solo",
+    env: dict[str, str] | None = None,
+    purge: bool = True,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`pool="prefork"` runs jobs in one child process, as scripts/run.sh does; "solo" in the worker itself.
+    `purge` first empties the queues of messages an earlier test left behind."""
+    queues = list(queues)
+    if purge:
+        purge_queues(queues)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "project", "worker", "--include", "tests.project.worker_tasks",
-             "-Q", QUEUE, "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-            cwd=settings.BASE_DIR, env=worker_environment(), stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "celery", "-A", "project", "worker", "--include", "tests.project.worker_kind",
+             "-Q", ",".join(queues), "--pool", pool, "--concurrency", "1", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+            cwd=settings.BASE_DIR, env={**worker_environment(), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + READY_TIMEOUT

@@ -4,10 +4,10 @@ import subprocess
 
 import pytest
 
-from detection.jobs import job_create
 from detection.models import Job
+from project.jobs.dispatch import run_job
+from project.jobs.services import job_create
 from review.proxy import probe_codecs, proxy_command, recording_proxy_make
-from review.tasks import run_proxy_job
 from tests.conftest import PASSWORD
 from tests.review.factories import RecordingFactory
 
@@ -20,7 +20,7 @@ def test_an_h264_mkv_is_remuxed_without_touching_the_original(owner, sample_mkv,
     before = sample_mkv.read_bytes()
     recording = RecordingFactory(owner=owner, source_path=str(sample_mkv), container="matroska,webm")
     job = Job.objects.create(kind=Job.Kind.PROXY, recording=recording)
-    run_proxy_job(job.pk)
+    run_job(job.pk)
     job.refresh_from_db()
     recording.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
@@ -58,7 +58,7 @@ def test_another_codec_is_transcoded(owner, settings, tmp_path):
     )  # fmt: skip
     recording = RecordingFactory(owner=owner, source_path=str(source), duration_seconds=1.0)
     job = Job.objects.create(kind=Job.Kind.PROXY, recording=recording)
-    run_proxy_job(job.pk)
+    run_job(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.result["remuxed"] is False and job.result["video_codec"] == "mpeg4"
