@@ -7,11 +7,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from detection.pipeline.types import Box, Frame
+
+
+@dataclass(frozen=True, eq=False)
+class GateState:
+    """What the gate compares the next frame with: the grey thumbnail seen at the last inference
+    (None: nothing yet) and how many frames have reused that inference since."""
+
+    reference: np.ndarray | None = None
+    reused: int = 0
 
 
 class Gate(ABC):
@@ -21,6 +31,13 @@ class Gate(ABC):
 
     @abstractmethod
     def reset(self) -> None: ...
+
+    def state(self) -> GateState:
+        """For a checkpoint: a resumed run's gate must decide as the unbroken run's would."""
+        return GateState()
+
+    def restore(self, state: GateState) -> None:
+        self.reset()
 
 
 class AlwaysGate(Gate):
@@ -50,17 +67,22 @@ class RegionChangeGate(Gate):
         self.pixel_delta = pixel_delta
         self.max_reuse = max_reuse
         self.size = size
+        self._reference_grey: np.ndarray | None = None
         self._reference: list[np.ndarray] | None = None
         self._reused = 0
         self.inferences = 0
         self.reuses = 0
 
-    def _thumbnails(self, frame: Frame) -> list[np.ndarray]:
+    def _grey(self, frame: Frame) -> np.ndarray:
         height = max(8, self.size * frame.height // max(1, frame.width))
         # Every n-th pixel first: area-averaging a whole 1080p frame costs more than the rest of the gate.
         step = max(1, frame.width // (self.size * 4))
         small = cv2.resize(frame.image[::step, ::step], (self.size, height), interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        grey: np.ndarray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        return grey
+
+    def _thumbnails(self, grey: np.ndarray) -> list[np.ndarray]:
+        height = grey.shape[0]
         thumbs = []
         for box in self.regions:
             x0, y0, x1, y1 = box.pixels(self.size, height)
@@ -68,13 +90,14 @@ class RegionChangeGate(Gate):
         return thumbs
 
     def changed(self, frame: Frame) -> bool:
-        thumbs = self._thumbnails(frame)
+        grey = self._grey(frame)
+        thumbs = self._thumbnails(grey)
         reference = self._reference
         stale = self._reused >= self.max_reuse
         if reference is None or stale or any(
             float(np.mean(np.abs(now - then) > self.pixel_delta)) > self.threshold for now, then in zip(thumbs, reference)
         ):
-            self._reference = thumbs
+            self._reference_grey, self._reference = grey, thumbs
             self._reused = 0
             self.inferences += 1
             return True
@@ -83,5 +106,13 @@ class RegionChangeGate(Gate):
         return False
 
     def reset(self) -> None:
-        self._reference = None
+        self._reference_grey = self._reference = None
         self._reused = 0
+
+    def state(self) -> GateState:
+        return GateState(self._reference_grey, self._reused)
+
+    def restore(self, state: GateState) -> None:
+        grey = state.reference
+        self._reference_grey, self._reused = grey, state.reused
+        self._reference = None if grey is None else self._thumbnails(grey)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
-
 from detection.pipeline.types import Detection, Observation
 
 
@@ -41,12 +39,9 @@ class TemporalFilter(ABC):
     def update(self, observation: Observation) -> list[Confirmed]: ...
 
     @abstractmethod
-    def snapshot(self) -> dict[str, Any]:
-        """What a resumed run needs to carry on (only taken when nothing is half-confirmed)."""
-
-    @abstractmethod
     def quiet(self) -> bool:
-        """True when no candidate is being counted: a safe point for a checkpoint."""
+        """True when no candidate is being counted: a safe point for a checkpoint, which then
+        needs only `ScreenFilter.current` and `OverlayFilter.next_track`."""
 
     @abstractmethod
     def interrupt(self) -> None:
@@ -110,9 +105,6 @@ class ScreenFilter(TemporalFilter):
 
     def interrupt(self) -> None:
         self._candidate = None
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"current": self.current}
 
 
 @dataclass
@@ -194,6 +186,3 @@ class OverlayFilter(TemporalFilter):
     def interrupt(self) -> None:
         # A notification seen before the gap may have gone and another taken its place.
         self.tracks = []
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"next_track": self.next_track}

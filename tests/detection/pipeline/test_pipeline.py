@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from detection.pipeline.checkpoint import Checkpoint
 from detection.pipeline.factory import DetectSettings, build_pipeline
 from detection.pipeline.runner import PipelineResult
 from detection.pipeline.source import FileVideoSource
@@ -58,17 +59,17 @@ def test_same_video_twice_gives_the_same_events(session_video: Path, synthetic_m
 def test_a_resumed_run_finishes_with_the_same_events(session_video: Path, synthetic_model: Path) -> None:
     pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
     pipeline.config = type(pipeline.config)(checkpoint_seconds=0.0)
-    checkpoints: list[tuple[dict[str, Any], list[Event]]] = []
+    checkpoints: list[tuple[Checkpoint, list[Event]]] = []
 
-    def keep(checkpoint: dict[str, Any], events: list[Event], rejections: list[Rejection]) -> None:
+    def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection]) -> None:
         checkpoints.append((checkpoint, events))
 
     whole = pipeline.run(FileVideoSource(session_video, detection_fps=10), on_checkpoint=keep)
     # Pretend the worker died after the checkpoint taken in the middle of the raid.
-    index = next(i for i, (c, _) in enumerate(checkpoints) if c["video_time"] > 15.5)
+    index = next(i for i, (c, _) in enumerate(checkpoints) if c.video_time > 15.5)
     before = [e for _, events in checkpoints[: index + 1] for e in events]
     resumed = pipeline.run(FileVideoSource(session_video, detection_fps=10), resume=checkpoints[index][0])
-    assert checkpoints[index][0]["machine"]["state"] == "raid_active"
+    assert checkpoints[index][0].machine["state"] == "raid_active"
     combined = sorted(before + resumed.events, key=lambda e: (e.video_time, e.event_id))
     assert summary(combined) == summary(whole.events)
     assert len({e.event_id for e in combined}) == len(combined)

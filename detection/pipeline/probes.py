@@ -1,0 +1,55 @@
+"""Text probes: when the detector misses what the state waits for (the raid's HUD, the end of a
+raid), the spec's region is read for its words, at most every `probe_seconds`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detection.pipeline.fields import crop
+from detection.pipeline.profile import GameProfile
+from detection.pipeline.text import TextReader, contains
+from detection.pipeline.timings import StageTimings
+from detection.pipeline.types import Detection, Frame
+
+NEVER = -1e9
+
+
+@dataclass(frozen=True)
+class ProbeState:
+    """When the probes last read (video time) and what they found then: every frame until the
+    next read reuses the find, so a resumed run must know both to see what an unbroken one sees."""
+
+    last_time: float = NEVER
+    found: tuple[Detection, ...] = ()
+
+
+class TextProbes:
+    def __init__(self, profile: GameProfile, reader: TextReader, timings: StageTimings,
+                 state: ProbeState = ProbeState()) -> None:
+        self.profile = profile
+        self.reader = reader
+        self.timings = timings
+        self.state = state
+
+    def look(self, frame: Frame, *, machine_state: str, detections: list[Detection]) -> list[Detection]:
+        """What the probes of `machine_state` find on this frame, as detections of `probe_confidence`."""
+        probes = [probe for probe in self.profile.probes if probe.state == machine_state]
+        if not probes:
+            self.state = ProbeState(self.state.last_time)
+            return []
+        if frame.video_time - self.state.last_time < self.profile.thresholds.probe_seconds:
+            return list(self.state.found)
+        seen = {d.label for d in detections}
+        found: list[Detection] = []
+        with self.timings.measure("ocr"):
+            for probe in probes:
+                if probe.unless_seen and probe.unless_seen in seen:
+                    continue
+                box = self.profile.region(probe.region)
+                texts = [line.text for line in self.reader.read(crop(frame, box, pad=0.0))]
+                self.timings.ocr_reads += 1
+                for label in probe.classes:
+                    if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ())):
+                        found.append(Detection(label, self.profile.thresholds.probe_confidence, box))
+                        break
+        self.state = ProbeState(frame.video_time, tuple(found))
+        return found

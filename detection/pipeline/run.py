@@ -1,0 +1,187 @@
+"""One run of the pipeline over frames that are pushed in: a file (`Pipeline.run` pulls them from
+a `VideoSource`) or a live stream (its loop feeds what it captures).
+
+Each batch: change gate → detector on the frames that changed → text probes → temporal filters →
+screen verification → state machine → OCR of the boxes that carry data → events.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from detection.pipeline.assembly import EventAssembler, thumbnail
+from detection.pipeline.checkpoint import Checkpoint
+from detection.pipeline.detector import Detector
+from detection.pipeline.fields import FieldReader, Reading
+from detection.pipeline.gate import Gate
+from detection.pipeline.probes import TextProbes
+from detection.pipeline.profile import GameProfile
+from detection.pipeline.readings import Pending, Readings
+from detection.pipeline.state import Draft, GameStateMachine
+from detection.pipeline.temporal import Confirmed, FilterConfig, OverlayFilter, ScreenFilter
+from detection.pipeline.timings import StageTimings
+from detection.pipeline.types import Detection, Event, Frame, Observation, Rejection
+from detection.pipeline.verify import ScreenVerifier
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    detection_fps: float = 10.0
+    batch_size: int = 8
+    use_gate: bool = True
+    live: bool = False
+    # Frames on which an incomplete OCR reading is tried again while its box stays visible.
+    read_retries: int = 10
+    thumbnail_width: int = 320
+    checkpoint_seconds: float = 5.0  # wall time between checkpoints (taken only when the run is quiet)
+
+
+class Run:
+    """The mutable state of one run; a `Pipeline` (its models, gate, profile) serves one run at a time.
+
+    `feed` batches of frames in video order, `take_new_events` as they are made, `due_checkpoint`
+    after a batch, `finish` at the end. Resumed from a checkpoint, it makes what the unbroken run
+    would have made after that point, exactly.
+    """
+
+    def __init__(self, *, profile: GameProfile, detector: Detector, gate: Gate, fields: FieldReader,
+                 config: PipelineConfig, resume: Checkpoint | None = None) -> None:
+        start = resume or Checkpoint(video_time=0.0)
+        self.profile = profile
+        self.detector = detector
+        self.gate = gate
+        self.config = config
+        self.timings = StageTimings()
+        window = profile.thresholds.confirmations / config.detection_fps if config.live else None
+        filters = FilterConfig(confirmations=profile.thresholds.confirmations,
+                               overlay_gap=profile.thresholds.overlay_gap, window_seconds=window)
+        self.machine = GameStateMachine(profile, snapshot=dict(start.machine))
+        self.screens = ScreenFilter(filters, current=start.screen)
+        self.overlays = OverlayFilter(filters, next_track=start.next_track)
+        self.verifier = ScreenVerifier(profile, fields, self.timings)
+        self.probes = TextProbes(profile, fields.reader, self.timings, start.probes)
+        self.readings = Readings(fields, self.timings, retries=config.read_retries)
+        self.assembler = EventAssembler(profile, fields, recent=start.recent)
+        gate.restore(start.gate)
+        self._detections = list(start.detections)
+        self.last_time = start.video_time
+        # Past this much video unseen, what was being counted can't be followed (an overlay may vanish in it).
+        self._longest_gap = (filters.overlay_gap + 1.5) / config.detection_fps
+        self.events: list[Event] = []
+        self.rejections: list[Rejection] = []
+        self._new_events = 0
+        self._new_rejections = 0
+        self._last_checkpoint = time.monotonic()
+
+    def feed(self, batch: Sequence[Frame]) -> None:
+        with self.timings.measure("gate"):
+            changed = [self.gate.changed(frame) for frame in batch]
+        with self.timings.measure("inference"):
+            fresh = iter(self.detector.detect([f.image for f, c in zip(batch, changed) if c]))
+        self.timings.inferences += sum(changed)
+        for frame, was_changed in zip(batch, changed):
+            if was_changed:
+                self._detections = next(fresh)
+            self.timings.frames += 1
+            if frame.video_time - self.last_time > self._longest_gap:
+                self.screens.interrupt()
+                self.overlays.interrupt()
+            self.last_time = frame.video_time
+            self._frame(frame, self._detections)
+
+    def _frame(self, frame: Frame, detections: list[Detection]) -> None:
+        detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections)
+        with self.timings.measure("filter"):
+            observation = self._observe(frame, detections)
+            screen_changes = self.screens.update(observation)
+            new_overlays = self.overlays.update(observation)
+        self.readings.retry(frame, observation, self.overlays, context=lambda: self.machine.context, settle=self._settle)
+        for candidate in screen_changes:
+            verdict = self.verifier.verify(frame, candidate)
+            if verdict.screen is None:
+                self._reject(self._unproven(candidate, "no screen's words in its box"))
+                continue
+            confirmed = verdict.screen
+            reading = self._read(frame, confirmed.detection)
+            step = self.machine.on_screen(confirmed, reading.data if reading.complete else {}, proven=verdict.proven)
+            self._reject(step.rejection)
+            if step.rejection is None:
+                self._start(frame, confirmed, reading, step.drafts)
+        for confirmed in new_overlays:
+            step = self.machine.on_overlay(confirmed)
+            self._reject(step.rejection)
+            if step.rejection is None:
+                self._start(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
+
+    def _observe(self, frame: Frame, detections: list[Detection]) -> Observation:
+        screens = [d for d in detections if d.label in self.profile.screens]
+        overlays = tuple(d for d in detections if d.label in self.profile.overlays)
+        screen = max(screens, key=lambda d: d.confidence, default=None)
+        return Observation(frame.number, frame.video_time, screen, overlays)
+
+    def _read(self, frame: Frame, detection: Detection) -> Reading:
+        return self.readings.read(frame, detection, context=self.machine.context)
+
+    def _start(self, frame: Frame, confirmed: Confirmed, reading: Reading, drafts: list[Draft]) -> None:
+        image = thumbnail(frame, width=self.config.thumbnail_width) if drafts else b""
+        self.readings.start(Pending(confirmed, reading, image, drafts), self._settle)
+
+    def _settle(self, pending: Pending) -> None:
+        if not pending.drafts:
+            self.machine.remember(pending.reading.data)
+            return
+        if pending.track:
+            reason = self.assembler.doubt(pending)
+            if reason:
+                self._reject(self._unproven(pending.confirmed, reason))
+                return
+        self.events += self.assembler.events(pending)
+
+    def _unproven(self, confirmed: Confirmed, reason: str) -> Rejection:
+        return Rejection(
+            key=f"{confirmed.label}-{confirmed.first_frame}",
+            from_state=self.machine.state,
+            observed_screen=confirmed.label,
+            video_time=confirmed.first_time,
+            frame_number=confirmed.first_frame,
+            confidence=confirmed.confidence,
+            reason=reason,
+        )
+
+    def _reject(self, rejection: Rejection | None) -> None:
+        if rejection is not None:
+            self.rejections.append(rejection)
+
+    def finish(self) -> None:
+        self.readings.drain(self._settle)
+
+    def quiet(self) -> bool:
+        return not self.readings.pending and self.screens.quiet() and self.overlays.quiet()
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(
+            video_time=self.last_time,
+            machine=self.machine.snapshot(),
+            screen=self.screens.current,
+            next_track=self.overlays.next_track,
+            detections=tuple(self._detections),
+            gate=self.gate.state(),
+            probes=self.probes.state,
+            recent=tuple(self.assembler.recent),
+        )
+
+    def due_checkpoint(self) -> Checkpoint | None:
+        """A checkpoint when `checkpoint_seconds` have passed since the last and the run is quiet."""
+        if time.monotonic() - self._last_checkpoint < self.config.checkpoint_seconds or not self.quiet():
+            return None
+        self._last_checkpoint = time.monotonic()
+        return self.checkpoint()
+
+    def take_new_events(self) -> list[Event]:
+        new, self._new_events = self.events[self._new_events :], len(self.events)
+        return new
+
+    def take_new_rejections(self) -> list[Rejection]:
+        new, self._new_rejections = self.rejections[self._new_rejections :], len(self.rejections)
+        return new
