@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from detection.models import DetectedEvent, Recording
 from detection.pipeline.event_log import EventLog, LoggedEvent, format_timestamp, real_time
+from review.vocabulary import event_spec, game_profile
 
 
 def recording_event_log(*, recording: Recording) -> EventLog:
@@ -26,7 +27,7 @@ def recording_event_log(*, recording: Recording) -> EventLog:
             event_id=row.event_id,
             type=row.event_type,
             video_offset_seconds=row.video_offset_seconds,
-            data=row.data,
+            data=_in_schema_order(row.event_type, row.data),
             timestamp=row.timestamp or real_time(recording.started_at, row.video_offset_seconds),
             frame_number=row.frame_number,
             confidence=row.confidence,
@@ -43,12 +44,19 @@ def recording_event_log(*, recording: Recording) -> EventLog:
         "started_at": format_timestamp(recording.started_at),
         "duration_seconds": recording.duration_seconds,
         "fps": recording.avg_fps,
-        "game_profile": settings.VODSCOPE_GAME_PROFILE,
+        "game_profile": game_profile().name,
         "review_threshold": settings.VODSCOPE_REVIEW_THRESHOLD,
         "manually_reviewed": reviewed,
         "exported_at": format_timestamp(timezone.now()),
     }
     return EventLog(metadata=metadata, events=events)
+
+
+def _in_schema_order(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The profile's field order (PostgreSQL's jsonb keeps none), anything it does not declare after."""
+    spec = event_spec(event_type)
+    order = [name for name in (spec.field_names if spec else ()) if name in data]
+    return {name: data[name] for name in [*order, *sorted(set(data) - set(order))]}
 
 
 def recording_event_log_json(*, recording: Recording) -> dict[str, Any]:

@@ -15,13 +15,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 from detection.models import DetectedEvent
 from review.selectors import EventRow, TimelineTick
-from review.vocabulary import event_fields
+from review.vocabulary import event_spec, event_types
 
 Status = DetectedEvent.ReviewStatus
 _BADGE_LOW = '<b class="badge low" title="Below the review threshold">low</b>'
 _BADGE_MANUAL = '<b class="badge manual">added</b>'
 _BADGE_PARTIAL = '<b class="badge partial" title="Found by a detection run that ended early">partial</b>'
 _NO_THUMB = '<span class="thumb none"></span>'
+PALETTE_SIZE = 8  # colour classes c0..c7 in review.css
 
 
 def format_offset(seconds: float) -> str:
@@ -33,7 +34,8 @@ def format_offset(seconds: float) -> str:
 
 def data_summary(data: dict[str, Any], event_type: str = "") -> str:
     """Fields in the profile's order (PostgreSQL's jsonb does not keep insertion order)."""
-    known = [spec.name for spec in event_fields().get(event_type, ())]
+    spec = event_spec(event_type)
+    known = list(spec.field_names) if spec else []
     parts = []
     for key in [*(k for k in known if k in data), *sorted(k for k in data if k not in known)]:
         value = data[key]
@@ -43,8 +45,14 @@ def data_summary(data: dict[str, Any], event_type: str = "") -> str:
     return " · ".join(parts)
 
 
-def event_row_html(event: EventRow, *, threshold: float, events_url: str) -> str:
+def type_colours() -> dict[str, str]:
+    """A colour class per event type, by its place in the profile (a second game's types get colours too)."""
+    return {event_type: f"c{i % PALETTE_SIZE}" for i, event_type in enumerate(event_types())}
+
+
+def event_row_html(event: EventRow, *, threshold: float, events_url: str, colours: dict[str, str] | None = None) -> str:
     pk = event.pk
+    colour = (colours if colours is not None else type_colours()).get(event.event_type, "")
     low = event.confidence < threshold
     status = escape(event.review_status)
     event_type = escape(event.event_type)
@@ -63,20 +71,21 @@ def event_row_html(event: EventRow, *, threshold: float, events_url: str) -> str
         f'<li id="ev-{pk}" class="ev s-{status}{" low" if low else ""}" role="option" aria-selected="false"'
         f' tabindex="-1" data-event-id="{pk}" data-offset="{event.video_offset_seconds:.3f}" data-status="{status}">'
         f'{thumb}<span class="main"><span class="line"><span class="when">{format_offset(event.video_offset_seconds)}</span>'
-        f'<span class="type t-{event_type}">{event_type}</span>{badges}</span>'
+        f'<span class="type t-{event_type} {colour}">{event_type}</span>{badges}</span>'
         f'<span class="data" title="{summary}">{summary}</span></span>'
         f'<span class="conf" title="Confidence">{event.confidence:.2f}</span></li>\n'
     )
 
 
 def event_rows_html(events: Iterable[EventRow], *, threshold: float, events_url: str) -> SafeString:
-    return mark_safe("".join(event_row_html(e, threshold=threshold, events_url=events_url) for e in events))
+    colours = type_colours()
+    return mark_safe("".join(event_row_html(e, threshold=threshold, events_url=events_url, colours=colours) for e in events))
 
 
 def timeline_html(ticks: Iterable[TimelineTick]) -> SafeString:
     return mark_safe(
         "".join(
-            f'<i class="tick l{t.lane} t-{escape(t.event_type)}" style="left:{t.left}%;opacity:{t.strength}"'
+            f'<i class="tick l{t.lane} t-{escape(t.event_type)} c{t.lane % PALETTE_SIZE}" style="left:{t.left}%;opacity:{t.strength}"'
             f' title="{t.count} × {escape(t.event_type)}"></i>'
             for t in ticks
         )

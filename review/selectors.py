@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from detection.models import DetectedEvent, Job, Recording
-from detection.pipeline.event_log import EVENT_TYPES
 from detection.selectors import recordings_visible_to
 from review.models import EventChange
+from review.vocabulary import event_types
 
 Status = DetectedEvent.ReviewStatus
 ROW_FIELDS = ("id", "event_type", "video_offset_seconds", "confidence", "data", "thumbnail", "source", "review_status", "partial")
@@ -35,7 +35,8 @@ class ReviewFilters:
 
     @classmethod
     def from_query(cls, query: Any) -> ReviewFilters:
-        types = tuple(t for t in query.getlist("type") if t in EVENT_TYPES)
+        known = event_types()
+        types = tuple(t for t in query.getlist("type") if t in known)
         band = query.get("band", "")
         state = query.get("state", "")
         return cls(
@@ -84,10 +85,18 @@ class ReviewCounts:
     by_type: dict[str, int] = field(default_factory=dict)
     by_state: dict[str, int] = field(default_factory=dict)
     low_unreviewed: int = 0
+    newest: int = 0  # the highest event id
 
     @property
     def type_counts(self) -> list[tuple[str, int]]:
-        return [(t, self.by_type.get(t, 0)) for t in EVENT_TYPES]
+        known = event_types()
+        others = sorted(t for t in self.by_type if t not in known)  # rows of a type the profile no longer declares
+        return [(t, self.by_type.get(t, 0)) for t in (*known, *others)]
+
+    @property
+    def stamp(self) -> str:
+        """Changes whenever rows are added or removed (a running detection); compared with `events_stamp`."""
+        return f"{sum(self.by_state.values())}.{self.newest}"
 
     @property
     def reviewed(self) -> int:
@@ -132,12 +141,13 @@ def review_counts(*, recording: Recording) -> ReviewCounts:
         DetectedEvent.objects.filter(recording=recording)
         .order_by()
         .values("event_type", "review_status")
-        .annotate(n=Count("id"), low=Count("id", filter=Q(confidence__lt=review_threshold())))
+        .annotate(n=Count("id"), low=Count("id", filter=Q(confidence__lt=review_threshold())), newest=Max("id"))
     )
     by_type: dict[str, int] = defaultdict(int)
     by_state: dict[str, int] = defaultdict(int)
-    total = low_unreviewed = 0
+    total = low_unreviewed = newest = 0
     for row in rows:
+        newest = max(newest, row["newest"])
         by_state[row["review_status"]] += row["n"]
         if row["review_status"] == Status.DELETED:
             continue
@@ -145,7 +155,13 @@ def review_counts(*, recording: Recording) -> ReviewCounts:
         total += row["n"]
         if row["review_status"] == Status.UNREVIEWED:
             low_unreviewed += row["low"]
-    return ReviewCounts(total=total, by_type=dict(by_type), by_state=dict(by_state), low_unreviewed=low_unreviewed)
+    return ReviewCounts(total=total, by_type=dict(by_type), by_state=dict(by_state), low_unreviewed=low_unreviewed, newest=newest)
+
+
+def events_stamp(*, recording: Recording) -> str:
+    """`ReviewCounts.stamp` in one small query, for the poll of a page whose detection is running."""
+    found = DetectedEvent.objects.filter(recording=recording).aggregate(n=Count("id"), newest=Max("id"))
+    return f"{found['n']}.{found['newest'] or 0}"
 
 
 @dataclass(frozen=True)
@@ -174,7 +190,7 @@ def timeline_ticks(*, recording: Recording) -> tuple[list[TimelineTick], float]:
         bucket = min(TIMELINE_BUCKETS - 1, max(0, int(offset / duration * TIMELINE_BUCKETS)))
         counts[(bucket, event_type)] += 1
     peak = max(counts.values(), default=1)
-    lanes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    lanes = {t: i for i, t in enumerate(event_types())}
     ticks = [
         TimelineTick(
             left=round(bucket * 100 / TIMELINE_BUCKETS, 3),

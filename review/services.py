@@ -5,6 +5,7 @@ repeatedly keeps undoing. Undo puts the `before` snapshot back and is itself rec
 """
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from detection.models import DetectedEvent, Recording
 from review.models import EventChange
+from review.vocabulary import event_problems
 
 Status = DetectedEvent.ReviewStatus
 SNAPSHOT_FIELDS = (
@@ -29,6 +31,29 @@ SNAPSHOT_FIELDS = (
 _TIME_FIELDS = ("timestamp", "reviewed_at")
 _COMPARED_FIELDS = ("event_type", "data", "video_offset_seconds", "review_status")
 UNDO_LOOKBACK = 50
+# Where a recording's duration is unknown, a time still has to fit the clock: about 11.5 days.
+UNKNOWN_DURATION_LIMIT = 1e6
+
+
+class EventInvalid(ValueError):
+    """An edit or addition the review refuses (type or data outside the profile's schema); nothing is saved."""
+
+
+def checked_offset(recording: Recording, offset: float) -> float:
+    """A time inside the recording: finite, from 0 up to its end (one frame of slack for the player's clock)."""
+    if not math.isfinite(offset) or offset < 0:
+        raise EventInvalid(f"time {offset}: give a number of seconds from 0")
+    duration = recording.duration_seconds
+    end = duration + 1.0 / (recording.avg_fps or 10.0) if duration else UNKNOWN_DURATION_LIMIT
+    if offset > end:
+        raise EventInvalid(f"time {offset:g} s is past the end of the recording ({duration or end:g} s)")
+    return offset
+
+
+def _check_schema(event_type: str, data: Any) -> None:
+    problems = event_problems(event_type, data)
+    if problems:
+        raise EventInvalid("; ".join(problems))
 
 
 def event_snapshot(event: DetectedEvent) -> dict[str, Any]:
@@ -101,6 +126,11 @@ def event_update(
     data: dict[str, Any],
     video_offset_seconds: float | None = None,
 ) -> DetectedEvent:
+    """Type, data and time as the reviewer says; data that breaks the profile's schema raises EventInvalid."""
+    _check_schema(event_type, data)
+    if video_offset_seconds is not None and video_offset_seconds != event.video_offset_seconds:
+        # Only a changed time is checked: an event the detector placed past the end stays editable.
+        checked_offset(event.recording, video_offset_seconds)
     before = event_snapshot(event)
     event.event_type = event_type
     event.data = data
@@ -120,7 +150,9 @@ def event_add(
     data: dict[str, Any],
     video_offset_seconds: float,
 ) -> DetectedEvent:
-    """A reviewer's own event: approved by its author, full confidence, source=manual."""
+    """A reviewer's own event: approved by its author, full confidence, source=manual; checked like an edit."""
+    _check_schema(event_type, data)
+    checked_offset(recording, video_offset_seconds)
     fps = recording.avg_fps or 0.0
     event = DetectedEvent(
         recording=recording,
@@ -189,4 +221,10 @@ def _still_current(change: EventChange) -> bool:
 
 
 def _real_time(recording: Recording, offset: float) -> datetime | None:
-    return None if recording.started_at is None else recording.started_at + timedelta(seconds=offset)
+    if recording.started_at is None:
+        return None
+    try:
+        return recording.started_at + timedelta(seconds=offset)
+    except OverflowError:
+        # A start set at the end of the calendar: the event keeps its offset and goes without a clock time.
+        return None

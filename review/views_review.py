@@ -6,10 +6,11 @@ number of queries, whatever the number of events.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,8 +21,10 @@ from detection.models import DetectedEvent, Job, Recording
 from review import selectors, services
 from review.export import recording_event_log_json
 from review.forms import EventForm, initial_for
+from review.htmx import HtmxHttpRequest
 from review.proxy import recording_proxy_request
-from review.fragments import event_rows_html, format_offset, timeline_html
+from review.fragments import event_rows_html, format_offset, timeline_html, type_colours
+from review.vocabulary import event_specs
 
 ACTIONS = {
     "approve": services.event_approve,
@@ -37,13 +40,16 @@ def _urls(recording: Recording) -> dict[str, str]:
     return {"base": base, "events": f"{base}events/"}
 
 
-def _list_context(request: HttpRequest, recording: Recording) -> dict[str, Any]:
+def _list_context(request: HtmxHttpRequest, recording: Recording) -> dict[str, Any]:
+    """The list and its counts; counted first, so the list's stamp is never newer than its rows."""
+    counts = selectors.review_counts(recording=recording)
     filters = selectors.ReviewFilters.from_query(_filter_query(request))
     events = selectors.review_events(recording=recording, filters=filters)
     urls = _urls(recording)
     threshold = selectors.review_threshold()
     return {
         "recording": recording,
+        "counts": counts,
         "filters": filters,
         "event_count": len(events),
         "rows": event_rows_html(events, threshold=threshold, events_url=urls["events"]),
@@ -52,35 +58,42 @@ def _list_context(request: HttpRequest, recording: Recording) -> dict[str, Any]:
     }
 
 
-def _filter_query(request: HttpRequest) -> QueryDict:
+def _filter_query(request: HtmxHttpRequest) -> QueryDict:
     """Filters are GET params; an action POSTed from a filtered page keeps that page's filters."""
-    if request.method == "POST" and request.htmx and request.htmx.current_url:  # type: ignore[attr-defined]
-        return QueryDict(urlsplit(request.htmx.current_url).query)  # type: ignore[attr-defined]
+    if request.method == "POST" and request.htmx and request.htmx.current_url:
+        return QueryDict(urlsplit(request.htmx.current_url).query)
     return request.GET
 
 
 @require_GET
-def review_page(request: HttpRequest, pk: int) -> HttpResponse:
+def review_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     context = _list_context(request, recording)
-    if request.htmx and request.htmx.target == LIST_TARGET:  # type: ignore[attr-defined]
-        context.update(counts=selectors.review_counts(recording=recording), oob=True)
-        return render(request, "review/_list_response.html", context)
+    if request.htmx and request.htmx.target == LIST_TARGET:
+        return _render_list(request, context)
     ticks, duration = selectors.timeline_ticks(recording=recording)
+    colours = type_colours()
     context.update(
-        counts=selectors.review_counts(recording=recording),
         ticks=timeline_html(ticks),
+        lanes=len(colours),
         duration=duration,
         duration_text=format_offset(recording.duration_seconds or 0).split(".")[0],
         jobs_context=_jobs_context(recording),
         needs_proxy=selectors.recording_needs_proxy(recording),
-        event_types=selectors.EVENT_TYPES,
+        type_filters=[(spec.type, spec.label, colours[spec.type]) for spec in event_specs().values()],
         state_filters=[(key, label) for key, (label, _) in selectors.STATE_FILTERS.items()],
     )
     return render(request, "review/review.html", context)
 
 
-def _row_response(request: HttpRequest, event: DetectedEvent, *, with_counts: bool = True) -> HttpResponse:
+def _render_list(request: HtmxHttpRequest, context: dict[str, Any]) -> HttpResponse:
+    """The list with out-of-band counts, legend and timeline (rows may have appeared: a running detection, an add)."""
+    ticks, _ = selectors.timeline_ticks(recording=context["recording"])
+    context.update(oob=True, ticks=timeline_html(ticks))
+    return render(request, "review/_list_response.html", context)
+
+
+def _row_response(request: HtmxHttpRequest, event: DetectedEvent, *, with_counts: bool = True) -> HttpResponse:
     recording = event.recording
     urls = _urls(recording)
     threshold = selectors.review_threshold()
@@ -96,7 +109,7 @@ def _row_response(request: HttpRequest, event: DetectedEvent, *, with_counts: bo
 
 
 @require_POST
-def review_event_action(request: HttpRequest, pk: int, event_pk: int, action: str) -> HttpResponse:
+def review_event_action(request: HtmxHttpRequest, pk: int, event_pk: int, action: str) -> HttpResponse:
     service = ACTIONS.get(action)
     if service is None:
         raise Http404(f"unknown action {action!r}")
@@ -107,7 +120,7 @@ def review_event_action(request: HttpRequest, pk: int, event_pk: int, action: st
 
 
 @require_GET
-def review_event_row(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+def review_event_row(request: HtmxHttpRequest, pk: int, event_pk: int) -> HttpResponse:
     """The plain row again (Escape leaves the edit form)."""
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     event = selectors.event_for_review(recording=recording, pk=event_pk)
@@ -115,14 +128,18 @@ def review_event_row(request: HttpRequest, pk: int, event_pk: int) -> HttpRespon
 
 
 @require_http_methods(["GET", "POST"])
-def review_event_edit(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+def review_event_edit(request: HtmxHttpRequest, pk: int, event_pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     event = selectors.event_for_review(recording=recording, pk=event_pk)
     if request.method == "POST":
         form = EventForm(request.POST, event=event)
         if form.is_valid():
-            event = services.event_update(event=event, user=request.user, **form.cleaned_payload())
-            return _row_response(request, event)
+            try:
+                event = services.event_update(event=event, user=request.user, **form.cleaned_payload())
+            except services.EventInvalid as exc:
+                form.add_error(None, str(exc))
+            else:
+                return _row_response(request, event)
     else:
         form = EventForm(initial=initial_for(event), event=event)
     context = {"e": event, "form": form, "urls": _urls(recording), "recording": recording, "mode": "edit"}
@@ -130,25 +147,31 @@ def review_event_edit(request: HttpRequest, pk: int, event_pk: int) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
-def review_event_add(request: HttpRequest, pk: int) -> HttpResponse:
+def review_event_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     if request.method == "POST":
         form = EventForm(request.POST)
         if form.is_valid():
-            event = services.event_add(recording=recording, user=request.user, **form.cleaned_payload())
-            return _list_response(request, recording, select=event.pk, clear_add=True)
+            try:
+                event = services.event_add(recording=recording, user=request.user, **form.cleaned_payload())
+            except services.EventInvalid as exc:
+                form.add_error(None, str(exc))
+            else:
+                return _list_response(request, recording, select=event.pk, clear_add=True)
     else:
         try:
-            offset = max(0.0, float(request.GET.get("t", "0") or 0))
+            offset = float(request.GET.get("t", "0") or 0)
         except ValueError:
             return HttpResponseBadRequest("t must be a number of seconds")
-        form = EventForm(initial=initial_for(None, offset=offset, event_type=request.GET.get("type", "kill")))
+        # The player's time opens the form; anything outside the recording starts it at an edge instead.
+        offset = min(max(0.0, offset), recording.duration_seconds or 0.0) if math.isfinite(offset) else 0.0
+        form = EventForm(initial=initial_for(None, offset=offset, event_type=request.GET.get("type", "")))
     context = {"form": form, "urls": _urls(recording), "recording": recording, "mode": "add"}
     return render(request, "review/_event_form.html", context)
 
 
 @require_POST
-def review_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def review_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     event = services.review_undo_last(recording=recording, user=request.user)
     if event is None:
@@ -157,17 +180,17 @@ def review_undo(request: HttpRequest, pk: int) -> HttpResponse:
     return _list_response(request, recording, select=event.pk)
 
 
-def _list_response(request: HttpRequest, recording: Recording, *, select: int, clear_add: bool = False) -> HttpResponse:
+def _list_response(request: HtmxHttpRequest, recording: Recording, *, select: int, clear_add: bool = False) -> HttpResponse:
     """The whole list (a row may appear or move), under the page's current filters, plus counts."""
     context = _list_context(request, recording)
-    context.update(counts=selectors.review_counts(recording=recording), oob=True, clear_add=clear_add)
-    response = render(request, "review/_list_response.html", context)
+    context.update(clear_add=clear_add)
+    response = _render_list(request, context)
     response = reswap(retarget(response, f"#{LIST_TARGET}"), "outerHTML")
     return trigger_client_event(response, "review:select", {"id": select}, after="settle")
 
 
 @require_GET
-def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponseBase:
+def review_event_thumbnail(request: HtmxHttpRequest, pk: int, event_pk: int) -> HttpResponseBase:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     event = selectors.event_for_review(recording=recording, pk=event_pk)
     if not event.thumbnail:
@@ -182,14 +205,14 @@ def review_event_thumbnail(request: HttpRequest, pk: int, event_pk: int) -> Http
 
 
 @require_GET
-def review_history(request: HttpRequest, pk: int) -> HttpResponse:
+def review_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     lines = selectors.recording_history(recording=recording)
     return render(request, "review/history.html", {"recording": recording, "lines": lines})
 
 
 @require_GET
-def review_export(request: HttpRequest, pk: int) -> HttpResponse:
+def review_export(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     document = recording_event_log_json(recording=recording)
     response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
@@ -203,31 +226,35 @@ def _jobs_context(recording: Recording) -> dict[str, Any]:
         "recording": recording,
         "jobs": jobs,
         "polling": any(job.status in Job.ACTIVE_STATUSES for job in jobs),
+        "detecting": any(job.kind == Job.Kind.DETECT and job.status in Job.ACTIVE_STATUSES for job in jobs),
         "proxy_pending": any(job.kind == Job.Kind.PROXY and job.status in Job.ACTIVE_STATUSES for job in jobs),
         "needs_proxy": selectors.recording_needs_proxy(recording),
     }
 
 
-def _jobs_response(request: HttpRequest, recording: Recording) -> HttpResponse:
-    """When the last job finishes, tell the page (review.js reloads the list, and the video after a proxy)."""
+def _jobs_response(request: HtmxHttpRequest, recording: Recording) -> HttpResponse:
+    """While detection runs, the events' stamp (review.js fetches the list when it differs from the page's);
+    when the last job finishes, the end (review.js reloads the list, and the video after a proxy)."""
     context = _jobs_context(recording)
     response = render(request, "review/_jobs.html", context)
+    if context["detecting"]:
+        return trigger_client_event(response, "review:events", {"stamp": selectors.events_stamp(recording=recording)})
     if not context["polling"] and context["jobs"]:
         return trigger_client_event(response, "review:jobs-done", {"proxy": bool(recording.proxy_path)})
     return response
 
 
 @require_GET
-def review_jobs(request: HttpRequest, pk: int) -> HttpResponse:
+def review_jobs(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     return _jobs_response(request, recording)
 
 
 @require_POST
-def review_proxy(request: HttpRequest, pk: int) -> HttpResponse:
+def review_proxy(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     recording_proxy_request(recording=recording, user=request.user)
     recording.refresh_from_db()  # an inline (embedded) job has already finished here
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         return redirect("review-page", pk=recording.pk)
     return _jobs_response(request, recording)

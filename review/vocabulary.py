@@ -1,67 +1,52 @@
-"""Choices for the edit form: event types and their data fields, from the game profile's vocabularies.
+"""The event schema as the review pages, the API and the export read it: the active game profile's `events:`.
 
-Stored values follow the demo-game spec: enemy types and extracts lower-case, map names
-lower-case with spaces as underscores, weapons as written.
+One declaration (detection/profiles/<name>.yaml, parsed by detection.pipeline.schema); nothing here
+repeats a type, a field or a choice. The profile named by `VODSCOPE_GAME_PROFILE` (a name or a
+path) is parsed once per process.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
-import yaml
 from django.conf import settings
 
-from detection.pipeline.event_log import EVENT_TYPES
-
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "detection" / "profiles"
-
-
-@dataclass(frozen=True)
-class DataField:
-    name: str
-    label: str
-    choices: tuple[tuple[str, str], ...] = ()  # (stored value, label); empty for a yes/no field
-    boolean: bool = False
-    optional: bool = False
+from detection.pipeline.profile import GameProfile, load_profile
+from detection.pipeline.schema import EventSpec
 
 
 @lru_cache(maxsize=4)
-def event_fields(profile: str | None = None) -> dict[str, tuple[DataField, ...]]:
-    document = _profile(profile or settings.VODSCOPE_GAME_PROFILE)
-    vocab: dict[str, Any] = document.get("vocabularies") or {}
-    # States and outcomes come from the profile's state machine: a second game is data, not code.
-    states = tuple((s, s.replace("_", " ")) for s in (document.get("transitions") or {}))
-    outcomes = tuple(dict.fromkeys((document.get("raid") or {}).get("outcomes", {}).values()))
-    enemies = tuple((e.lower(), e) for e in vocab.get("enemy_types", []))
-    weapons = tuple((w, w) for w in vocab.get("weapons", []))
-    maps: dict[str, list[str]] = vocab.get("maps", {})
-    map_choices = tuple((m.lower().replace(" ", "_"), m) for m in maps)
-    extracts = tuple((x.lower(), f"{x} ({m})") for m, names in maps.items() for x in names)
-    return {
-        "state_transition": (DataField("from_state", "From", states), DataField("to_state", "To", states)),
-        "raid_start": (
-            DataField("map_name", "Map", map_choices),
-            DataField("character_type", "Character", (("pmc", "PMC"), ("scav", "SCAV"))),
-            DataField("game_mode", "Mode", (("pve", "PvE"), ("pvp", "PvP"))),
-        ),
-        "kill": (
-            DataField("enemy_type", "Enemy", enemies),
-            DataField("weapon", "Weapon", weapons),
-            DataField("headshot", "Headshot", boolean=True),
-        ),
-        "raid_end": (
-            DataField("outcome", "Outcome", tuple((o, o.upper()) for o in outcomes)),
-            DataField("extract_location", "Extract", extracts, optional=True),
-            DataField("killed_by", "Killed by", enemies, optional=True),
-        ),
-    }
+def _profile(name_or_path: str) -> GameProfile:
+    return load_profile(name_or_path)
+
+
+def game_profile() -> GameProfile:
+    return _profile(str(settings.VODSCOPE_GAME_PROFILE))
+
+
+def event_specs() -> dict[str, EventSpec]:
+    """Every event type the profile declares, in its order (lanes, filters and colours follow it)."""
+    return game_profile().events
 
 
 def event_types() -> tuple[str, ...]:
-    return EVENT_TYPES
+    return game_profile().event_types
 
 
-def _profile(profile: str) -> dict[str, Any]:
-    return yaml.safe_load((PROFILES_DIR / f"{profile}.yaml").read_text(encoding="utf-8")) or {}
+def default_added_type() -> str:
+    """What `n` adds unless told: a notification's event (what a detector most often misses), else the first type."""
+    profile = game_profile()
+    return next(iter(profile.overlays.values()), profile.event_types[0])
+
+
+def event_spec(event_type: str) -> EventSpec | None:
+    return event_specs().get(event_type)
+
+
+def event_problems(event_type: str, data: object) -> list[str]:
+    """Why an event of this type with this data breaks the profile's schema (empty when it fits)."""
+    spec = event_spec(event_type)
+    if spec is None:
+        return [f"event type {event_type!r} is not one of {list(event_types())}"]
+    if not isinstance(data, dict):
+        return ["data must be an object of field: value"]
+    return spec.problems(data)

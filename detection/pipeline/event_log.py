@@ -11,8 +11,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-EVENT_TYPES = ("state_transition", "raid_start", "kill", "raid_end")
-
 
 class EventLogError(ValueError):
     """The file is not an event log this version understands; the message says where."""

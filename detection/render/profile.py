@@ -1,6 +1,8 @@
-"""The demo profile as the renderer reads it: classes, regions and vocabularies from demo.yaml.
+"""The demo profile as the renderer reads it: classes, regions and the words it paints.
 
-The yaml is the single copy of the vocabularies; nothing here repeats them.
+Built from the pipeline's game profile (detection.pipeline.profile), the one reader of the
+profile file: the renderer draws the very vocabularies the detector reads and the event schema
+names. Words are as the game shows them (upper case); the event log stores them by the schema.
 """
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from detection.pipeline.profile import PROFILES_DIR
+from detection.pipeline.profile import load_profile as load_game_profile
 
-PROFILE_PATH = Path(__file__).resolve().parent.parent / "profiles" / "demo.yaml"
+PROFILE_PATH = PROFILES_DIR / "demo.yaml"
 
 Region = tuple[float, float, float, float]
 
@@ -30,13 +33,12 @@ class DemoProfile:
 
 @lru_cache(maxsize=4)
 def load_profile(path: Path = PROFILE_PATH) -> DemoProfile:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    vocab = document["vocabularies"]
+    game = load_game_profile(path)
     return DemoProfile(
-        name=str(document["name"]),
-        classes=tuple(document["classes"]),
-        regions={name: tuple(float(v) for v in box) for name, box in document["regions"].items()},  # type: ignore[misc]
-        enemy_types=tuple(vocab["enemy_types"]),
-        weapons=tuple(vocab["weapons"]),
-        maps={name: tuple(extracts) for name, extracts in vocab["maps"].items()},
+        name=game.name,
+        classes=game.classes,
+        regions={name: (box.x0, box.y0, box.x1, box.y1) for name, box in game.regions.items()},
+        enemy_types=tuple(game.vocabulary("enemy_types")),
+        weapons=tuple(game.vocabulary("weapons")),
+        maps={name: tuple(extracts) for name, extracts in game.maps.items()},
     )

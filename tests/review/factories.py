@@ -5,8 +5,10 @@ import subprocess
 from pathlib import Path
 
 import factory
+import yaml
 
 from detection.models import DetectedEvent, Recording
+from detection.pipeline.profile import PROFILES_DIR
 from tests import factories as core
 
 KILL_DATA = {"enemy_type": "scav", "weapon": "AKM", "headshot": False}
@@ -68,4 +70,18 @@ def make_test_video(path: Path, *, seconds: float = 4.0, fps: int = 25, size: st
          "-c:a", "aac", "-shortest", *extra, str(path)],
         check=True,
     )  # fmt: skip
+    return path
+
+
+def write_second_game_profile(path: Path) -> Path:
+    """The demo profile with another event vocabulary: other enemies, a `distance` on kills, a `loot` type.
+
+    Nothing in the code names these: pages, forms, API and export must take them from the file.
+    """
+    document = yaml.safe_load((PROFILES_DIR / "demo.yaml").read_text(encoding="utf-8"))
+    document["name"] = "second-game"
+    document["vocabularies"]["enemy_types"] = ["ZOMBIE", "WRAITH", "LICH"]
+    document["events"]["kill"]["fields"]["distance"] = {"label": "Distance", "choices": ["near", "far"]}
+    document["events"]["loot"] = {"label": "Loot found", "fields": {"item": {"label": "Item", "kind": "text"}}}
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path

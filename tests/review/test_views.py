@@ -230,7 +230,34 @@ def test_the_last_job_finishing_tells_the_page(client_for, owner, recording):
 
     client = client_for(owner)
     job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, status=Job.Status.RUNNING)
-    assert "HX-Trigger" not in client.get(page_url(recording, "jobs/"), **HTMX)
+    assert "review:jobs-done" not in client.get(page_url(recording, "jobs/"), **HTMX)["HX-Trigger"]
     Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED)
     done = client.get(page_url(recording, "jobs/"), **HTMX)
     assert "review:jobs-done" in done["HX-Trigger"]
+
+
+def test_while_detection_runs_the_poll_says_when_the_list_is_out_of_date(client_for, owner, recording):
+    """review.js compares the poll's stamp with the list's and fetches the list when they differ."""
+    import json
+
+    from detection.models import Job
+
+    client = client_for(owner)
+    EventFactory(recording=recording)
+    Job.objects.create(kind=Job.Kind.DETECT, recording=recording, status=Job.Status.RUNNING)
+
+    def stamps() -> tuple[str, str]:
+        page = client.get(page_url(recording)).content.decode()
+        listed = page.split('data-stamp="', 1)[1].split('"', 1)[0]
+        poll = json.loads(client.get(page_url(recording, "jobs/"), **HTMX)["HX-Trigger"])["review:events"]["stamp"]
+        return listed, poll
+
+    before = stamps()
+    assert before[0] == before[1]
+    EventFactory(recording=recording)  # the detector's next checkpoint
+    grown = client.get(page_url(recording, "jobs/"), **HTMX)
+    assert json.loads(grown["HX-Trigger"])["review:events"]["stamp"] != before[0]
+    after = stamps()
+    assert after[0] == after[1] != before[0]
+    listing = client.get(page_url(recording), HTTP_HX_TARGET="event-list", **HTMX).content.decode()
+    assert f'data-stamp="{after[0]}"' in listing and 'id="timeline-ticks" hx-swap-oob="true"' in listing
