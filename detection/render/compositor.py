@@ -81,6 +81,8 @@ class Compositor:
         self._patches: dict[tuple[Any, ...], list[Patch]] = {}
         self._scene: tuple[int, np.ndarray, list[tuple[float, int, int]]] | None = None
         self._black = np.full((size[1], size[0], 3), 8, dtype=np.uint8)
+        self._frozen: dict[int, np.ndarray] = {}
+        self._noise: list[np.ndarray] = []
         self._buffer = np.empty((size[1], size[0], 3), dtype=np.uint8)
 
     def _rng(self, *key: object) -> random.Random:
@@ -97,11 +99,27 @@ class Compositor:
 
     def frame(self, t: float) -> np.ndarray:
         segment = self.timeline.segment_at(t)
+        hidden = self.timeline.blanked.get(segment.index)
+        if hidden is not None:
+            return self._blank(hidden, segment, t)
         if segment.screen == "black":
             return self._black
         if segment.screen == "raid":
             return self._raid(segment, t)
         return self._menu(segment, t)
+
+    def _blank(self, kind: str, segment: Segment, t: float) -> np.ndarray:
+        """A screen that never reached the video: black, the last frame before it frozen, or signal noise."""
+        if kind == "black":
+            return self._black
+        if kind == "frozen":
+            if segment.index not in self._frozen:
+                self._frozen[segment.index] = self.frame(max(0.0, segment.start - 1e-3)).copy()
+            return self._frozen[segment.index]
+        if not self._noise:
+            rng = np.random.default_rng(self.seed)
+            self._noise = [rng.integers(0, 256, (self.size[1], self.size[0], 1), dtype=np.uint8).repeat(3, axis=2) for _ in range(4)]
+        return self._noise[int(t * 15) % len(self._noise)]
 
     # -- menus ---------------------------------------------------------------------
     def _dynamic(self, segment: Segment, t: float) -> dict[str, Any]:

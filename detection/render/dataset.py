@@ -4,6 +4,8 @@ Boxes are exact (the painters return them); labels are normalised, so images are
 written small (longest side `max_side`) to keep training fast. The mix: every menu
 screen, many raid frames with and without kill notifications, about 12% negatives
 (no UI at all) and a hard slice (small, low-contrast text, smoke over notifications).
+Styles come from the training families only: held-out families and their fonts are for
+measuring, never for training (families.py).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from . import scenery
 from .frames import MENU_SCREENS, menu_frame, negative_frame, raid_frame, random_kill
 from .layout import Box
 from .profile import DemoProfile, load_profile
-from .style import random_style
+from .families import TRAINING_FAMILIES
+from .style import pick, random_style
 
 # Frame kinds and their weights (percent). Each menu screen gets its own share.
 MIX: dict[str, float] = {**{screen: 5.6 for screen in MENU_SCREENS}, "raid": 14.0, "raid_kill": 18.0, "negative": 12.0}
@@ -57,7 +60,7 @@ def kind_schedule(images: int, rng: random.Random) -> list[str]:
 def render_sample(kind: str, profile: DemoProfile, rng: random.Random) -> tuple[Image.Image, dict[str, Box], bool]:
     """One frame of `kind` at a random native size, its boxes, and whether it is from the hard slice."""
     hard = rng.random() < HARD_SHARE
-    style = random_style(rng, hard=hard)
+    style = random_style(rng, hard=hard, family=pick(rng, TRAINING_FAMILIES))
     size = random_size(rng)
     if kind == "negative":
         return negative_frame(size, style, rng), {}, hard

@@ -69,6 +69,8 @@ def menu_background(screen: str, size: tuple[int, int], style: Style, rng: rando
     if rng.random() < WORLD_BACKDROP.get(screen, 0.0):
         world = scenery.raid_scene(size, rng, detail=0.7).filter(ImageFilter.GaussianBlur(rng.uniform(2, 10) * size[1] / 1080))
         return Image.blend(world, Image.new("RGB", size, (0, 0, 0)), rng.uniform(0.35, 0.7))
+    if style.backdrop == "busy":
+        return scenery.busy_backdrop(size, rng, style.hue, muted=style.muted)
     return scenery.menu_backdrop(size, rng, style.hue)
 
 

@@ -151,12 +151,54 @@ class Painter:
         if isinstance(item, Check):
             w, h = self.text_size(item.label, self.font("body"))
             side = round(h * 1.4)
-            return round(side + 0.5 * em + w), side
+            return round(side * (1.8 if self.style.checkbox == "toggle" else 1.0) + 0.5 * em + w), side
         if isinstance(item, Row):
             sizes = [self.measure(i) for i in item.items]
             return round(sum(w for w, _ in sizes) + item.gap_em * em * (len(sizes) - 1)), max(h for _, h in sizes)
         widths, line_h = self._table_columns(item)
         return round(sum(widths) + item.gap_em * em * (len(widths) - 1)), round(len(item.rows) * line_h * 1.6)
+
+    def _button_look(self, chosen: bool) -> tuple[RGB, int, RGB, int, RGB]:
+        """(fill, fill alpha, outline, outline width, ink) of a button, chosen or not, in the style's habit."""
+        s = self.style
+        line = max(2, s.border_width)
+        if s.highlight == "outline":  # same fill for both; the chosen one has a thick accent frame and accent words
+            return s.panel, max(200, s.panel_alpha), s.accent if chosen else mix(s.dim_text, s.panel, 0.5), line * (3 if chosen else 1), (
+                s.accent if chosen else s.dim_text)
+        if s.highlight == "bright":  # the chosen one lit up, the other one dimmed; no accent at all
+            lit = mix(s.panel, (255, 255, 255), 0.3)
+            return (lit if chosen else mix(s.panel, (0, 0, 0), 0.3)), 255, (mix(lit, (255, 255, 255), 0.3) if chosen else s.panel), line, (
+                _contrasting(lit) if chosen else mix(s.dim_text, s.panel, 0.3))
+        fill = s.accent if chosen else s.panel
+        outline = mix(s.accent, (255, 255, 255), 0.4) if chosen else s.accent
+        return fill, 255 if chosen else s.panel_alpha, outline, line, _contrasting(s.accent) if chosen else s.dim_text
+
+    def _checkbox(self, box: Box, x: float, y: float, ticked: bool) -> None:
+        s, side = self.style, box.h
+        self.draw.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=s.panel + (255,), outline=s.text + (255,), width=max(2, side // 10))
+        if not ticked:
+            return
+        if s.checkbox == "cross":
+            for a, b in (((0.22, 0.22), (0.78, 0.78)), ((0.22, 0.78), (0.78, 0.22))):
+                self.draw.line((x + side * a[0], y + side * a[1], x + side * b[0], y + side * b[1]), fill=s.accent + (255,), width=max(2, side // 7))
+        elif s.checkbox == "fill":
+            inset = max(1, round(side * 0.24))
+            if side - 1 - 2 * inset > 0:
+                self.draw.rectangle((box.x0 + inset, box.y0 + inset, box.x1 - 1 - inset, box.y1 - 1 - inset), fill=s.accent + (255,))
+        else:
+            pts = [(x + side * 0.2, y + side * 0.5), (x + side * 0.42, y + side * 0.75), (x + side * 0.82, y + side * 0.22)]
+            self.draw.line(pts, fill=s.accent + (255,), width=max(2, side // 6), joint="curve")
+
+    def _toggle(self, box: Box, on: bool) -> None:
+        s = self.style
+        radius = box.h // 2
+        track = s.accent if on else mix(s.panel, (0, 0, 0), 0.2)
+        self.draw.rounded_rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), radius=radius, fill=track + (255,),
+                                    outline=(s.accent if on else s.dim_text) + (255,), width=max(2, box.h // 12))
+        pad = max(1, box.h // 7)
+        knob = max(1, box.h - 2 * pad)
+        knob_x = box.x1 - pad - knob if on else box.x0 + pad
+        self.draw.ellipse((knob_x, box.y0 + pad, knob_x + knob, box.y0 + pad + knob), fill=s.text + (255,))
 
     def _table_columns(self, table: Table) -> tuple[list[int], int]:
         font = self.font("small")
@@ -174,10 +216,9 @@ class Painter:
             return self.text(x, y, item.text, self.font(item.role), self.colour(item.colour))
         if isinstance(item, Button):
             box = Box(round(x), round(y), round(x + w), round(y + h))
-            fill = s.accent if item.filled else s.panel
-            self.draw.rounded_rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), radius=s.corner, fill=fill + (255 if item.filled else s.panel_alpha,),
-                                        outline=(s.accent if not item.filled else mix(s.accent, (255, 255, 255), 0.4)) + (255,), width=max(2, s.border_width))
-            ink = _contrasting(s.accent) if item.filled else s.dim_text
+            fill, fill_alpha, outline, line, ink = self._button_look(item.filled)
+            self.draw.rounded_rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), radius=s.corner, fill=fill + (fill_alpha,),
+                                        outline=outline + (255,), width=line)
             tw, th = self.text_size(item.text, self.font("body"))
             self.text(x + (w - tw) / 2, y + (h - th) / 2, item.text, self.font("body"), ink)
             return box
@@ -191,11 +232,12 @@ class Painter:
         if isinstance(item, Check):
             side = h
             box = Box(round(x), round(y), round(x + side), round(y + side))
-            self.draw.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=s.panel + (255,), outline=s.text + (255,), width=max(2, side // 10))
-            if item.ticked:
-                pts = [(x + side * 0.2, y + side * 0.5), (x + side * 0.42, y + side * 0.75), (x + side * 0.82, y + side * 0.22)]
-                self.draw.line(pts, fill=s.accent + (255,), width=max(2, side // 6), joint="curve")
-            label = self.text(x + side + 0.5 * em, y + (side - self.text_size("H", self.font("body"))[1]) / 2, item.label, self.font("body"), s.text)
+            if s.checkbox == "toggle":  # a switch: knob right on an accent track = ticked, knob left on an empty one
+                box = Box(round(x), round(y), round(x + side * 1.8), round(y + side))
+                self._toggle(box, item.ticked)
+            else:
+                self._checkbox(box, x, y, item.ticked)
+            label = self.text(x + side * (1.8 if s.checkbox == "toggle" else 1.0) + 0.5 * em, y + (side - self.text_size("H", self.font("body"))[1]) / 2, item.label, self.font("body"), s.text)
             return box.union(label)
         if isinstance(item, Row):
             group: Box | None = None

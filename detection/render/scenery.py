@@ -111,6 +111,42 @@ def menu_backdrop(size: tuple[int, int], rng: random.Random, hue: float) -> Imag
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
 
 
+def busy_backdrop(size: tuple[int, int], rng: random.Random, hue: float, *, muted: bool) -> Image.Image:
+    """A busy menu background: overlapping shapes, bands and a grainy texture, as key art or a 3D lobby gives.
+
+    Kept darker than the text above it (value at most ~0.5), as real menus keep their words readable.
+    """
+    width, height = size
+    sw, sh = max(64, width // 4), max(36, height // 4)
+    saturation = (0.1, 0.35) if muted else (0.3, 0.8)
+    img = Image.new("RGB", (sw, sh))
+    draw = ImageDraw.Draw(img, "RGBA")
+    _vertical_gradient(draw, (0, 0, sw, sh), _hsv(hue, rng.uniform(*saturation), rng.uniform(0.15, 0.35)),
+                       _hsv(hue + rng.uniform(-0.2, 0.2), rng.uniform(*saturation), rng.uniform(0.05, 0.2)))
+    for _ in range(rng.randint(3, 7)):  # wide diagonal bands
+        x, w = rng.randint(-sw, sw), rng.randint(sw // 20, sw // 5)
+        colour = _hsv(hue + rng.uniform(-0.3, 0.3), rng.uniform(*saturation), rng.uniform(0.2, 0.5))
+        draw.polygon([(x, sh), (x + w, sh), (x + w + sh, 0), (x + sh, 0)], fill=colour + (rng.randint(40, 110),))
+    for _ in range(rng.randint(40, 120)):  # shapes of every size, some translucent
+        x, y = rng.randint(-sw // 10, sw), rng.randint(-sh // 10, sh)
+        r = rng.randint(2, max(3, sh // 5))
+        colour = _hsv(rng.random() if not muted else hue + rng.uniform(-0.15, 0.15), rng.uniform(*saturation), rng.uniform(0.1, 0.5))
+        fill = colour + (rng.randint(60, 255),)
+        shape = rng.random()
+        if shape < 0.35:
+            draw.rectangle((x, y, x + r * rng.uniform(0.5, 3), y + r * rng.uniform(0.3, 2)), fill=fill)
+        elif shape < 0.65:
+            draw.ellipse((x, y, x + r, y + r), fill=fill)
+        elif shape < 0.85:
+            draw.polygon([(x, y), (x + r, y + rng.randint(-r, r)), (x + rng.randint(-r, r), y + r)], fill=fill)
+        else:
+            draw.line((x, y, x + rng.randint(-sw // 3, sw // 3), y + rng.randint(-sh // 3, sh // 3)), fill=fill, width=rng.randint(1, 3))
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.2)))
+    arr = np.asarray(img, dtype=np.float32)
+    arr += np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(4, 14), (sh, sw, 1))
+    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
+
+
 def transition_black(size: tuple[int, int], rng: random.Random) -> Image.Image:
     level = rng.randint(0, 25)
     return Image.new("RGB", size, (level, level, level + rng.randint(0, 6)))

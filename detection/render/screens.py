@@ -26,6 +26,26 @@ def _region(p: Painter, profile: DemoProfile, name: str) -> Box:
     return Box.of_region(profile.regions[name], p.width, p.height)
 
 
+def _titled(p: Painter, rng: random.Random, title: Item, key: list[Item],
+            apart: tuple[float, float, float, float] | None = None) -> list[Item]:
+    """The lines of a screen's block with its title where the style puts it.
+
+    "apart" paints the title on its own in the `apart` area (fractions of the frame, outside
+    the key element's region) and leaves the key element alone in its block; screens
+    without such an area put the title below instead.
+    """
+    place = p.style.title_place
+    if place == "apart" and apart is not None:
+        area = Box(round(p.width * apart[0]), round(p.height * apart[1]), round(p.width * apart[2]), round(p.height * apart[3]))
+        place_block(p, [title], area, rng, panel=False)
+        return list(key)
+    if place == "beside":
+        return [Row((title, key[0]), gap_em=1.5), *key[1:]]
+    if place in ("below", "apart"):
+        return [*key, title]
+    return [title, *key]
+
+
 def _next_button(p: Painter, rng: random.Random, label: str) -> None:
     """Clutter outside every spec region: the READY/NEXT button real menus have."""
     area = Box(round(p.width * 0.78), round(p.height * 0.86), round(p.width * 0.98), round(p.height * 0.97))
@@ -44,16 +64,25 @@ def paint_stash(p: Painter, profile: DemoProfile, rng: random.Random, *, tab: in
         p.draw.line((bar.x0, bar.y1 - 1, bar.x1, bar.y1 - 1), fill=s.accent + (255,), width=max(2, bar_h // 20))
     title = s.font("title", bar_h * 0.5 / s.scale * rng.uniform(0.85, 1.1))
     body = s.font("body", bar_h * 0.32 / s.scale * rng.uniform(0.85, 1.15))
-    x = bar.x0 + p.width * rng.uniform(0.01, 0.04)
-    cap = p.text_size("H", title)[1]
-    p.text(x, bar.y0 + (bar_h - cap) / 2, "STASH", title, s.text)
-    x += p.text_size("STASH", title)[0] + p.width * rng.uniform(0.03, 0.12)
+    margin = p.width * rng.uniform(0.01, 0.04)
+    after_title = p.width * rng.uniform(0.03, 0.12)
     gap = p.width * rng.uniform(0.02, 0.06)
-    for i, name in enumerate(("CHARACTER", "TRADERS", "FLEA MARKET")):
+    tabs = ("CHARACTER", "TRADERS", "FLEA MARKET")
+    width = p.text_size("STASH", title)[0] + after_title + sum(p.text_size(n, body)[0] for n in tabs) + gap * (len(tabs) - 1)
+    x = {"left": bar.x0 + margin, "centre": bar.x0 + (bar.w - width) / 2, "right": bar.x1 - margin - width}[s.stash_align]
+    # Right-aligned headers end with their title: the tabs come first.
+    order: list[str] = ["STASH", *tabs] if s.stash_align != "right" else [*tabs, "STASH"]
+    for name in order:
+        if name == "STASH":
+            cap = p.text_size("H", title)[1]
+            p.text(x, bar.y0 + (bar_h - cap) / 2, "STASH", title, s.text)
+            x += p.text_size("STASH", title)[0] + after_title
+            continue
         w, h = p.text_size(name, body)
         y = bar.y0 + (bar_h - h) / 2
-        p.text(x, y, name, body, s.accent if i == tab else s.dim_text)
-        if i == tab:
+        chosen = tabs.index(name) == tab
+        p.text(x, y, name, body, s.accent if chosen else s.dim_text)
+        if chosen:
             p.draw.line((x, y + h + h * 0.35, x + w, y + h + h * 0.35), fill=s.accent + (255,), width=max(2, h // 8))
         x += w + gap
     _stash_grid(p, rng, bar.y1)
@@ -73,13 +102,14 @@ def _stash_grid(p: Painter, rng: random.Random, top: int) -> None:
             p.draw.rectangle(box, fill=(20, 20, 22, 160), outline=grid)
             if rng.random() < 0.35:
                 tint = mix(p.style.accent, (80, 80, 80), rng.uniform(0.4, 0.9))
-                p.draw.rectangle((box[0] + 3, box[1] + 3, box[2] - 3, box[3] - 3), fill=tint + (255,))
+                inset = 3 if cell > 8 else 1  # tiny frames (tests) have cells of a few pixels
+                p.draw.rectangle((box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset), fill=tint + (255,))
 
 
 def paint_character_select(p: Painter, profile: DemoProfile, rng: random.Random, *, choice: str = "PMC") -> Boxes:
     order = ("PMC", "SCAV") if rng.random() < 0.7 else ("SCAV", "PMC")
     buttons = Row(tuple(Button(name, name == choice) for name in order), gap_em=rng.uniform(0.8, 3.0))
-    lines: list[Item] = [Text("CHOOSE YOUR CHARACTER", "title"), buttons]
+    lines = _titled(p, rng, Text("CHOOSE YOUR CHARACTER", "title"), [buttons], apart=(0.2, 0.12, 0.8, 0.3))
     box = place_block(p, lines, _region(p, profile, "character_select"), rng, panel=rng.random() < 0.8)
     _next_button(p, rng, "NEXT")
     return {"character_select": box}
@@ -87,8 +117,8 @@ def paint_character_select(p: Painter, profile: DemoProfile, rng: random.Random,
 
 def paint_map_select(p: Painter, profile: DemoProfile, rng: random.Random, *, map_name: str, pve: bool) -> Boxes:
     header = Text("SELECT LOCATION", rng.choice(["title", "body"]), rng.choice(["text", "dim", "accent"]))
-    box = place_block(p, [header, Text(map_name, "big")], _region(p, profile, "map_select"), rng,
-                      panel=rng.random() < 0.6, spread=0.3)
+    lines = _titled(p, rng, header, [Text(map_name, "big")], apart=(0.03, 0.03, 0.5, 0.17))
+    box = place_block(p, lines, _region(p, profile, "map_select"), rng, panel=rng.random() < 0.6, spread=0.3)
     place_block(p, [Check("PVE", pve)], _region(p, profile, "map_select_checkbox"), rng, panel=rng.random() < 0.4, spread=0.1)
     _map_list(p, profile, rng, map_name)
     _next_button(p, rng, "READY")
@@ -105,13 +135,14 @@ def _map_list(p: Painter, profile: DemoProfile, rng: random.Random, current: str
 
 
 def paint_queue(p: Painter, profile: DemoProfile, rng: random.Random, *, elapsed: float, estimate: float) -> Boxes:
-    lines: list[Item] = [Text("SEARCHING FOR MATCH", "title"), Text(mmss(elapsed), "digits", rng.choice(["text", "accent"])),
-                         Text(f"ESTIMATED TIME: {mmss(estimate)}", "small", "dim")]
+    timer: Item = Text(mmss(elapsed), "digits", rng.choice(["text", "accent"]))
+    lines = _titled(p, rng, Text("SEARCHING FOR MATCH", "title"), [timer, Text(f"ESTIMATED TIME: {mmss(estimate)}", "small", "dim")],
+                    apart=(0.3, 0.25, 0.7, 0.39))
     return {"queue_timer": place_block(p, lines, _region(p, profile, "queue_timer"), rng, panel=rng.random() < 0.85, spread=0.3)}
 
 
 def paint_match_found(p: Painter, profile: DemoProfile, rng: random.Random, *, countdown: int) -> Boxes:
-    lines: list[Item] = [Text("MATCH FOUND", "title", rng.choice(["accent", "text"])), Text(f"DEPLOYING IN: {countdown}", "body")]
+    lines = _titled(p, rng, Text("MATCH FOUND", "title", rng.choice(["accent", "text"])), [Text(f"DEPLOYING IN: {countdown}", "body")])
     return {"match_found": place_block(p, lines, _region(p, profile, "match_found"), rng, panel=rng.random() < 0.9, spread=0.3)}
 
 
@@ -119,6 +150,8 @@ def paint_loading(p: Painter, profile: DemoProfile, rng: random.Random, *, progr
     lines: list[Item] = [Text("LOADING LOCATION DATA...", rng.choice(["body", "small"])), Bar(progress, rng.uniform(10, 26))]
     if rng.random() < 0.5:
         lines.reverse()
+    if p.style.title_place in ("beside", "apart"):
+        lines = [Row((lines[0], lines[1]), gap_em=1.5)]
     return {"loading_screen": place_block(p, lines, _region(p, profile, "loading_screen"), rng, panel=rng.random() < 0.4, spread=0.2)}
 
 
@@ -128,11 +161,31 @@ def paint_hud(p: Painter, profile: DemoProfile, rng: random.Random, *, hp: int, 
     right_area = Box(region.x0 + round(p.width * 0.6), region.y0, region.x1 - round(p.width * rng.uniform(0.0, 0.03)), region.y1)
     panel = rng.random() < 0.5
     vitals: list[Item] = [Text(f"HP {hp}%", "body"), Text(f"SHIELD {shield}%", "body", rng.choice(["text", "dim", "accent"]))]
-    if rng.random() < 0.35:
+    ammo_lines: list[Item] = [Text(f"{ammo}/{capacity}", "digits")]
+    if p.style.hud == "bars":  # a bar beside each vital, the magazine as a bar under the count
+        vitals = [Row((text, Bar(value / 100, 5.0)), gap_em=0.6) for text, value in zip(vitals, (hp, shield))]
+        ammo_lines.append(Bar(ammo / max(1, capacity), 4.0))
+    elif p.style.hud == "stacked":  # shield over health, a compass strip between the groups
+        vitals.reverse()
+        _compass(p, rng, region)
+    elif rng.random() < 0.35:
         vitals = [Row(tuple(vitals), gap_em=rng.uniform(1.0, 2.5))]
     left = place_block(p, vitals, left_area, rng, panel=panel, align="left", spread=0.05)
-    right = place_block(p, [Text(f"{ammo}/{capacity}", "digits")], right_area, rng, panel=panel, align="right", spread=0.05)
+    right = place_block(p, ammo_lines, right_area, rng, panel=panel, align="right", spread=0.05)
     return {"gameplay_hud": left.union(right)}
+
+
+def _compass(p: Painter, rng: random.Random, region: Box) -> None:
+    """A compass tape in the middle of the HUD strip: ticks and a heading marker, no words."""
+    x0, x1 = p.width * rng.uniform(0.4, 0.44), p.width * rng.uniform(0.56, 0.6)
+    y = region.y0 + region.h * rng.uniform(0.45, 0.75)
+    step = (x1 - x0) / 24
+    ink = p.style.dim_text + (200,)
+    for i in range(25):
+        tall = p.height * (0.012 if i % 6 == 0 else 0.006)
+        p.draw.line((x0 + i * step, y - tall, x0 + i * step, y), fill=ink, width=max(1, p.height // 540))
+    mid = (x0 + x1) / 2
+    p.draw.polygon([(mid - step / 2, y + step), (mid + step / 2, y + step), (mid, y + 2)], fill=p.style.accent + (255,))
 
 
 def paint_kill(p: Painter, profile: DemoProfile, rng: random.Random, *, enemy: str, weapon: str, headshot: bool) -> Boxes:
@@ -152,25 +205,26 @@ def paint_kill(p: Painter, profile: DemoProfile, rng: random.Random, *, enemy: s
 
 
 def paint_survived(p: Painter, profile: DemoProfile, rng: random.Random, *, extract: str, time_in_raid: float) -> Boxes:
-    lines: list[Item] = [Text("SURVIVED", "big", "outcome0"), Text(f"EXFILTRATED AT: {extract}", "body"),
-                         Text(f"TIME IN RAID: {mmss(time_in_raid)}", "body", "dim")]
+    lines = _titled(p, rng, Text("SURVIVED", "big", "outcome0"), [Text(f"EXFILTRATED AT: {extract}", "body"),
+                                                                     Text(f"TIME IN RAID: {mmss(time_in_raid)}", "body", "dim")])
     return {"survived_screen": place_block(p, lines, _region(p, profile, "survived_screen"), rng, spread=0.4)}
 
 
 def paint_death(p: Painter, profile: DemoProfile, rng: random.Random, *, killed_by: str) -> Boxes:
-    lines: list[Item] = [Text("KILLED IN ACTION", "big", "outcome1"), Text(f"KILLED BY: {killed_by}", "body")]
+    lines = _titled(p, rng, Text("KILLED IN ACTION", "big", "outcome1"), [Text(f"KILLED BY: {killed_by}", "body")])
     return {"death_screen": place_block(p, lines, _region(p, profile, "death_screen"), rng, spread=0.4)}
 
 
 def paint_mia(p: Painter, profile: DemoProfile, rng: random.Random) -> Boxes:
-    lines: list[Item] = [Text("MISSING IN ACTION", "big", "outcome2"), Text("FAILED TO EXTRACT IN TIME", "body")]
+    lines = _titled(p, rng, Text("MISSING IN ACTION", "big", "outcome2"), [Text("FAILED TO EXTRACT IN TIME", "body")])
     return {"mia_screen": place_block(p, lines, _region(p, profile, "mia_screen"), rng, spread=0.4)}
 
 
 def paint_post_raid(p: Painter, profile: DemoProfile, rng: random.Random, *, kills: list[tuple[str, str, bool]]) -> Boxes:
     rows = tuple((enemy, weapon, "HEADSHOT") if headshot else (enemy, weapon) for enemy, weapon, headshot in kills[:12])
-    lines: list[Item] = [Text("RAID SUMMARY", "title"), Text("KILL LIST", "body", "accent")]
+    body: list[Item] = [Text("KILL LIST", "body", "accent")]
     if rows:
-        lines.append(Table(rows, gap_em=rng.uniform(1.0, 3.0)))
+        body.append(Table(rows, gap_em=rng.uniform(1.0, 3.0)))
+    lines = _titled(p, rng, Text("RAID SUMMARY", "title"), body)
     region = _region(p, profile, "post_raid_screen")
     return {"post_raid_screen": place_block(p, lines, region, rng, align=rng.choice(["left", "center"]), spread=0.9)}

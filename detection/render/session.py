@@ -10,7 +10,9 @@ from pathlib import Path
 
 from detection.pipeline.event_log import format_timestamp, write_event_log
 
+from .blanking import blanked_spans, choose_blanks
 from .compositor import Compositor, Look
+from .families import DEFAULT_FAMILY, family_named
 from .profile import load_profile
 from .style import random_style
 from .timeline import DEMO_PACING, Pacing, plan_session
@@ -36,8 +38,15 @@ def render_session(
     *, out_dir: str | Path, seconds: float, fps: int = 30, size: tuple[int, int] = (1920, 1080), seed: int = 0,
     started_at: datetime | None = None, vfr: bool = False, name: str | None = None, pacing: Pacing = DEMO_PACING,
     crf: int | None = None, preset: str = "ultrafast", progress: Callable[[int, int], None] | None = None,
+    style_family: str = DEFAULT_FAMILY, blank_screens: int = 0, blank_stretch: int = 0,
 ) -> RenderResult:
-    """Render `seconds` of sessions. Everything random (timeline, UI style, grain, camera, H.264 quality) follows `seed`."""
+    """Render `seconds` of sessions. Everything random (timeline, UI style, grain, camera, H.264 quality) follows `seed`.
+
+    `style_family` names the look (families.py). `blank_screens` hides that many single screens
+    and `blank_stretch` a run of that many screens after a raid (blanking.py); the rest of the
+    render, truth included, is the same as without them.
+    """
+    family = family_named(style_family)
     width, height = size
     if seconds < 1:
         raise ValueError(f"{seconds} s is too short to render: at least one second")
@@ -47,9 +56,10 @@ def render_session(
     rng = random.Random(seed)
     profile = load_profile()
     timeline = plan_session(seconds, profile, random.Random(rng.getrandbits(64)), pacing)
-    style = random_style(random.Random(rng.getrandbits(64)))
+    style = random_style(random.Random(rng.getrandbits(64)), family=family)
     look = Look.random(random.Random(rng.getrandbits(64)))
     crf = crf if crf is not None else rng.randint(18, 28)
+    timeline.blanked = choose_blanks(timeline, screens=blank_screens, stretch=blank_stretch, rng=random.Random(f"{seed}:blank"))
     times = frame_times(seconds, fps, vfr=vfr, rng=random.Random(rng.getrandbits(64)))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,8 +80,11 @@ def render_session(
         "source": "render_demo", "profile": profile.name, "video": video.name, "started_at": format_timestamp(started_at),
         "fps": fps, "vfr": vfr, "resolution": f"{width}x{height}", "width": width, "height": height, "seed": seed,
         "duration_seconds": seconds, "crf": crf,
-        "style": {"title_font": style.title_font, "body_font": style.body_font, "digit_font": style.digit_font},
+        "style": {"family": style.family, "title_font": style.title_font, "body_font": style.body_font,
+                  "digit_font": style.digit_font},
     }
+    if timeline.blanked:
+        metadata["blanked"] = blanked_spans(timeline)
     write_event_log(truth_log(timeline, times, started_at=started_at, metadata=metadata), truth)
     return RenderResult(video=video, truth=truth, frames=len(times), duration=seconds, wall_seconds=wall)
 

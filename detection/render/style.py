@@ -1,7 +1,8 @@
 """A randomised look: fonts, sizes, colours and layout habits the spec leaves open.
 
-One `Style` is one "build" of the game's UI. Datasets draw a fresh style per image;
-a demo video keeps one style for the whole recording, as a real game does.
+One `Style` is one "build" of the game's UI, drawn from a style family (families.py).
+Datasets draw a fresh style per image; a demo video keeps one style for the whole
+recording, as a real game does.
 """
 from __future__ import annotations
 
@@ -9,16 +10,14 @@ import colorsys
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from typing import TypeVar
 
 from PIL import ImageFont
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-FONT_FILES = tuple(sorted(p.name for p in FONT_DIR.glob("*.ttf")))
-# Regular weights read poorly when small, so they only ever set body text.
-BOLD_FONTS = tuple(name for name in FONT_FILES if "Regular" not in name)
+from .families import CLASSIC, FONT_DIR, Family
 
 RGB = tuple[int, int, int]
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=512)
@@ -55,6 +54,14 @@ class Style:
     corner: int  # rounded-corner radius in px; 0 = square
     hue: float  # base hue of backdrops
     outcome_hues: tuple[float, float, float]  # survived, killed, mia accents
+    family: str = CLASSIC.name
+    muted: bool = False
+    title_place: str = "above"  # where a title sits beside its screen's key element (families.py)
+    stash_align: str = "left"
+    checkbox: str = "tick"
+    highlight: str = "fill"
+    backdrop: str = "plain"
+    hud: str = "split"
 
     def font(self, role: str, height_px: float) -> ImageFont.FreeTypeFont:
         name = {"title": self.title_font, "digits": self.digit_font}.get(role, self.body_font)
@@ -67,23 +74,38 @@ class Style:
 
     def outcome_accent(self, index: int) -> RGB:
         light_panel = 0.299 * self.panel[0] + 0.587 * self.panel[1] + 0.114 * self.panel[2] > 128
+        if self.muted:
+            return _hsv(self.outcome_hues[index], 0.5 if light_panel else 0.38, 0.38 if light_panel else 0.78)
         return _hsv(self.outcome_hues[index], 0.85 if light_panel else 0.75, 0.4 if light_panel else 0.95)
 
 
-def random_style(rng: random.Random, *, hard: bool = False) -> Style:
+def pick(rng: random.Random, options: tuple[T, ...]) -> T:
+    """`rng.choice`, except that a single option draws nothing (the classic look stays as it was)."""
+    return options[0] if len(options) == 1 else rng.choice(options)
+
+
+def random_style(rng: random.Random, *, hard: bool = False, family: Family = CLASSIC) -> Style:
     """`hard` makes the small, low-contrast slice; text stays readable for OCR otherwise."""
-    title_font = rng.choice(BOLD_FONTS)
-    body_font = rng.choice(FONT_FILES) if rng.random() < 0.5 else title_font
-    digit_font = rng.choice(BOLD_FONTS) if rng.random() < 0.4 else title_font
+    title_font = rng.choice(family.title_fonts)
+    body_font = rng.choice(family.body_fonts) if rng.random() < 0.5 else title_font
+    digit_font = rng.choice(family.title_fonts) if rng.random() < 0.4 else title_font
     hue = rng.random()
     light_panel = rng.random() < 0.12
-    if light_panel:
+    muted = family.palette == "muted"
+    if muted:
+        # Greys and olive-greys, text well short of white, accents with little saturation.
+        panel = _hsv(hue, rng.uniform(0.05, 0.25), rng.uniform(0.58, 0.72) if light_panel else rng.uniform(0.12, 0.26))
+        text = _hsv(hue, rng.uniform(0.0, 0.15), rng.uniform(0.05, 0.15)) if light_panel else rng.choice(
+            [(200, 200, 192), (190, 196, 186), (214, 206, 186), (186, 194, 204), (205, 205, 205)])
+    elif light_panel:
         panel = _hsv(hue, rng.uniform(0.0, 0.2), rng.uniform(0.78, 0.95))
         text = _hsv(hue, rng.uniform(0.0, 0.3), rng.uniform(0.02, 0.18))
     else:
         panel = _hsv(hue, rng.uniform(0.0, 0.5), rng.uniform(0.03, 0.22))
         text = rng.choice([(240, 240, 240), (255, 255, 255), (232, 224, 196), (250, 240, 170), (210, 236, 240), (220, 240, 215)])
     accent = _hsv(rng.random(), rng.uniform(0.45, 0.95), rng.uniform(0.75, 1.0) if not light_panel else rng.uniform(0.35, 0.6))
+    if muted:
+        accent = _hsv(rng.random(), rng.uniform(0.2, 0.4), rng.uniform(0.62, 0.8) if not light_panel else rng.uniform(0.25, 0.4))
     if hard:
         # Low contrast: text pulled towards the panel, as some muted game UIs do.
         text = mix(text, panel, rng.uniform(0.3, 0.55))
@@ -114,4 +136,12 @@ def random_style(rng: random.Random, *, hard: bool = False) -> Style:
         corner=rng.choice([0, 0, 4, 8, 14]),
         hue=hue,
         outcome_hues=outcome_hues,
+        family=family.name,
+        muted=muted,
+        title_place=pick(rng, family.title_places),
+        stash_align=pick(rng, family.stash_aligns),
+        checkbox=pick(rng, family.checkboxes),
+        highlight=pick(rng, family.highlights),
+        backdrop=pick(rng, family.backdrops),
+        hud=pick(rng, family.huds),
     )

@@ -91,6 +91,7 @@ class Timeline:
     kills: list[KillShow] = field(default_factory=list)
     hud: list[HudState] = field(default_factory=list)
     events: list[PlannedEvent] = field(default_factory=list)
+    blanked: dict[int, str] = field(default_factory=dict)  # segment index → what hides it (blanking.py)
 
     def segment_at(self, t: float) -> Segment:
         i = bisect.bisect_right([s.start for s in self.segments], t + EPS) - 1

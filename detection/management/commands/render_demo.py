@@ -7,8 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detection.pipeline.event_log import EventLogError, parse_timestamp
+from detection.render.families import DEFAULT_FAMILY, FAMILIES
 from detection.render.session import render_session
 from detection.render.timeline import DEMO_PACING, QUICK_PACING
+
+HELD_OUT = [name for name, family in FAMILIES.items() if family.held_out]
 
 
 def resolution(raw: str) -> tuple[int, int]:
@@ -33,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="file name without extension; default: OBS style from the start time")
         parser.add_argument("--quick", action="store_true", help="compressed pacing: a whole session in ~30 s (tests)")
         parser.add_argument("--preset", default="ultrafast", help="x264 preset")
+        parser.add_argument("--style-family", choices=list(FAMILIES), default=DEFAULT_FAMILY,
+                            help=f"the UI's look; held-out families ({', '.join(HELD_OUT)}) were never trained on")
+        parser.add_argument("--blank-screens", type=int, default=0,
+                            help="hide this many screens (one at least a stash or end screen) behind black, frozen or noise "
+                                 "frames; the truth is unchanged and its metadata lists what was hidden")
+        parser.add_argument("--blank-stretch", type=int, default=0, help="hide this many screens in a row after a raid")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -51,7 +60,8 @@ class Command(BaseCommand):
                 out_dir=options["out"], seconds=seconds, fps=options["fps"], size=resolution(options["resolution"]),
                 seed=options["seed"], started_at=start or datetime.now(timezone.utc).replace(microsecond=0),
                 vfr=options["vfr"], name=options["name"], pacing=QUICK_PACING if options["quick"] else DEMO_PACING,
-                preset=options["preset"], progress=progress,
+                preset=options["preset"], progress=progress, style_family=options["style_family"],
+                blank_screens=options["blank_screens"], blank_stretch=options["blank_stretch"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,0 +1,187 @@
+#!/usr/bin/env python
+"""Detection on styles held out of training: the headline accuracy figure (issue 10).
+
+Renders, once, into a cache folder keyed by every render parameter:
+
+  (1) held-out: a session in a held-out style family (fonts, palette, layout habits the model
+      never saw; detection/render/families.py), 1080p30, x264 veryfast;
+  (2) held-out, blanked: the same session with screens hidden behind black, frozen or noise
+      frames (single screens, one at least a stash or end screen, and a stretch after a raid),
+      truth unchanged: a missed screen must not cost a raid or a kill;
+  (3) control: the training family with a seed never used for training or tuning;
+
+then runs on each the pipeline exactly as `manage.py detect --detection-fps 10` does (single
+pass; `--two-pass` adds the two-pass mode), each mode in its own process (bench_detect.py's
+children), a plain decode of every frame in the same run for the speed ratio, and scores
+the event log with detection/evaluation.py: per type truth / found / precision / recall,
+every data field's accuracy, timestamp p95.
+
+    .venv/bin/python bench/bench_generalization.py                     # 10 min each, cached renders
+    .venv/bin/python bench/bench_generalization.py --two-pass --family serif
+    .venv/bin/python bench/bench_generalization.py --minutes 2 --cases heldout   # a quick look
+
+A rerun with the same parameters reuses the renders (delete the cache folder to redraw them).
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Bump when the renderer changes what a given seed draws, so cached renders are redrawn.
+RENDER_VERSION = 1
+TYPES = ("raid_start", "kill", "raid_end", "state_transition")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    title: str
+    family: str
+    seed: int
+    blank_screens: int = 0
+    blank_stretch: int = 0
+
+
+def cases(args: argparse.Namespace) -> list[Case]:
+    every = [
+        Case("heldout", f"held-out family '{args.family}'", args.family, args.seed),
+        Case("blanked", f"held-out family '{args.family}', {args.blank_screens} screens + a stretch of "
+                        f"{args.blank_stretch} blanked", args.family, args.seed, args.blank_screens, args.blank_stretch),
+        Case("control", "training family 'classic', unseen seed", "classic", args.control_seed),
+    ]
+    wanted = args.cases.split(",")
+    return [case for case in every if case.name in wanted]
+
+
+def render(case: Case, args: argparse.Namespace) -> Path:
+    """The cached video of `case`, rendered first when no render with these parameters exists."""
+    from detection.render.session import render_session
+
+    key = (f"v{RENDER_VERSION}-{case.family}-s{case.seed}-{args.minutes:g}m-{args.resolution}-{args.fps}fps-{args.preset}"
+           f"-b{case.blank_screens}x{case.blank_stretch}")
+    folder = Path(args.cache) / key
+    video = folder / "session.mkv"
+    Path(args.cache).mkdir(parents=True, exist_ok=True)
+    # One renderer per key: a second run (say `--render-only` started beside it) waits, then reuses.
+    with open(Path(args.cache) / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if video.exists() and video.with_suffix(".truth.json").exists():
+            print(f"  cached render {video}")
+            return video
+        partial = Path(args.cache) / f"{key}.partial"
+        partial.mkdir(exist_ok=True)
+        width, height = (int(v) for v in args.resolution.split("x"))
+        result = render_session(
+            out_dir=partial, seconds=args.minutes * 60, fps=args.fps, size=(width, height), seed=case.seed,
+            started_at=datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc), name="session", preset=args.preset,
+            style_family=case.family, blank_screens=case.blank_screens, blank_stretch=case.blank_stretch,
+        )
+        partial.rename(folder)
+    print(f"  rendered {video} at {result.speed:.2f} video-s/s")
+    return video
+
+
+def run_child(mode: str, video: Path, args: argparse.Namespace, out: Path) -> dict[str, object]:
+    """One bench_detect.py child: `decode` (every frame) or `single` / `twopass` (the detect command's pipeline)."""
+    command = [sys.executable, str(ROOT / "bench" / "bench_detect.py"), "--child", mode, "--video", str(video),
+               "--model", args.model]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BENCH_OUT": str(out)})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise SystemExit(f"{mode} on {video} failed:\n{done.stderr[-3000:]}")
+    record: dict[str, object] = json.loads(lines[-1][7:])
+    record["speed"] = float(record["video_seconds"]) / float(record["wall"])  # type: ignore[arg-type]
+    return record
+
+
+def score(truth: Path, log: Path) -> dict[str, object]:
+    from detection.evaluation import evaluate
+    from detection.pipeline.event_log import read_event_log
+
+    return evaluate(read_event_log(truth), read_event_log(log)).to_json()
+
+
+def report(case: Case, modes: dict[str, dict[str, object]], scores: dict[str, dict[str, object]]) -> None:
+    decode = float(modes["decode"]["speed"])  # type: ignore[arg-type]
+    for mode, evaluation in scores.items():
+        record = modes[mode]
+        print(f"\n  {mode}: {float(record['speed']):.2f} video-s/s = {float(record['speed']) / decode:.2f} x decode "  # type: ignore[arg-type]
+              f"({decode:.2f} video-s/s), peak {record['peak_mb']} MB, {record['events']} events")
+        print(f"  {'type':<18}{'truth':>6}{'found':>6}{'prec':>7}{'recall':>8}{'t p95':>7}  fields right")
+        types: dict[str, dict[str, object]] = evaluation["types"]  # type: ignore[assignment]
+        for kind in TYPES:
+            s = types.get(kind)
+            if s is None:
+                continue
+            fields = ", ".join(f"{name} {f['correct']}/{f['total']}" for name, f in s["fields"].items()  # type: ignore[union-attr]
+                               if kind != "state_transition")
+            print(f"  {kind:<18}{s['truth']:>6}{s['detected']:>6}{_pct(s['precision']):>7}{_pct(s['recall']):>8}"
+                  f"{_sec(s['timing_p95']):>7}  {fields}")
+
+
+def _pct(value: object) -> str:
+    return "-" if value is None else f"{float(value) * 100:.1f}"  # type: ignore[arg-type]
+
+
+def _sec(value: object) -> str:
+    return "-" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--family", default="muted", help="the held-out style family (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=5150, help="seed of the held-out session")
+    parser.add_argument("--control-seed", type=int, default=6161, help="seed of the training-family control")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--resolution", default="1920x1080")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--preset", default="veryfast", help="x264 preset (veryfast: OBS's default)")
+    parser.add_argument("--blank-screens", type=int, default=3)
+    parser.add_argument("--blank-stretch", type=int, default=3)
+    parser.add_argument("--cases", default="heldout,blanked,control")
+    parser.add_argument("--two-pass", action="store_true", help="also run the two-pass mode")
+    parser.add_argument("--render-only", action="store_true", help="render (or find) the videos, measure nothing")
+    parser.add_argument("--model", default=str(ROOT / "detection" / "bundled" / "demo_yolo11n.onnx"))
+    parser.add_argument("--cache", default=str(ROOT / "var" / "bench" / "generalization"))
+    args = parser.parse_args()
+
+    from detection.render.families import family_named
+
+    if not family_named(args.family).held_out:
+        parser.error(f"--family {args.family} is a training family; the headline needs a held-out one")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    results: dict[str, object] = {"args": vars(args), "cases": {}}
+    print(f"model {args.model}, {os.cpu_count()} CPUs, renders cached in {args.cache}")
+    for case in cases(args):
+        print(f"\n== {case.name}: {case.title}, seed {case.seed}, {args.minutes:g} min {args.resolution} "
+              f"{args.fps} fps x264 {args.preset}")
+        video = render(case, args)
+        if args.render_only:
+            continue
+        out = video.parent / f"run-{stamp}"
+        out.mkdir(exist_ok=True)
+        modes = {"decode": run_child("decode", video, args, out), "single": run_child("single", video, args, out)}
+        if args.two_pass:
+            modes["twopass"] = run_child("twopass", video, args, out)
+        truth = video.with_suffix(".truth.json")
+        scores = {mode: score(truth, Path(str(record["log"]))) for mode, record in modes.items() if mode != "decode"}
+        report(case, modes, scores)
+        results["cases"][case.name] = {"video": str(video), "modes": modes, "scores": scores}  # type: ignore[index]
+    saved = Path(args.cache) / f"results-{stamp}.json"
+    saved.write_text(json.dumps(results, indent=2))
+    print(f"\nfigures saved in {saved}")
+
+
+if __name__ == "__main__":
+    main()

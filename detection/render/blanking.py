@@ -1,0 +1,55 @@
+"""Blanked screens: stretches of a recording where the UI never reaches the video.
+
+A streamer cuts to a "be right back" scene, the capture card drops out, a frame
+freezes: the game went on, so the truth does not change, but the footage shows
+nothing of those screens. Rendering such gaps tests that one missed screen (or a few
+between two raids) never costs a raid or a kill. The raid itself is never blanked:
+footage without the raid cannot show its kills.
+"""
+from __future__ import annotations
+
+import random
+
+from .timeline import SCREEN_CLASS, Timeline
+
+BLANK_KINDS = ("black", "frozen", "noise")
+# Blanking one of these loses the most: a missed stash or end screen once cost a whole raid.
+KEY_SCREENS = ("stash", "survived", "killed", "mia")
+
+
+def _blankable(screen: str) -> bool:
+    return SCREEN_CLASS[screen] is not None and screen != "raid"
+
+
+def choose_blanks(timeline: Timeline, *, screens: int, stretch: int, rng: random.Random) -> dict[int, str]:
+    """Segment index → what replaces it: `screens` single screens (one at least a stash or end screen)
+    and one `stretch` of that many screens in a row between two raids, starting at an end screen."""
+    if screens < 0 or stretch < 0:
+        raise ValueError("the number of blanked screens cannot be negative")
+    segments = timeline.segments
+    candidates = [s.index for s in segments if _blankable(s.screen)]
+    chosen: list[int] = []
+    if stretch:
+        starts = [s.index for s in segments if s.screen in ("survived", "killed", "mia")]
+        if not starts:
+            raise ValueError("no raid ends in this recording: nothing to blank a stretch from")
+        for segment in segments[rng.choice(starts):]:  # a segment's index is its position
+            if segment.screen == "raid" or len(chosen) == stretch:
+                break
+            if _blankable(segment.screen):
+                chosen.append(segment.index)
+    if screens:
+        key = [i for i in candidates if segments[i].screen in KEY_SCREENS and i not in chosen]
+        rest = [i for i in candidates if i not in chosen]
+        if len(rest) < screens or not key:
+            raise ValueError(f"this recording has {len(rest)} screens to blank ({len(key)} stash or end screens): "
+                             f"too few for {screens}")
+        first = rng.choice(key)
+        chosen += [first, *rng.sample([i for i in rest if i != first], screens - 1)]
+    return {index: rng.choice(BLANK_KINDS) for index in sorted(chosen)}
+
+
+def blanked_spans(timeline: Timeline) -> list[list[object]]:
+    """What the truth's metadata says was hidden: [start_s, end_s, detector class, replaced by]."""
+    return [[s.start, s.end, SCREEN_CLASS[s.screen], timeline.blanked[s.index]]
+            for s in timeline.segments if s.index in timeline.blanked]
