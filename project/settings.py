@@ -186,6 +186,10 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# How long a prefork worker waits for a dead child's last words before it calls the task lost (Celery's
+# default, 10 s, delays the re-queue of its job by as much). A late result only makes a redelivery that
+# claims nothing: the Job row already says the job ended.
+CELERY_WORKER_LOST_WAIT = 0.5
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("VODSCOPE_JOBS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
