@@ -1,4 +1,4 @@
-"""REST API v1: recordings, uploads, jobs, events. Parse, check permission, call one service, answer."""
+"""REST API v1: recordings, uploads, jobs (events: review/api.py). Parse, check permission, call one service, answer."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from detection import serializers as s
-from detection.models import DetectedEvent, Job, Recording, Upload
+from detection.models import Job, Recording, Upload
 from detection.selectors import (
-    events_visible_to,
     job_cancellable_by,
     jobs_visible_to,
     recording_changeable_by,
@@ -145,25 +144,6 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if not job_cancellable_by(request.user, job):
             raise PermissionDenied("only whoever started the job, the recording's owner or staff may cancel it")
         return Response(s.JobSerializer(job_cancel(job=job)).data)
-
-
-class EventFilter(django_filters.FilterSet):
-    confidence_min = django_filters.NumberFilter(field_name="confidence", lookup_expr="gte")
-    confidence_max = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte")
-    type = django_filters.CharFilter(field_name="event_type")
-
-    class Meta:
-        model = DetectedEvent
-        fields = ["recording", "event_type", "review_status", "source", "partial"]
-
-
-class EventViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.DetectedEventSerializer
-    filterset_class = EventFilter
-    ordering_fields = ["video_offset_seconds", "confidence", "timestamp"]
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return events_visible_to(self.request.user).order_by("recording_id", "video_offset_seconds", "id")
 
 
 class RawBytesParser(BaseParser):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
-from detection.api import EventViewSet, JobViewSet, RecordingViewSet, UploadViewSet
+from detection.api import JobViewSet, RecordingViewSet, UploadViewSet
+from review.api import EventViewSet
 
 router = DefaultRouter()
 router.register("recordings", RecordingViewSet, basename="recording")
