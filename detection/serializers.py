@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from detection.models import DetectedEvent, Job, Recording, SessionType, Upload
@@ -12,6 +13,10 @@ from detection.selectors import job_progress_info
 class RecordingSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     review_url = serializers.SerializerMethodField()
+    # The stored name, not a /media/ URL: media is never served as plain files. The video plays at
+    # video_url, behind the review player's visibility check (session login, HTTP Range).
+    uploaded_file = serializers.CharField(source="uploaded_file.name", read_only=True)
+    video_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Recording
@@ -19,12 +24,15 @@ class RecordingSerializer(serializers.ModelSerializer):
             "id", "title", "owner", "source_path", "uploaded_file", "size_bytes", "fingerprint",
             "duration_seconds", "avg_fps", "is_vfr", "width", "height", "codec", "container",
             "started_at", "started_at_source", "session_type", "notes", "status", "error",
-            "created_at", "updated_at", "review_url",
+            "created_at", "updated_at", "review_url", "video_url",
         ]
         read_only_fields = fields
 
     def get_review_url(self, recording: Recording) -> str:
-        return f"/recordings/{recording.pk}/review/"
+        return reverse("review-page", args=[recording.pk])
+
+    def get_video_url(self, recording: Recording) -> str:
+        return reverse("review-video", args=[recording.pk])
 
 
 class RecordingRegisterSerializer(serializers.Serializer):
@@ -83,6 +91,9 @@ class JobCreateSerializer(serializers.Serializer):
 
 
 class DetectedEventSerializer(serializers.ModelSerializer):
+    # Served by the review page's thumbnail view (same visibility as the event), never as a /media/ file.
+    thumbnail = serializers.SerializerMethodField()
+
     class Meta:
         model = DetectedEvent
         fields = [
@@ -91,6 +102,11 @@ class DetectedEventSerializer(serializers.ModelSerializer):
             "partial", "review_status", "manually_reviewed", "reviewed_by", "reviewed_at", "created_at",
         ]
         read_only_fields = fields
+
+    def get_thumbnail(self, event: DetectedEvent) -> str | None:
+        if not event.thumbnail:
+            return None
+        return reverse("review-event-thumbnail", args=[event.recording_id, event.pk])
 
 
 class UploadCreateSerializer(serializers.Serializer):
