@@ -1,5 +1,5 @@
 """Detect jobs: run the pipeline on a Recording, write DetectedEvent rows idempotently, resume
-from checkpoints, keep the events of a run that failed (marked partial).
+from checkpoints, keep the events of a run that failed or was cancelled (marked partial).
 
 The run's settings come from `detect_settings_for` and its model from a registered
 ModelVersion, the same way `manage.py detect` gets them, so both give the same events and
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from detection.models import DetectedEvent, Job, RejectedObservation, Recording
+from detection.pipeline.checkpoint import Checkpoint
 from detection.pipeline.factory import build_pipeline, open_source
 from detection.pipeline.profile import load_profile
 from detection.pipeline.run_settings import SettingsError, parse_params, run_metadata
@@ -37,10 +38,13 @@ class DetectError(Exception):
 
 
 def detect_params_clean(params: object) -> dict[str, Any]:
-    """Known keys with checked values, and a model version that exists and fits the profile."""
+    """Known keys with checked values, and a model version (if one is named) that exists and fits the profile.
+
+    Without one the run takes the version active when it starts."""
     try:
         clean = parse_params(params)
-        model_version_choose(version_id=clean.get("model_version"), profile=load_profile(settings.VODSCOPE_GAME_PROFILE))
+        if "model_version" in clean:
+            model_version_choose(version_id=clean["model_version"], profile=load_profile(settings.VODSCOPE_GAME_PROFILE))
     except (SettingsError, ModelVersionError) as exc:
         raise DetectError(str(exc)) from None
     return clean
@@ -70,19 +74,17 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.FAILED, error=str(exc)[:2000])
         raise DetectError(str(exc)) from exc
     total = int(source.duration or recording.duration_seconds or 0)
-    resume = dict(job.checkpoint) if job.checkpoint.get("video_time") is not None else None
-    reached = [float(resume["video_time"]) if resume else 0.0]
+    resume = Checkpoint.from_json(job.checkpoint) if job.checkpoint.get("video_time") is not None else None
 
     def on_progress(video_time: float) -> None:
-        reached[0] = video_time
         progress.update(int(video_time), total, f"{_clock(video_time)} of {_clock(total)} of video")
 
-    def on_checkpoint(checkpoint: dict[str, Any], events: list[Event], rejections: list[Rejection]) -> None:
-        # The pipeline checkpoints only when quiet: every event up to `reached` is among those written.
+    def on_checkpoint(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection]) -> None:
+        # The pipeline checkpoints only when quiet: every event up to the checkpoint's time is among those written.
         with transaction.atomic():
             detected_events_save(recording=recording, job=job, version=version, events=events, rejections=rejections)
-            detected_events_supersede(recording=recording, job=job, until=reached[0])
-            progress.save_checkpoint(checkpoint)
+            detected_events_supersede(recording=recording, job=job, until=checkpoint.video_time)
+            progress.save_checkpoint(checkpoint.to_json())
 
     try:
         result = pipeline.run(source, resume=resume, on_progress=on_progress, on_checkpoint=on_checkpoint)

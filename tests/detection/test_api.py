@@ -98,7 +98,7 @@ def test_jobs_create_list_cancel(api_client, owner, outsider):
     assert twice.status_code == 400 and twice.json()["job"] == job.pk
     other = RecordingFactory(owner=owner)
     typo = api_client(owner).post("/api/v1/jobs/", {"recording": other.pk, "params": {"fsp": 1}}, format="json")
-    assert typo.status_code == 400 and "unknown detect parameters" in typo.json()["detail"]
+    assert typo.status_code == 400 and "unknown detection parameters" in typo.json()["detail"]
 
     Job.objects.filter(pk=job.pk).update(status="running", progress_done=50, progress_total=200, progress_rate=10.0)
     listed = api_client(owner).get("/api/v1/jobs/", {"status": "running"}).json()["results"]
