@@ -18,6 +18,9 @@ from detection.pipeline.types import Event, Frame
 
 # How many of the latest events a new overlay event is compared with (two boxes on one notification).
 RECENT = 5
+# An event implied by the screens around it (a raid end whose end screen went unseen) counts this
+# much of the screen that implied it.
+INFERRED_DISCOUNT = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class EventAssembler:
         made: list[Event] = []
         for draft in pending.drafts:
             sure = confirmed.confidence if draft.type == self.profile.transition_event else confidence
+            if draft.inferred:
+                # Nobody saw it happen: below any review threshold, so a person confirms it first.
+                sure *= INFERRED_DISCOUNT
             event = Event(
                 event_id=f"{draft.type}-{confirmed.first_frame}",
                 type=draft.type,
@@ -95,7 +101,7 @@ class EventAssembler:
                 frame_number=confirmed.first_frame,
                 confidence=round(sure, 4),
                 data=self.data(draft, reading),
-                evidence=evidence,
+                evidence={**evidence, "inferred": True} if draft.inferred else evidence,
                 thumbnail=pending.thumbnail,
             )
             self.recent.append(RecentEvent(event.event_id, event.type, event.video_time, event.data))

@@ -90,3 +90,19 @@ def test_a_raid_lost_without_trace_ends_before_the_next_one_starts() -> None:
     drafts = walk(machine, [("match_found", 110.0, {}), ("gameplay_hud", 120.0, {})])
     assert [d.type for d in drafts] == ["state_transition", "raid_end", "state_transition", "raid_start"]
     assert drafts[1].inferred and drafts[3].data["map_name"] is None
+
+
+def test_an_inferred_raid_end_goes_to_review_first() -> None:
+    """An event nobody saw is made (the raid is not lost) but scores below any review threshold."""
+    from detection.pipeline.assembly import INFERRED_DISCOUNT, EventAssembler
+    from detection.pipeline.fields import FieldReader, Reading
+    from detection.pipeline.readings import Pending
+    from tests.detection.pipeline.test_fields_robust import TitleElsewhereReader
+
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {}})
+    screen = confirmed("post_raid_screen", 50.0)
+    pending = Pending(screen, Reading(data={}, complete=True), drafts=machine.on_screen(screen, {}).drafts)
+    transition, raid_end = EventAssembler(PROFILE, FieldReader(PROFILE, TitleElsewhereReader())).events(pending)
+    assert transition.confidence == 0.9 and "inferred" not in transition.evidence
+    assert raid_end.data == {"outcome": None} and raid_end.evidence["inferred"] is True
+    assert raid_end.confidence == round(0.9 * INFERRED_DISCOUNT, 4)
