@@ -220,11 +220,45 @@
     if (row) select(row, { focus: lost, scroll: false });
     else if (lost) list().focus();
   });
+  // While detection runs, each jobs poll carries the events' stamp; a list older than that is fetched again in
+  // place, so a reviewer works on the first raids while the rest is found. Selection, focus and scroll stay.
+  // It waits while an edit form is open (a new list would drop it) and while the reviewer's own requests are
+  // in flight (a list read before their change commits would show the row as it was).
+  const REFRESH_HEADER = "X-Review-Refresh";
+  const ownRequests = new Map(); // xhr -> when sent
+  let listStale = false;
+  let keepScroll = null;
+
+  function busy() {
+    const now = Date.now();
+    for (const [xhr, sent] of ownRequests) if (now - sent > 15000) ownRequests.delete(xhr); // never wait forever
+    return ownRequests.size > 0 || !!list().querySelector(".editing");
+  }
+
+  function refreshList() {
+    if (busy()) { listStale = true; return; }
+    listStale = false;
+    keepScroll = list().scrollTop;
+    htmx.ajax("GET", location.pathname + location.search,
+      { target: "#event-list", swap: "outerHTML", headers: { [REFRESH_HEADER]: "1" } });
+  }
+
+  const background = (ev) => ev.detail.elt.id === "jobs" || !!(ev.detail.requestConfig && ev.detail.requestConfig.headers[REFRESH_HEADER]);
+  document.body.addEventListener("htmx:beforeRequest", (ev) => { if (!background(ev)) ownRequests.set(ev.detail.xhr, Date.now()); });
+  document.body.addEventListener("htmx:afterRequest", (ev) => { ownRequests.delete(ev.detail.xhr); });
+  document.body.addEventListener("htmx:afterSwap", (ev) => {
+    if (ev.detail.elt.id === "event-list" && keepScroll !== null) { ev.detail.elt.scrollTop = keepScroll; keepScroll = null; }
+  });
+  document.body.addEventListener("review:events", (ev) => {
+    if (listStale || ev.detail.stamp !== list().dataset.stamp) refreshList();
+  });
+  document.body.addEventListener("htmx:afterSettle", () => { if (listStale && !busy()) refreshList(); });
+
   document.body.addEventListener("htmx:responseError", (ev) => toast(`Not saved: the server answered ${ev.detail.xhr.status}`));
   document.body.addEventListener("htmx:sendError", () => toast("Not saved: the server could not be reached"));
   // A detection run adds events, a proxy changes what the video URL serves: pick both up in place.
   document.body.addEventListener("review:jobs-done", (ev) => {
-    htmx.ajax("GET", location.pathname + location.search, { target: "#event-list", swap: "outerHTML" });
+    refreshList();
     if (ev.detail.proxy && !player.src.endsWith("?v=proxy")) {
       const at = player.currentTime;
       player.src = player.src.split("?")[0] + "?v=proxy";
