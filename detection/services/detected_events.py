@@ -56,6 +56,8 @@ def detected_events_save(
         if row is not None and _is_kept(row):
             claimed.add(row.pk)  # the reviewed row is this very detection
             continue
+        if row is not None and row.duplicate_of_id is not None and row.superseded_by_id == job.pk:
+            continue  # linked by this run already (written again on resume)
         match = _nearest_unclaimed(event, reviewed, claimed)
         hidden: dict[str, Any] = {"superseded_at": None, "superseded_by": None, "duplicate_of": None}
         if match is not None:
