@@ -8,6 +8,10 @@ from django.db import models
 from django.db.models import Q
 
 
+# What a person may write as notes; checked by serializers, forms and services before the database.
+NOTES_MAX_LENGTH = 2000
+
+
 class SessionType(models.TextChoices):
     STREAM = "stream", "Stream"
     PRACTICE = "practice", "Practice"
@@ -44,7 +48,7 @@ class Recording(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     started_at_source = models.CharField(max_length=16, choices=StartedAtSource.choices, blank=True)
     session_type = models.CharField(max_length=16, choices=SessionType.choices, default=SessionType.STREAM)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY, db_index=True)
     error = models.TextField(blank=True)
     proxy_path = models.CharField(max_length=1024, blank=True, help_text="Browser-playable copy made by a proxy job")
@@ -84,7 +88,7 @@ class Upload(models.Model):
     temp_path = models.CharField(max_length=1024)
     session_type = models.CharField(max_length=16, choices=SessionType.choices, default=SessionType.STREAM)
     started_at = models.DateTimeField(null=True, blank=True, help_text="User override for the recording start")
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -149,7 +153,7 @@ class ModelVersion(models.Model):
     classes = models.JSONField(default=list)
     image_size = models.PositiveIntegerField(default=320)
     metrics = models.JSONField(default=dict, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

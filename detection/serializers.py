@@ -6,8 +6,12 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from detection.models import DetectedEvent, Job, Recording, SessionType, Upload
+from detection.models import NOTES_MAX_LENGTH, DetectedEvent, Job, Recording, SessionType, Upload
 from detection.selectors import job_progress_info
+
+# Input limits are the columns' own, so a value that passes here always fits the database.
+TITLE_MAX = Recording._meta.get_field("title").max_length
+PATH_MAX = Recording._meta.get_field("source_path").max_length
 
 
 class RecordingSerializer(serializers.ModelSerializer):
@@ -36,16 +40,16 @@ class RecordingSerializer(serializers.ModelSerializer):
 
 
 class RecordingRegisterSerializer(serializers.Serializer):
-    path = serializers.CharField(help_text="Absolute server path of a video file inside an allowed root")
+    path = serializers.CharField(max_length=PATH_MAX, help_text="Absolute server path of a video file inside an allowed root")
     session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
     started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH)
 
 
 class FolderRegisterSerializer(serializers.Serializer):
-    path = serializers.CharField(help_text="Absolute server path of a folder inside an allowed root")
+    path = serializers.CharField(max_length=PATH_MAX, help_text="Absolute server path of a folder inside an allowed root")
     session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH)
 
 
 class IngestResultSerializer(serializers.Serializer):
@@ -56,10 +60,10 @@ class IngestResultSerializer(serializers.Serializer):
 
 
 class RecordingUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(required=False)
+    title = serializers.CharField(required=False, max_length=TITLE_MAX)
     started_at = serializers.DateTimeField(required=False)
     session_type = serializers.ChoiceField(choices=SessionType.choices, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH)
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -110,11 +114,11 @@ class DetectedEventSerializer(serializers.ModelSerializer):
 
 
 class UploadCreateSerializer(serializers.Serializer):
-    filename = serializers.CharField(max_length=255)
+    filename = serializers.CharField(max_length=TITLE_MAX)
     size = serializers.IntegerField(min_value=0)
     session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
     started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH)
 
 
 class UploadSerializer(serializers.ModelSerializer):

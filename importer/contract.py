@@ -26,6 +26,7 @@ STATES = (
     "post_raid_review",
 )
 MAX_TEXT = 64
+MAX_NOTES = 2000
 
 
 class ContractError(ValueError):
@@ -162,6 +163,8 @@ def session_body(raw: object) -> tuple[str, str, datetime | None]:
     notes = body.get("notes") or ""
     if not isinstance(notes, str):
         raise ContractError("notes: expected a string")
+    if len(notes) > MAX_NOTES:
+        raise ContractError(f"notes: longer than {MAX_NOTES} characters")
     return str(enum(body, "session_type", SESSION_TYPES)), notes, optional_time(body, "started_at")
 
 

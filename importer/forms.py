@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from django import forms
 
+from importer.models import ImportTarget
+
 
 class ImportTargetForm(forms.Form):
     api_url = forms.URLField(
         required=False,
         assume_scheme="http",
+        max_length=ImportTarget._meta.get_field("api_url").max_length,
         label="Stream-producer API URL",
         help_text="e.g. http://127.0.0.1:8080 — leave blank to import into Vodscope's own hosted API",
         widget=forms.URLInput(attrs={"placeholder": "blank = Vodscope (hosted)", "size": 40}),

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from importer.contract import CHARACTER_TYPES, GAME_MODES, OUTCOMES, SESSION_TYPES, STATES
+from importer.contract import CHARACTER_TYPES, GAME_MODES, MAX_NOTES, OUTCOMES, SESSION_TYPES, STATES
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -21,7 +21,7 @@ class StreamSession(models.Model):
     session_type = models.CharField(max_length=16, choices=_choices(SESSION_TYPES))
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=MAX_NOTES)
 
     class Meta:
         db_table = "stream_sessions"

@@ -51,6 +51,7 @@ def resolve_allowed_path(raw: str | os.PathLike[str]) -> Path:
         raise IngestError("give the path of a video file or folder on the server")
     if "\x00" in text:
         raise IngestError("a path cannot contain a NUL character")
+    check_text_length(text, field="source_path")
     path = Path(text).expanduser()
     if not path.is_absolute():
         raise IngestError(f"{text}: give an absolute path (it must lie under {_roots_text()})")
@@ -102,6 +103,13 @@ def check_video_name(name: str) -> None:
         raise IngestError(f"{Path(name).name}: not a video file (expected {allowed})")
 
 
+def check_text_length(value: str, *, field: str, model: type[Any] = Recording) -> None:
+    """The column's limit, checked here because SQLite would store any length and PostgreSQL would raise."""
+    limit = model._meta.get_field(field).max_length
+    if limit is not None and len(value) > limit:
+        raise IngestError(f"{field}: longer than {limit} characters ({len(value)})")
+
+
 def check_session_type(session_type: str) -> None:
     if session_type not in SessionType.values:
         raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
@@ -120,6 +128,9 @@ def recording_from_file(
 ) -> Recording:
     """Fingerprint, refuse duplicates, probe, then create the row: nothing is written unless all passed."""
     check_session_type(session_type)
+    check_text_length(notes, field="notes")
+    check_text_length(title, field="title")
+    check_text_length(source_path, field="source_path")
     try:
         stat = file_path.stat()
         if stat.st_size == 0:
@@ -277,11 +288,13 @@ def recording_update(
         recording.session_type = session_type
         fields.append("session_type")
     if notes is not None:
+        check_text_length(notes, field="notes")
         recording.notes = notes
         fields.append("notes")
     if title is not None:
         if not title.strip():
             raise IngestError("the title cannot be empty")
+        check_text_length(title.strip(), field="title")
         recording.title = title.strip()
         fields.append("title")
     if fields:

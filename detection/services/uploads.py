@@ -19,7 +19,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from detection.models import Recording, SessionType, Upload
-from detection.services.ingest import IngestError, check_session_type, check_video_name, recording_from_file
+from detection.services.ingest import (
+    IngestError,
+    check_session_type,
+    check_text_length,
+    check_video_name,
+    recording_from_file,
+)
 
 COPY_BLOCK = 1024 * 1024
 # An upload nobody resumed for this long is given up, bytes and row, when the next one starts.
@@ -55,6 +61,8 @@ def upload_create(
     if not name:
         raise IngestError("the upload needs a file name")
     check_video_name(name)
+    check_text_length(name, field="filename", model=Upload)
+    check_text_length(notes, field="notes", model=Upload)
     if size <= 0:
         raise IngestError(f"{name}: the file is empty (0 bytes)")
     limit = settings.VODSCOPE_MAX_UPLOAD_BYTES
