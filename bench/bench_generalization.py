@@ -57,7 +57,8 @@ def cases(args: argparse.Namespace) -> list[Case]:
     every = [
         Case("heldout", f"held-out family '{args.family}'", args.family, args.seed),
         Case("blanked", f"held-out family '{args.family}', {args.blank_screens} screens + a stretch of "
-                        f"{args.blank_stretch} blanked", args.family, args.seed, args.blank_screens, args.blank_stretch),
+                        f"{args.blank_stretch} blanked", args.family, args.blanked_seed or args.seed, args.blank_screens,
+             args.blank_stretch),
         Case("control", "training family 'classic', unseen seed", "classic", args.control_seed),
     ]
     wanted = args.cases.split(",")
@@ -142,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", default="muted", help="the held-out style family (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=5150, help="seed of the held-out session")
+    parser.add_argument("--blanked-seed", type=int, help="seed of the blanked session (default: --seed, the same session)")
     parser.add_argument("--control-seed", type=int, default=6161, help="seed of the training-family control")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--resolution", default="1920x1080")

@@ -32,6 +32,47 @@ def offline_environment() -> None:
     )
 
 
+def checkpoint_from_onnx(onnx_path: Path, target: Path) -> Path:
+    """A trainable YOLO11n checkpoint holding an exported model's weights, with the same outputs.
+
+    Export fuses each batch norm into its convolution (the ONNX keeps `X.conv.weight` and a
+    `X.conv.bias`); here the weight goes back to the convolution and the bias into a batch
+    norm that passes everything else through (scale 1, mean 0, variance 1 - eps).
+    """
+    import ast
+
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from ultralytics.nn.tasks import DetectionModel
+
+    exported = onnx.load(str(onnx_path))
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in exported.graph.initializer}
+    names = ast.literal_eval({p.key: p.value for p in exported.metadata_props}["names"])
+    model = DetectionModel("yolo11n.yaml", nc=len(names), verbose=False)
+    modules = dict(model.named_modules())
+    state = model.state_dict()
+    for key, tensor in weights.items():
+        prefix = key.removesuffix(".conv.bias")
+        if key.endswith(".conv.bias") and f"{prefix}.bn.bias" in state:
+            eps = modules[prefix].bn.eps
+            state.update({f"{prefix}.bn.bias": tensor, f"{prefix}.bn.weight": torch.ones_like(tensor),
+                          f"{prefix}.bn.running_mean": torch.zeros_like(tensor),
+                          f"{prefix}.bn.running_var": torch.full_like(tensor, 1.0 - eps)})
+        elif key in state:
+            if state[key].shape != tensor.shape:
+                raise ValueError(f"{onnx_path}: {key} is {tuple(tensor.shape)}, YOLO11n wants {tuple(state[key].shape)}")
+            state[key] = tensor
+    unset = [k for k in state if k.endswith("conv.weight") and k not in weights]
+    if unset:
+        raise ValueError(f"{onnx_path}: not a YOLO11n export, no weights for {unset[:3]}")
+    model.load_state_dict(state)
+    model.names = names
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model, "train_args": {"imgsz": 320}, "epoch": -1, "date": None, "version": "8.4.190"}, target)
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="YOLO data.yaml from `manage.py make_dataset`")
@@ -46,12 +87,17 @@ def main() -> None:
     parser.add_argument(
         "--init", help="continue from weights this script produced earlier (a .pt), e.g. on a fresh dataset"
     )
+    parser.add_argument(
+        "--init-onnx", help="continue from an exported ONNX file (e.g. the bundled model, whose .pt was not kept)"
+    )
     args = parser.parse_args()
 
     offline_environment()
     from ultralytics import YOLO
 
     out = Path(args.out).resolve()
+    if args.init_onnx:
+        args.init = str(checkpoint_from_onnx(Path(args.init_onnx), out / "init_from_onnx.pt"))
     # Architecture only unless --init: trained from scratch, never from downloaded weights.
     model = YOLO(args.init or "yolo11n.yaml")
     model.train(

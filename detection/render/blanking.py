@@ -17,26 +17,31 @@ BLANK_KINDS = ("black", "frozen", "noise")
 KEY_SCREENS = ("stash", "survived", "killed", "mia")
 
 
-def _blankable(screen: str) -> bool:
-    return SCREEN_CLASS[screen] is not None and screen != "raid"
-
-
 def choose_blanks(timeline: Timeline, *, screens: int, stretch: int, rng: random.Random) -> dict[int, str]:
     """Segment index → what replaces it: `screens` single screens (one at least a stash or end screen)
-    and one `stretch` of that many screens in a row between two raids, starting at an end screen."""
+    and one `stretch` of that many screens in a row between two raids, starting at an end screen.
+
+    Only screens that a later raid follows are blanked: the end of a recording's last raid
+    cannot be told from anything after it, so hiding it would test nothing but the cut.
+    """
     if screens < 0 or stretch < 0:
         raise ValueError("the number of blanked screens cannot be negative")
     segments = timeline.segments
-    candidates = [s.index for s in segments if _blankable(s.screen)]
+    last_raid = max((s.index for s in segments if s.screen == "raid"), default=-1)
+
+    def blankable(screen: str, index: int) -> bool:
+        return SCREEN_CLASS[screen] is not None and screen != "raid" and index < last_raid
+
+    candidates = [s.index for s in segments if blankable(s.screen, s.index)]
     chosen: list[int] = []
     if stretch:
-        starts = [s.index for s in segments if s.screen in ("survived", "killed", "mia")]
+        starts = [s.index for s in segments if s.screen in ("survived", "killed", "mia") and s.index < last_raid]
         if not starts:
-            raise ValueError("no raid ends in this recording: nothing to blank a stretch from")
+            raise ValueError("no raid ends before another raid in this recording: nothing to blank a stretch from")
         for segment in segments[rng.choice(starts):]:  # a segment's index is its position
             if segment.screen == "raid" or len(chosen) == stretch:
                 break
-            if _blankable(segment.screen):
+            if blankable(segment.screen, segment.index):
                 chosen.append(segment.index)
     if screens:
         key = [i for i in candidates if segments[i].screen in KEY_SCREENS and i not in chosen]

@@ -91,7 +91,7 @@ def random_style(rng: random.Random, *, hard: bool = False, family: Family = CLA
     digit_font = rng.choice(family.title_fonts) if rng.random() < 0.4 else title_font
     hue = rng.random()
     light_panel = rng.random() < 0.12
-    muted = family.palette == "muted"
+    muted = pick(rng, family.palettes) == "muted"
     if muted:
         # Greys and olive-greys, text well short of white, accents with little saturation.
         panel = _hsv(hue, rng.uniform(0.05, 0.25), rng.uniform(0.58, 0.72) if light_panel else rng.uniform(0.12, 0.26))

@@ -33,6 +33,8 @@ def test_single_blanks_include_a_stash_or_end_screen_and_never_the_raid() -> Non
         assert len(blanks) == 3 and set(blanks.values()) <= {"black", "frozen", "noise"}
         assert any(screen in KEY_SCREENS for screen in screens)
         assert not {"raid", "black"} & set(screens)
+        last_raid = max(s.index for s in timeline.segments if s.screen == "raid")
+        assert max(blanks) < last_raid  # a later raid shows whether the blanked one was lost
 
 
 def test_a_stretch_is_consecutive_screens_after_a_raid_end_before_the_next_raid() -> None:
@@ -49,7 +51,7 @@ def test_a_stretch_is_consecutive_screens_after_a_raid_end_before_the_next_raid(
 def test_too_many_blanks_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="too few"):
         choose_blanks(_timeline(seconds=20), screens=50, stretch=0, rng=random.Random(0))
-    with pytest.raises(ValueError, match="no raid ends"):
+    with pytest.raises(ValueError, match="no raid ends before another raid"):
         choose_blanks(_timeline(seconds=20), screens=0, stretch=2, rng=random.Random(0))
 
 
