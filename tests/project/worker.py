@@ -43,9 +43,10 @@ def purge_queues(queues: Iterable[str]) -> None:
 
 
 def pool_children(process: subprocess.Popen[bytes]) -> list[int]:
-    """The prefork pool's child processes (the ones that run jobs) of a worker started here."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+    """The prefork pool's child processes (the ones that run jobs) of a worker started here; any thread of
+    the worker may have forked them."""
+    tasks = Path(f"/proc/{process.pid}/task").iterdir()
+    return sorted({int(pid) for task in tasks for pid in (task / "children").read_text().split()})
 
 
 @contextmanager
