@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -93,7 +94,7 @@ def render(case: Case, args: argparse.Namespace) -> Path:
     return video
 
 
-def run_child(mode: str, video: Path, args: argparse.Namespace, out: Path) -> dict[str, object]:
+def run_child(mode: str, video: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """One bench_detect.py child: `decode` (every frame) or `single` / `twopass` (the detect command's pipeline)."""
     command = [sys.executable, str(ROOT / "bench" / "bench_detect.py"), "--child", mode, "--video", str(video),
                "--model", args.model]
@@ -101,42 +102,42 @@ def run_child(mode: str, video: Path, args: argparse.Namespace, out: Path) -> di
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         raise SystemExit(f"{mode} on {video} failed:\n{done.stderr[-3000:]}")
-    record: dict[str, object] = json.loads(lines[-1][7:])
-    record["speed"] = float(record["video_seconds"]) / float(record["wall"])  # type: ignore[arg-type]
+    record: dict[str, Any] = json.loads(lines[-1][7:])
+    record["speed"] = float(record["video_seconds"]) / float(record["wall"])
     return record
 
 
-def score(truth: Path, log: Path) -> dict[str, object]:
+def score(truth: Path, log: Path) -> dict[str, Any]:
     from detection.evaluation import evaluate
     from detection.pipeline.event_log import read_event_log
 
     return evaluate(read_event_log(truth), read_event_log(log)).to_json()
 
 
-def report(case: Case, modes: dict[str, dict[str, object]], scores: dict[str, dict[str, object]]) -> None:
-    decode = float(modes["decode"]["speed"])  # type: ignore[arg-type]
+def report(case: Case, modes: dict[str, dict[str, Any]], scores: dict[str, dict[str, Any]]) -> None:
+    decode = float(modes["decode"]["speed"])
     for mode, evaluation in scores.items():
         record = modes[mode]
-        print(f"\n  {mode}: {float(record['speed']):.2f} video-s/s = {float(record['speed']) / decode:.2f} x decode "  # type: ignore[arg-type]
+        print(f"\n  {mode}: {float(record['speed']):.2f} video-s/s = {float(record['speed']) / decode:.2f} x decode "
               f"({decode:.2f} video-s/s), peak {record['peak_mb']} MB, {record['events']} events")
         print(f"  {'type':<18}{'truth':>6}{'found':>6}{'prec':>7}{'recall':>8}{'t p95':>7}  fields right")
-        types: dict[str, dict[str, object]] = evaluation["types"]  # type: ignore[assignment]
+        types: dict[str, dict[str, Any]] = evaluation["types"]
         for kind in TYPES:
             s = types.get(kind)
             if s is None:
                 continue
-            fields = ", ".join(f"{name} {f['correct']}/{f['total']}" for name, f in s["fields"].items()  # type: ignore[union-attr]
+            fields = ", ".join(f"{name} {f['correct']}/{f['total']}" for name, f in s["fields"].items()
                                if kind != "state_transition")
             print(f"  {kind:<18}{s['truth']:>6}{s['detected']:>6}{_pct(s['precision']):>7}{_pct(s['recall']):>8}"
                   f"{_sec(s['timing_p95']):>7}  {fields}")
 
 
-def _pct(value: object) -> str:
-    return "-" if value is None else f"{float(value) * 100:.1f}"  # type: ignore[arg-type]
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{float(value) * 100:.1f}"
 
 
-def _sec(value: object) -> str:
-    return "-" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
+def _sec(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.2f}"
 
 
 def main() -> None:
@@ -163,7 +164,7 @@ def main() -> None:
     if not family_named(args.family).held_out:
         parser.error(f"--family {args.family} is a training family; the headline needs a held-out one")
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    results: dict[str, object] = {"args": vars(args), "cases": {}}
+    results: dict[str, Any] = {"args": vars(args), "cases": {}}
     print(f"model {args.model}, {os.cpu_count()} CPUs, renders cached in {args.cache}")
     for case in cases(args):
         print(f"\n== {case.name}: {case.title}, seed {case.seed}, {args.minutes:g} min {args.resolution} "
@@ -179,7 +180,7 @@ def main() -> None:
         truth = video.with_suffix(".truth.json")
         scores = {mode: score(truth, Path(str(record["log"]))) for mode, record in modes.items() if mode != "decode"}
         report(case, modes, scores)
-        results["cases"][case.name] = {"video": str(video), "modes": modes, "scores": scores}  # type: ignore[index]
+        results["cases"][case.name] = {"video": str(video), "modes": modes, "scores": scores}
     saved = Path(args.cache) / f"results-{stamp}.json"
     saved.write_text(json.dumps(results, indent=2))
     print(f"\nfigures saved in {saved}")

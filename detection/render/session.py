@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from detection.pipeline.event_log import format_timestamp, write_event_log
 
@@ -76,7 +77,7 @@ def render_session(
     finally:
         sink.close()
     wall = time.monotonic() - began
-    metadata = {
+    metadata: dict[str, Any] = {
         "source": "render_demo", "profile": profile.name, "video": video.name, "started_at": format_timestamp(started_at),
         "fps": fps, "vfr": vfr, "resolution": f"{width}x{height}", "width": width, "height": height, "seed": seed,
         "duration_seconds": seconds, "crf": crf,
