@@ -9,9 +9,10 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from detection.models import DetectedEvent, Recording
+from detection.models import DetectedEvent, ModelVersion, Recording
 from detection.pipeline.event_log import EventLog, LoggedEvent, format_timestamp, real_time
 from review.vocabulary import event_spec, game_profile
 
@@ -45,11 +46,18 @@ def recording_event_log(*, recording: Recording) -> EventLog:
         "duration_seconds": recording.duration_seconds,
         "fps": recording.avg_fps,
         "game_profile": game_profile().name,
+        "models": _models_that_ran(rows),
         "review_threshold": settings.VODSCOPE_REVIEW_THRESHOLD,
         "manually_reviewed": reviewed,
         "exported_at": format_timestamp(timezone.now()),
     }
     return EventLog(metadata=metadata, events=events)
+
+
+def _models_that_ran(rows: QuerySet[DetectedEvent]) -> list[dict[str, str]]:
+    """The model versions behind the logged detections, named as `manage.py detect` names its model."""
+    versions = ModelVersion.objects.filter(pk__in=rows.values("model_version")).order_by("created_at", "pk")
+    return [{"name": version.name, "sha256": version.sha256} for version in versions]
 
 
 def _in_schema_order(event_type: str, data: dict[str, Any]) -> dict[str, Any]:

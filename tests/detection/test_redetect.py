@@ -107,6 +107,7 @@ def test_the_command_and_the_job_give_the_same_events_and_metadata(  # type: ign
     metadata = job.result["metadata"]
     assert metadata["model"] == {"name": version.name, "sha256": version.sha256}
     assert {key: log["metadata"][key] for key in metadata} == metadata
+    assert recording_event_log(recording=recording).metadata["models"] == [log["metadata"]["model"]]
     rows = DetectedEvent.objects.filter(recording=recording).order_by("video_offset_seconds", "event_id")
     from_job = [(r.event_id, r.event_type, round(r.video_offset_seconds, 3), r.data, round(r.confidence, 4),
                  format_timestamp(r.timestamp)) for r in rows]
