@@ -18,4 +18,8 @@ Box contract (what the detector learns; every box lies inside its spec region):
 - survived_screen / death_screen / mia_screen: the central panel with all its text.
 - post_raid_screen: the RAID SUMMARY panel including the KILL LIST table.
 A raid frame may carry both gameplay_hud and kill_notification.
+
+Style families (families.py) whose titles sit "apart" paint a screen's title outside its
+key element's region; the box is then the key element's block alone (the PMC / SCAV
+buttons, the map name, the timer). Only training families ever reach a dataset.
 """
