@@ -2,6 +2,8 @@
 game profile and the recording is the review services' rule (EventInvalid), as on the page."""
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from detection.models import DetectedEvent
@@ -14,7 +16,8 @@ DATA_HELP = "The type's fields as the game profile declares them (replaces the e
 class EventCreateSerializer(serializers.Serializer):
     recording = serializers.IntegerField()
     event_type = serializers.CharField(max_length=32, help_text=TYPE_HELP)
-    data = serializers.DictField(required=False, default=dict, help_text=DATA_HELP)
+    # The API's key is `data`; DRF's metaclass takes declared fields off the class, so `.data` stays the output.
+    data = serializers.DictField(required=False, default=dict, help_text=DATA_HELP)  # type: ignore[assignment]
     video_offset_seconds = serializers.FloatField(help_text="Seconds from the start of the recording")
 
 
@@ -26,12 +29,12 @@ class EventUpdateSerializer(serializers.Serializer):
         help_text="approved (key a) or deleted (key d, soft); an edit sets `edited`",
     )  # fmt: skip
     event_type = serializers.CharField(max_length=32, required=False, help_text=TYPE_HELP)
-    data = serializers.DictField(required=False, help_text=DATA_HELP)
+    data = serializers.DictField(required=False, help_text=DATA_HELP)  # type: ignore[assignment]
     video_offset_seconds = serializers.FloatField(required=False, help_text="Seconds from the start of the recording")
 
     EDIT_FIELDS = ("event_type", "data", "video_offset_seconds")
 
-    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         edits = [name for name in self.EDIT_FIELDS if name in attrs]
         if "review_status" in attrs and edits:
             raise serializers.ValidationError(f"send review_status or an edit ({', '.join(edits)}), not both")

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
@@ -27,6 +27,7 @@ from detection.services.detect import DetectError, detect_job_start
 from detection.services.ingest import IngestError, recording_register_any, recording_update
 from project.jobs.registry import JobRefused
 from project.jobs.services import job_cancel
+from review.htmx import HtmxHttpRequest
 
 RECENT_JOBS = 8
 
@@ -54,7 +55,7 @@ def _jobs_context(user: Any) -> dict[str, Any]:
 
 
 @require_GET
-def recordings(request: HttpRequest) -> HttpResponse:
+def recordings(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "recordings": recordings_overview(request.user),
         "form": RegisterForm(),
@@ -68,7 +69,7 @@ def recordings(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def recording_register(request: HttpRequest) -> HttpResponse:
+def recording_register(request: HtmxHttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST)
     results: list[Any] = []
     error = ""
@@ -82,7 +83,7 @@ def recording_register(request: HttpRequest) -> HttpResponse:
         except IngestError as exc:
             error = str(exc)
     else:
-        error = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+        error = "; ".join(f"{field}: {' '.join(map(str, errs))}" for field, errs in form.errors.items())
     created = any(result.status == "created" for result in results)
     if request.htmx:
         response = render(request, "recordings/_register_result.html", {"results": results, "error": error})
@@ -98,7 +99,7 @@ def recording_register(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def recording_started_at(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_started_at(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
     if not recording_changeable_by(request.user, recording):
         raise Http404
@@ -112,7 +113,7 @@ def recording_started_at(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def recording_detect(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_detect(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
     if not recording_changeable_by(request.user, recording):
         raise Http404
@@ -125,7 +126,7 @@ def recording_detect(request: HttpRequest, pk: int) -> HttpResponse:
     return _back_to_list(request)
 
 
-def _back_to_list(request: HttpRequest) -> HttpResponse:
+def _back_to_list(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
@@ -134,19 +135,19 @@ def _back_to_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def jobs_panel(request: HttpRequest) -> HttpResponse:
+def jobs_panel(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "recordings/_jobs.html", _jobs_context(request.user))
 
 
 @require_GET
-def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+def job_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
     job.can_cancel = job_cancellable_by(request.user, job)  # type: ignore[attr-defined]
     return render(request, "recordings/_job.html", {"job": job, "poll": True, "compact": "compact" in request.GET})
 
 
 @require_POST
-def job_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def job_cancel_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
     if not job_cancellable_by(request.user, job):
         raise Http404
