@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from detection.models import Job, ModelVersion
 from detection.pipeline.profile import load_profile
-from detection.services.model_versions import ModelVersionError, model_ref, model_version_register
+from detection.services.model_versions import ModelVersionError, model_ref, model_ref_for_option, model_version_register
 from tests.detection.pipeline.synthetic import build_model
 from tests.factories import RecordingFactory
 
@@ -139,3 +139,19 @@ def test_the_admin_registers_no_paths(client, staff, models, onnx):  # type: ign
                 {"name": version.name, "notes": "x", "onnx_file": "/etc/shadow", "metrics": "{}"})
     version.refresh_from_db()
     assert version.onnx_file == str(models / "a.onnx")
+
+
+def test_the_command_line_model_is_the_active_version_unless_named(models, onnx, tmp_path):  # type: ignore[no-untyped-def]
+    (models / "a.onnx").write_bytes(onnx)
+    first = model_version_register(path="a.onnx", profile=PROFILE)
+    assert model_ref_for_option(None, profile=PROFILE) == model_ref(first)
+    assert model_ref_for_option(str(first.pk), profile=PROFILE) == model_ref(first)
+    assert model_ref_for_option(first.name, profile=PROFILE) == model_ref(first)
+    loose = tmp_path / "loose.onnx"
+    loose.write_bytes(onnx)
+    assert model_ref_for_option(str(loose), profile=PROFILE).sha256 == first.sha256  # a file the shell's user names
+    for option, reason in (("999", "no model version #999"), ("nothing-here", "neither a model version")):
+        with pytest.raises(ModelVersionError, match=reason):
+            model_ref_for_option(option, profile=PROFILE)
+    with pytest.raises(CommandError, match="no model version #999"):
+        call_command("detect", "--video", str(loose), "--model", "999", "--output", str(tmp_path / "out"))
