@@ -1,9 +1,11 @@
 """REST API v1: recordings, uploads, jobs (events: review/api.py). Parse, check permission, call one service, answer."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 import django_filters
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -59,12 +61,12 @@ class RecordingFilter(django_filters.FilterSet):
         fields = ["status", "session_type", "is_vfr"]
 
 
-class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Recording]):
     serializer_class = s.RecordingSerializer
     filterset_class = RecordingFilter
     ordering_fields = ["started_at", "created_at", "duration_seconds", "title"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Recording]:
         return recordings_visible_to(self.request.user).select_related("owner").order_by("-started_at", "-id")
 
     @extend_schema(request=s.RecordingRegisterSerializer, responses={201: s.RecordingSerializer})
@@ -111,12 +113,12 @@ class JobFilter(django_filters.FilterSet):
         fields = ["status", "kind", "recording"]
 
 
-class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Job]):
     serializer_class = s.JobSerializer
     filterset_class = JobFilter
     ordering_fields = ["created_at", "started_at", "finished_at"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Job]:
         return jobs_visible_to(self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer})
@@ -151,20 +153,21 @@ class RawBytesParser(BaseParser):
 
     media_type = "application/offset+octet-stream"
 
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {}
 
 
-class UploadViewSet(viewsets.GenericViewSet):
+class UploadViewSet(viewsets.GenericViewSet[Upload]):
     """Resumable upload: POST (filename, size) → id; PATCH bytes with `Upload-Offset`; GET → current offset."""
 
     serializer_class = s.UploadSerializer
     lookup_value_regex = "[0-9a-f-]{36}"
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Upload.objects.filter(owner=self.request.user)
+    def get_queryset(self) -> QuerySet[Upload]:
+        return Upload.objects.filter(owner_id=self.request.user.pk)
 
-    def get_object(self) -> Upload:  # type: ignore[override]
+    def get_object(self) -> Upload:
         upload = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
         upload.received_bytes = upload_offset(upload=upload)
         return upload
@@ -212,6 +215,6 @@ class UploadViewSet(viewsets.GenericViewSet):
         upload_discard(upload=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def get_parsers(self):  # type: ignore[no-untyped-def]
+    def get_parsers(self) -> list[BaseParser]:
         return [RawBytesParser(), *super().get_parsers()]
 

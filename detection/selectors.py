@@ -82,11 +82,18 @@ def duration_text(seconds: float) -> str:
 REVIEW_STATES = tuple(DetectedEvent.ReviewStatus.values)
 
 
-def recordings_overview(user: Any) -> list[Recording]:
-    """The recordings page in three queries however many rows: counts per review state, per type, live jobs.
+@dataclass(frozen=True)
+class RecordingOverview:
+    """One row of the recordings page; `recording` carries the `events_total` annotation."""
 
-    Each recording gets `review_counts` and `type_counts` dicts and `active_job` (or None).
-    """
+    recording: Recording
+    review_counts: dict[str, int]
+    type_counts: dict[str, int]
+    active_job: Job | None
+
+
+def recordings_overview(user: Any) -> list[RecordingOverview]:
+    """The recordings page in three queries however many rows: counts per review state, per type, live jobs."""
     review_annotations = {
         f"events_{state}": Count("events", filter=Q(events__review_status=state)) for state in REVIEW_STATES
     }
@@ -107,11 +114,15 @@ def recordings_overview(user: Any) -> list[Recording]:
     )
     for recording_id, event_type, count in rows:
         type_counts[recording_id][event_type] = count
-    active: dict[int, Job] = {}
+    active: dict[int | None, Job] = {}
     for job in Job.objects.filter(recording_id__in=ids, status__in=Job.ACTIVE_STATUSES).order_by("created_at"):
-        active[job.recording_id] = job  # type: ignore[index]
-    for recording in recordings:
-        recording.review_counts = {state: getattr(recording, f"events_{state}") for state in REVIEW_STATES}  # type: ignore[attr-defined]
-        recording.type_counts = type_counts.get(recording.pk, {})  # type: ignore[attr-defined]
-        recording.active_job = active.get(recording.pk)  # type: ignore[attr-defined]
-    return recordings
+        active[job.recording_id] = job
+    return [
+        RecordingOverview(
+            recording=recording,
+            review_counts={state: getattr(recording, f"events_{state}") for state in REVIEW_STATES},
+            type_counts=type_counts.get(recording.pk, {}),
+            active_job=active.get(recording.pk),
+        )
+        for recording in recordings
+    ]

@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
 API_PREFIXES = ("/api/",)
 V1_PREFIX = "/api/v1/"
 
 
 class LoginRequiredEverywhereMiddleware(LoginRequiredMiddleware):
-    def process_view(self, request, view_func, view_args, view_kwargs):  # type: ignore[no-untyped-def]
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponseBase],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[Any, Any],
+    ) -> HttpResponseBase | None:
         if request.path.startswith(API_PREFIXES) or request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)

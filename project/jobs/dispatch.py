@@ -11,7 +11,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
+from billiard.einfo import ExceptionInfo
+from billiard.einfo import ExceptionWithTraceback  # type: ignore[attr-defined]  # billiard has it; celery-types' stub lacks it
 from billiard.exceptions import WorkerLostError
 from celery import Task, shared_task
 from celery.utils import uuid
@@ -45,8 +46,8 @@ class JobRequest(Request):
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 
 
-class JobTask(Task):  # type: ignore[misc]  # celery ships no type hints
-    Request = JobRequest
+class JobTask(Task[[int], None]):
+    Request = JobRequest  # type: ignore[assignment]  # celery takes the class or its dotted path; celery-types knows only the path
     acks_late = True
     reject_on_worker_lost = True
     ignore_result = True
@@ -77,7 +78,7 @@ def job_enqueue(*, job: Job) -> None:
     queue = job_kind_for(job.kind).queue
     task_id = uuid()
     Job.objects.filter(pk=job.pk).update(celery_task_id=task_id)
-    run_job.apply_async(args=[job.pk], queue=queue, task_id=task_id)
+    run_job.apply_async(args=(job.pk,), queue=queue, task_id=task_id)
 
 
 def job_requeue_orphans(*, stale_after: timedelta) -> list[int]:

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
     from detection.models import Job
-    from project.jobs.lifecycle import JobProgress
+    from project.jobs.runner import JobProgress
 
 JobHandler = Callable[["Job", "JobProgress"], "dict[str, Any] | None"]
 
