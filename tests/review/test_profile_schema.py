@@ -96,3 +96,21 @@ def test_adding_and_exporting_follow_the_profile(second_game, client, recording)
     assert document["metadata"]["game_profile"] == "second-game"
     kill = next(e for e in document["events"] if e["type"] == "kill")
     assert list(kill["data"]) == ["enemy_type", "weapon", "headshot", "distance"]  # the profile's order
+
+
+def test_the_importers_plan_reads_only_types_and_fields_the_demo_profile_declares():
+    """importer/plan.py maps the demo game's events onto the stream-producer contract (a game of its own);
+    if the profile renames what it reads, this fails instead of the import silently dropping events."""
+    from detection.pipeline.profile import load_profile
+    from importer.plan import _ORDER
+
+    events = load_profile("demo").events
+    assert set(_ORDER) == set(events)
+    read = {
+        "raid_start": {"map_name", "character_type", "game_mode"},
+        "state_transition": {"to_state"},
+        "kill": {"enemy_type", "weapon", "headshot"},
+        "raid_end": {"outcome", "extract_location"},
+    }
+    for event_type, fields in read.items():
+        assert fields <= set(events[event_type].field_names), event_type
