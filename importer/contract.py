@@ -59,6 +59,14 @@ def optional_time(body: dict[str, Any], key: str) -> datetime | None:
     return None if body.get(key) in (None, "") else parse_time(body[key], name=key)
 
 
+def stamped(moment: datetime | None) -> datetime:
+    """A time that `import_body` has checked is present (the item bodies share it with the live calls,
+    where a missing time means "now")."""
+    if moment is None:
+        raise ContractError("timestamp missing")
+    return moment
+
+
 def enum(body: dict[str, Any], key: str, allowed: tuple[str, ...], *, required: bool = True) -> str | None:
     value = body.get(key)
     if value is None and not required:

@@ -193,7 +193,7 @@ def session_import(*, owner: Any, body: object) -> dict[str, int]:
                     map_name=item.raid.map_name,
                     character_type=item.raid.character_type,
                     game_mode=item.raid.game_mode,
-                    started_at=item.raid.at,
+                    started_at=contract.stamped(item.raid.at),
                     ended_at=item.end.at if item.end else None,
                     outcome=item.end.outcome if item.end else None,
                     extract_location=item.end.extract_location if item.end else None,
@@ -207,11 +207,14 @@ def session_import(*, owner: Any, body: object) -> dict[str, int]:
             previous: str | None = None
             for step in sorted(item.transitions, key=lambda t: t.at or raid.started_at):
                 transitions.append(
-                    RaidStateTransition(raid=raid, from_state=previous, to_state=step.to_state, transitioned_at=step.at)
+                    RaidStateTransition(
+                        raid=raid, from_state=previous, to_state=step.to_state, transitioned_at=contract.stamped(step.at)
+                    )
                 )
                 previous = step.to_state
             kills += [
-                Kill(raid=raid, enemy_type=k.enemy_type, weapon=k.weapon, headshot=k.headshot, killed_at=k.at)
+                Kill(raid=raid, enemy_type=k.enemy_type, weapon=k.weapon, headshot=k.headshot,
+                     killed_at=contract.stamped(k.at))
                 for k in item.kills
             ]
         RaidStateTransition.objects.bulk_create(transitions, batch_size=2000)

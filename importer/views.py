@@ -16,6 +16,7 @@ from detection.selectors import recording_changeable_by, recordings_visible_to
 from importer import selectors, services
 from importer.forms import ImportTargetForm
 from importer.models import ImportTarget
+from project.http import AuthenticatedHttpRequest
 
 
 def _map_rows(by_map: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -33,7 +34,7 @@ def _map_rows(by_map: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @require_GET
-def stats_page(request: HttpRequest) -> HttpResponse:
+def stats_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     stats = selectors.stats(owner=request.user)
     context = {
         "stats": stats,
@@ -47,7 +48,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def target_settings(request: HttpRequest) -> HttpResponse:
+def target_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     target = ImportTarget.objects.filter(owner=request.user).first()
     initial = {"api_url": target.api_url, "token": target.token} if target else {}
     form = ImportTargetForm(request.POST or None, initial=initial)

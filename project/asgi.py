@@ -10,13 +10,11 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier  # noqa: E402
-from django.urls import re_path  # noqa: E402
-
-from project.routing import websocket_urlpatterns  # noqa: E402
+from project.routing import websocket_route, websocket_urlpatterns  # noqa: E402
 
 # Last, after every app's routes: a path nobody serves is closed before the handshake (HTTP 403),
 # where URLRouter alone would raise and the server would log a 500 with a traceback.
-unrouted = re_path(r"", WebsocketDenier.as_asgi())
+unrouted = websocket_route(r"", WebsocketDenier.as_asgi())
 
 application = ProtocolTypeRouter(
     {
