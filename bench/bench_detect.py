@@ -27,6 +27,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from detection.pipeline.text import TextReader
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +40,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def mode_decode(video: Path, limit: float | None, *, skip_nonref: bool = False) -> dict[str, object]:
+def mode_decode(video: Path, limit: float | None, *, skip_nonref: bool = False) -> dict[str, Any]:
     from detection.pipeline.source import DecodeOptions, FileVideoSource
 
     source = FileVideoSource(video, detection_fps=10, options=DecodeOptions(skip_nonref=skip_nonref))
@@ -50,17 +54,17 @@ def mode_decode(video: Path, limit: float | None, *, skip_nonref: bool = False) 
     return {"video_seconds": last, "wall": wall, "frames": source.frames_decoded}
 
 
-def warm_up(reader: object) -> None:
+def warm_up(reader: TextReader) -> None:
     """The OCR engine's first read costs seconds of session start-up, once per process, not per video."""
     import cv2
     import numpy as np
 
     image = np.full((48, 160, 3), 30, np.uint8)
     cv2.putText(image, "WARM UP", (6, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
-    reader.read(image)  # type: ignore[attr-defined]
+    reader.read(image)
 
 
-def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[str, object]:
+def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[str, Any]:
     from detection.pipeline.event_log import format_timestamp, write_event_log
     from detection.pipeline.factory import DetectSettings, build_pipeline, event_log_for, open_source
     from detection.pipeline.profile import load_profile
@@ -79,7 +83,7 @@ def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[
     log = event_log_for(result, metadata={"video": video.name, "started_at": format_timestamp(info.creation_time)},
                         started_at=info.creation_time)
     write_event_log(log, out)
-    record: dict[str, object] = {
+    record: dict[str, Any] = {
         "video_seconds": info.duration, "wall": wall, "timings": result.timings.to_json(), "events": len(result.events),
         "error": result.error, "log": str(out),
     }
@@ -89,10 +93,10 @@ def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[
     return record
 
 
-def mode_baseline(video: Path, model: Path, image_size: int, limit: float | None) -> dict[str, object]:
+def mode_baseline(video: Path, model: Path, image_size: int, limit: float | None) -> dict[str, Any]:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_VERBOSE", "False")
-    from ultralytics import YOLO  # type: ignore[import-not-found]
+    from ultralytics import YOLO
 
     import cv2
 
@@ -122,7 +126,7 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(record))
 
 
-def run_mode(mode: str, args: argparse.Namespace, python: str) -> dict[str, object] | None:
+def run_mode(mode: str, args: argparse.Namespace, python: str) -> dict[str, Any] | None:
     command = [python, __file__, "--child", mode, "--video", args.video, "--model", args.model,
                "--image-size", str(args.image_size)] + (["--limit", str(args.limit)] if args.limit else [])
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
@@ -130,7 +134,8 @@ def run_mode(mode: str, args: argparse.Namespace, python: str) -> dict[str, obje
     if done.returncode or not lines:
         print(f"  {mode}: failed\n{done.stderr[-2000:]}")
         return None
-    return json.loads(lines[-1][7:])  # type: ignore[no-any-return]
+    record: dict[str, Any] = json.loads(lines[-1][7:])
+    return record
 
 
 def score(log: str, truth: Path) -> str:
@@ -169,7 +174,7 @@ def main() -> None:
     if not args.video:
         parser.error("--video or --render is needed")
     print(f"video {args.video}, model {args.model}, {os.cpu_count()} CPUs")
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, dict[str, Any]] = {}
     for mode in args.modes.split(","):
         python = args.baseline_python if mode == "baseline" else sys.executable
         if mode == "baseline" and not Path(python).exists():
@@ -179,7 +184,7 @@ def main() -> None:
         if record is None:
             continue
         results[mode] = record
-        speed = float(record["video_seconds"]) / float(record["wall"])  # type: ignore[arg-type]
+        speed = float(record["video_seconds"]) / float(record["wall"])
         record["speed"] = round(speed, 2)
         print(f"  {mode:9} {speed:6.2f} video-s/s  ({record['video_seconds']:.0f} s of video in {record['wall']:.1f} s,"
               f" peak {record['peak_mb']} MB)")
@@ -190,9 +195,9 @@ def main() -> None:
     base = results.get("decode", {}).get("speed")
     for mode in ("single", "twopass"):
         if mode in results and base:
-            line = f"  {mode}: {float(results[mode]['speed']) / float(base):.2f} x decode"  # type: ignore[arg-type]
+            line = f"  {mode}: {float(results[mode]['speed']) / float(base):.2f} x decode"
             if "baseline" in results:
-                line += f", {float(results[mode]['speed']) / float(results['baseline']['speed']):.2f} x baseline"  # type: ignore[arg-type]
+                line += f", {float(results[mode]['speed']) / float(results['baseline']['speed']):.2f} x baseline"
             print(line)
     truth = Path(args.video).with_suffix(".truth.json")
     if truth.exists():
