@@ -95,7 +95,7 @@ def test_jobs_create_list_cancel(api_client, owner, outsider):
     assert api_client(outsider).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     assert api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk, "kind": "train"}, format="json").status_code == 400
     twice = api_client(owner).post("/api/v1/jobs/", {"recording": recording.pk}, format="json")
-    assert twice.status_code == 400 and twice.json()["job"] == job.pk
+    assert twice.status_code == 409 and twice.json()["job"] == job.pk
     other = RecordingFactory(owner=owner)
     typo = api_client(owner).post("/api/v1/jobs/", {"recording": other.pk, "params": {"fsp": 1}}, format="json")
     assert typo.status_code == 400 and "unknown detection parameters" in typo.json()["detail"]
