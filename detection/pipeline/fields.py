@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from detection.pipeline.controls import checkbox_ticked, highlighted_button
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.schema import format_value
 from detection.pipeline.text import TextLine, TextReader, best_match, contains, normalise, text_after
@@ -36,30 +37,6 @@ def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:
     return image[y0:y1, x0:x1]
 
 
-def _find_square(
-    grey: np.ndarray, min_side: float, max_side: float, centre_y: float | None = None
-) -> tuple[int, int, int, int] | None:
-    """A square outline of a plausible size: level with `centre_y` and leftmost when given, else the largest."""
-    edges = cv2.Canny(grey, 30, 90)
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    best: tuple[int, int, int, int] | None = None
-    for contour in contours:
-        x, y, w, h = cv2.boundingRect(contour)
-        if not (min_side <= h <= max_side and min_side <= w <= max_side and 0.8 <= w / h <= 1.25):
-            continue
-        if centre_y is not None and abs(y + h / 2 - centre_y) > 0.25 * h:
-            continue
-        if best is None:
-            best = (x, y, w, h)
-        elif centre_y is not None:
-            # Leftmost wins (the box precedes its label); at the same place the outer edge wins.
-            if x < best[0] - 2 or (abs(x - best[0]) <= 2 and w * h > best[2] * best[3]):
-                best = (x, y, w, h)
-        elif w * h > best[2] * best[3]:
-            best = (x, y, w, h)
-    return best
-
-
 def stretched(image: np.ndarray) -> np.ndarray:
     """Grey levels stretched to the full range: dark text on a dark panel becomes readable."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -68,70 +45,6 @@ def stretched(image: np.ndarray) -> np.ndarray:
         return image
     scaled = np.clip((grey.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
     return cv2.cvtColor(scaled, cv2.COLOR_GRAY2BGR)
-
-
-def checkbox_ticked(image: np.ndarray, label: TextLine | None = None) -> bool:
-    """A ticked box has ink (a tick) on its fill; an empty one is one flat colour inside.
-
-    The box sits just left of its label when OCR found the label; otherwise it is the largest
-    square outline of a plausible size. Its inner half is compared with its own median colour,
-    so neither the fill nor the backdrop colour matters.
-    """
-    if image.ndim != 3 or image.shape[0] < 4 or image.shape[1] < 4:
-        return False
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    height = image.shape[0]
-    offset_x = offset_y = 0
-    if label is not None:
-        x0, y0, x1, y1 = label.box
-        text_h = max(4, y1 - y0)
-        offset_x, offset_y = max(0, x0 - int(3.0 * text_h)), max(0, y0 - text_h)
-        # OCR sometimes reads the box as a leading blank of its label: search under the label too.
-        grey = grey[offset_y : y1 + text_h, offset_x:x1]
-        square = _find_square(grey, 0.5 * text_h, 1.3 * text_h, centre_y=(y0 + y1) / 2 - offset_y)
-    else:
-        square = _find_square(grey, 0.12 * height, 0.6 * height)
-    if square is None:
-        return False
-    x, y, w, h = square
-    x, y = x + offset_x, y + offset_y
-    inner = image[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4].reshape(-1, 3)
-    if inner.size == 0:
-        return False
-    fill = np.median(inner, axis=0)
-    ink = np.abs(inner.astype(np.int16) - fill).max(axis=1) > 40
-    return float(ink.mean()) > 0.04
-
-
-def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[str]) -> str | None:
-    """The button whose fill stands out most from the panel's median colour."""
-    if image.size == 0:
-        return None
-    panel = np.median(image.reshape(-1, 3), axis=0)
-    height, width = image.shape[:2]
-    areas: dict[str, tuple[int, int, int, int]] = {}
-    for label in labels:
-        key = normalise(label)
-        for line in lines:
-            if normalise(line.text) == key or (key in normalise(line.text) and len(normalise(line.text)) <= len(key) + 2):
-                x0, y0, x1, y1 = line.box
-                # OCR's box hugs the button's label; its middle is the button's fill (and the letters).
-                dx, dy = (x1 - x0) // 10, (y1 - y0) // 10
-                areas[label] = (x0 + dx, y0 + dy, max(x0 + dx + 1, x1 - dx), max(y0 + dy + 1, y1 - dy))
-                break
-    if len(areas) < len(labels):
-        # Buttons not read: assume they sit side by side in the lower part of the panel, in label order.
-        step = width // len(labels)
-        areas = {label: (i * step, height // 2, (i + 1) * step, height) for i, label in enumerate(labels)}
-
-    def stand_out(area: tuple[int, int, int, int]) -> float:
-        x0, y0, x1, y1 = area
-        patch = image[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
-        # The median is the button's fill: the letters' strokes are a minority of the pixels.
-        return float(np.abs(np.median(patch, axis=0) - panel).sum()) if patch.size else 0.0
-
-    scored = sorted(((stand_out(area), -i, label) for i, (label, area) in enumerate(areas.items())), reverse=True)
-    return scored[0][2] if scored else None
 
 
 class FieldReader:

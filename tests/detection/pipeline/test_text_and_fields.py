@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from detection.pipeline.fields import FieldReader, checkbox_ticked, highlighted_button
+from detection.pipeline.controls import checkbox_ticked, highlighted_button
+from detection.pipeline.fields import FieldReader
 from detection.pipeline.profile import load_profile
 from detection.pipeline.text import RapidTextReader, TextLine, TextReader, best_match, contains, text_after
 from detection.pipeline.types import Box, Detection, Frame
