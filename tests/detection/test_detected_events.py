@@ -5,6 +5,7 @@ import pytest
 
 from detection.models import DetectedEvent, ModelVersion
 from detection.pipeline.types import Event
+from detection.selectors import recordings_overview
 from detection.services.detected_events import detected_events_save, detected_events_supersede
 from tests.factories import DetectedEventFactory, JobFactory, RecordingFactory
 
@@ -73,3 +74,12 @@ def test_a_run_takes_over_an_earlier_unreviewed_row_with_the_same_id(earlier):  
     detected_events_supersede(recording=recording, job=second, until=None)
     row = DetectedEvent.objects.get(pk=rows[25].pk)
     assert row.job == second and row.model_version == version and row.superseded_at is None
+
+
+def test_the_recordings_page_counts_leave_superseded_rows_out(owner, earlier):  # type: ignore[no-untyped-def]
+    recording, _ = earlier
+    detected_events_supersede(recording=recording, job=JobFactory(recording=recording), until=16.0)
+    (row,) = [r for r in recordings_overview(owner) if r.recording.pk == recording.pk]
+    assert row.recording.events_total == 2
+    assert row.review_counts[Status.UNREVIEWED] == 1 and row.review_counts[Status.APPROVED] == 1
+    assert row.type_counts == {"kill": 2}
