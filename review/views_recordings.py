@@ -105,8 +105,12 @@ def recording_started_at(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         raise Http404
     form = StartedAtForm(request.POST)
     if form.is_valid():
-        recording_update(recording=recording, started_at=form.cleaned_data["started_at"])
-        messages.success(request, f"{recording.title}: start time set to {recording.started_at:%Y-%m-%d %H:%M:%S}")
+        try:
+            recording_update(recording=recording, started_at=form.cleaned_data["started_at"])
+        except IngestError as exc:
+            messages.error(request, f"{recording.title}: {exc}")
+        else:
+            messages.success(request, f"{recording.title}: start time set to {recording.started_at:%Y-%m-%d %H:%M:%S}")
     else:
         messages.error(request, f"{recording.title}: give a start date and time")
     return _back_to_list(request)

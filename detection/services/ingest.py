@@ -9,6 +9,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from detection.pipeline.probe import ProbeError, probe_video
 
 FINGERPRINT_SAMPLE_BYTES = 4 * 1024 * 1024
 NAME_MAX_BYTES = 255
+EARLIEST_START = datetime(1900, 1, 1, tzinfo=dt_timezone.utc)
+LATEST_START = datetime(3000, 1, 1, tzinfo=dt_timezone.utc)
 
 
 class IngestError(Exception):
@@ -110,6 +113,14 @@ def check_text_length(value: str, *, field: str, model: type[Any] = Recording) -
         raise IngestError(f"{field}: longer than {limit} characters ({len(value)})")
 
 
+def check_started_at(started_at: datetime | None) -> None:
+    """A start a recording can have: every event's clock time (start + offset) must still be a date."""
+    if started_at is not None and not EARLIEST_START <= started_at < LATEST_START:
+        raise IngestError(
+            f"start time {started_at.isoformat()} is outside {EARLIEST_START:%Y}-{LATEST_START:%Y}; give the real one"
+        )
+
+
 def check_session_type(session_type: str) -> None:
     if session_type not in SessionType.values:
         raise IngestError(f"unknown session type {session_type!r} (use {', '.join(SessionType.values)})")
@@ -128,6 +139,7 @@ def recording_from_file(
 ) -> Recording:
     """Fingerprint, refuse duplicates, probe, then create the row: nothing is written unless all passed."""
     check_session_type(session_type)
+    check_started_at(started_at)
     check_text_length(notes, field="notes")
     check_text_length(title, field="title")
     check_text_length(source_path, field="source_path")
@@ -280,6 +292,7 @@ def recording_update(
     """What a user may change after ingest; a new start time is marked as theirs."""
     fields = []
     if started_at is not None:
+        check_started_at(started_at)
         recording.started_at = started_at
         recording.started_at_source = Recording.StartedAtSource.USER
         fields += ["started_at", "started_at_source"]

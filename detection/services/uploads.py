@@ -22,6 +22,7 @@ from detection.models import Recording, SessionType, Upload
 from detection.services.ingest import (
     IngestError,
     check_session_type,
+    check_started_at,
     check_text_length,
     check_video_name,
     recording_from_file,
@@ -69,6 +70,7 @@ def upload_create(
     if size > limit:
         raise IngestError(f"{name}: {size} bytes is larger than the {limit} bytes allowed (VODSCOPE_MAX_UPLOAD_BYTES)")
     check_session_type(session_type)
+    check_started_at(started_at)
     upload_purge_abandoned()
     upload_id = uuid.uuid4()
     temp_path = _partial_dir() / f"{upload_id}.part"

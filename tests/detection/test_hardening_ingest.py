@@ -48,3 +48,22 @@ def test_a_folder_with_bad_entries_registers_the_rest_and_reports_each(api_clien
     assert "symlink" in by_name["loop.mkv"]["message"]
     assert list(Recording.objects.values_list("source_path", flat=True)) == [str(good)]
 
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_a_start_time_at_the_ends_of_the_calendar_is_refused(api_client, client, owner, moment):
+    from tests.conftest import PASSWORD
+    from tests.factories import RecordingFactory
+
+    recording = RecordingFactory(owner=owner)
+    before = recording.started_at
+    response = api_client(owner).patch(f"/api/v1/recordings/{recording.pk}/", {"started_at": moment}, format="json")
+    assert response.status_code == 400 and "start time" in response.json()["detail"]
+    upload = api_client(owner).post("/api/v1/uploads/", {"filename": "a.mkv", "size": 9, "started_at": moment},
+                                    format="json")
+    assert upload.status_code == 400
+    client.login(username=owner.username, password=PASSWORD)
+    page = client.post(f"/recordings/{recording.pk}/started-at/", {"started_at": moment[:19]}, follow=True)
+    assert page.status_code == 200 and b"start time" in page.content
+    recording.refresh_from_db()
+    assert recording.started_at == before
