@@ -29,7 +29,7 @@ class EventUpdateSerializer(serializers.Serializer):
         help_text="approved (key a) or deleted (key d, soft); an edit sets `edited`",
     )  # fmt: skip
     event_type = serializers.CharField(max_length=32, required=False, help_text=TYPE_HELP)
-    data = serializers.DictField(required=False, help_text=DATA_HELP)  # type: ignore[assignment]
+    data = serializers.DictField(required=False, help_text=DATA_HELP)  # type: ignore[assignment]  # as above
     video_offset_seconds = serializers.FloatField(required=False, help_text="Seconds from the start of the recording")
 
     EDIT_FIELDS = ("event_type", "data", "video_offset_seconds")

@@ -31,7 +31,8 @@ def _hsv(h: float, s: float, v: float) -> RGB:
 
 
 def mix(a: RGB, b: RGB, t: float) -> RGB:
-    return tuple(int(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+    red, green, blue = (int(x + (y - x) * t) for x, y in zip(a, b, strict=True))
+    return red, green, blue
 
 
 @dataclass(frozen=True)
