@@ -71,7 +71,7 @@ class Recording(models.Model):
         """Where the video lies on disk, registered by path or uploaded."""
         if self.source_path:
             return Path(self.source_path)
-        return Path(settings.MEDIA_ROOT) / self.uploaded_file.name
+        return Path(settings.MEDIA_ROOT) / (self.uploaded_file.name or "")  # FileField stores "" for no file
 
 
 class Upload(models.Model):
