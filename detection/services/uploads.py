@@ -12,7 +12,7 @@ import shutil
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -31,6 +31,12 @@ from detection.services.ingest import (
 COPY_BLOCK = 1024 * 1024
 # An upload nobody resumed for this long is given up, bytes and row, when the next one starts.
 ABANDONED_AFTER = timedelta(days=7)
+
+
+class ChunkStream(Protocol):
+    """Where a chunk's bytes come from: the request itself (HttpRequest reads its body piecewise) or a file."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 class UploadOffsetMismatch(IngestError):
@@ -98,7 +104,7 @@ def upload_offset(*, upload: Upload) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def upload_append(*, upload: Upload, offset: int, stream: BinaryIO, length: int | None) -> Recording | None:
+def upload_append(*, upload: Upload, offset: int, stream: ChunkStream, length: int | None) -> Recording | None:
     """Append one chunk; returns the Recording once the last byte arrived, else None."""
     path = Path(upload.temp_path)
     if not path.exists():
@@ -126,7 +132,7 @@ def upload_append(*, upload: Upload, offset: int, stream: BinaryIO, length: int 
         return upload_finish(upload=upload)
 
 
-def _copy(stream: BinaryIO, handle: BinaryIO, *, limit: int) -> None:
+def _copy(stream: ChunkStream, handle: BinaryIO, *, limit: int) -> None:
     left = limit
     try:
         while left > 0:
