@@ -137,6 +137,8 @@ def main() -> None:
         control = detect_job_start(recording=control_rec, user=control_owner)
         poll(lambda: Job.objects.get(pk=control.pk).status not in Job.ACTIVE_STATUSES, timeout=3600, step=0.2)
         control.refresh_from_db()
+        if control.started_at is None or control.finished_at is None:
+            raise SystemExit(f"the control run never ran: {control.status} {control.error}")
         uninterrupted = (control.finished_at - control.started_at).total_seconds()
         print(f"uninterrupted run: {control.status} in {uninterrupted:.1f} s, {control.result.get('events')} events")
 
