@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from detection.models import DetectedEvent, Job, Recording
 from detection.selectors import recordings_visible_to
 from review.models import EventChange
-from review.vocabulary import event_types
+from review.vocabulary import event_specs, event_types
 
 Status = DetectedEvent.ReviewStatus
 ROW_FIELDS = ("id", "event_type", "video_offset_seconds", "confidence", "data", "thumbnail", "source", "review_status", "partial")
@@ -88,10 +88,12 @@ class ReviewCounts:
     newest: int = 0  # the highest event id
 
     @property
-    def type_counts(self) -> list[tuple[str, int]]:
-        known = event_types()
-        others = sorted(t for t in self.by_type if t not in known)  # rows of a type the profile no longer declares
-        return [(t, self.by_type.get(t, 0)) for t in (*known, *others)]
+    def type_counts(self) -> list[tuple[str, str, int]]:
+        """(type, label, count) in the profile's order, then rows of a type the profile no longer declares."""
+        specs = event_specs()
+        others = sorted(t for t in self.by_type if t not in specs)
+        labels = {**{t: spec.label for t, spec in specs.items()}, **{t: t for t in others}}
+        return [(t, label, self.by_type.get(t, 0)) for t, label in labels.items()]
 
     @property
     def stamp(self) -> str:

@@ -34,7 +34,8 @@ def test_events_appear_while_detection_runs_and_the_reviewer_keeps_their_place(p
     page.wait_for_selector(f"#ev-{first.pk}", timeout=10_000)
     assert selected_id(page) == place and page.evaluate("document.activeElement.dataset.eventId") == place
     assert page.locator("#event-list [data-event-id]").count() == 6
-    page.wait_for_function("document.querySelector('#review-legend').textContent.includes('3')")  # kills counted
+    page.wait_for_function("document.querySelector('#review-legend .t-kill b').textContent === '3'")  # counted too
+    assert page.locator("#timeline-ticks .tick.t-kill").count() == 3  # and on the timeline
 
     page.keyboard.press("j")  # keys go on from where the reviewer was
     assert selected_id(page) != place
