@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from importer import selectors, services
 from importer.contract import ContractError, parse_time
 from importer.services import HostedError
+from project.json_input import UnstorableText, refuse_unstorable_text
 
 View = Callable[..., HttpResponse]
 
@@ -54,6 +55,10 @@ def endpoint(*methods: str) -> Callable[[View], View]:
                     body = json.loads(request.body)
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                     return error(400, f"body is not JSON: {exc}")
+                try:
+                    refuse_unstorable_text(body)
+                except UnstorableText as exc:
+                    return error(400, str(exc))
             try:
                 return view(request, owner, body, *args, **kwargs)
             except HostedError as exc:

@@ -75,3 +75,16 @@ def test_a_websocket_to_no_route_is_refused_cleanly(path):
     connected, code = async_to_sync(attempt)()
     assert not connected
     assert code in (403, 1000, 4404)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_text_no_database_can_store_is_a_400_in_both_apis(client, auth, text):
+    from importer.models import StreamSession
+
+    body = json.dumps({"session_type": "stream", "notes": text})
+    hosted = client.post("/api/session", data=body, content_type="application/json", **auth)
+    assert hosted.status_code == 400 and "body.notes" in _json(hosted)["error"]
+    v1 = client.post("/api/v1/jobs/", data=json.dumps({"recording": 1, "params": {"label": text}}),
+                     content_type="application/json", **auth)
+    assert v1.status_code == 400 and "body.params.label" in _json(v1)["detail"]
+    assert not StreamSession.objects.exists()
