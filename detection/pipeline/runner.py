@@ -4,6 +4,7 @@ pulls a video source through a `Run`; a live loop feeds its own `Run` from `star
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,10 @@ from detection.pipeline.text import TextReader
 from detection.pipeline.timings import StageTimings
 from detection.pipeline.types import Box, Event, Frame, Rejection
 
-__all__ = ["CheckpointCallback", "Pipeline", "PipelineConfig", "PipelineResult", "ProgressCallback", "StageTimings"]
+__all__ = [
+    "CheckpointCallback", "Pipeline", "PipelineConfig", "PipelineResult", "ProgressCallback", "StageTimings",
+    "next_sample_time",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ ProgressCallback = Callable[[float], None]
 # A checkpoint with the events and rejections made since the previous one: saved together, a
 # resumed run neither loses nor repeats any.
 CheckpointCallback = Callable[[Checkpoint, list[Event], list[Rejection]], None]
+
+
+def next_sample_time(video_time: float, fps: float) -> float:
+    """Where the sampling grid (k / fps, see `FileVideoSource`) goes on after a frame taken at
+    `video_time`: the point an unbroken run reads next. A frame may lag its own grid point by up to
+    the B-frames skipped before it (`skip_nonref`), more than half an interval on OBS's recordings."""
+    return (math.floor(video_time * fps + 1e-6) + 1) / fps
 
 
 class Pipeline:
@@ -84,7 +95,7 @@ class Pipeline:
         """The whole source, in batches; a decode error ends the run with what was found before it."""
         run = self.start(resume)
         if resume is not None:
-            source.seek(resume.video_time + 0.5 / self.config.detection_fps)
+            source.seek(next_sample_time(resume.video_time, self.config.detection_fps))
         error = ""
         try:
             while batch := self._next_batch(source, run.timings):
