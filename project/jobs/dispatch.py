@@ -1,9 +1,10 @@
 """Celery's side of jobs: the one task that runs any job by id, sent to the queue of the job's kind.
 
-Delivery is at least once (`acks_late`): a message is acknowledged only after its run ends, and one whose
-worker process died is handed back to the broker (`reject_on_worker_lost`) after the worker puts the job
-back to QUEUED, so the prefork parent's fresh child, or any other worker, resumes it from its checkpoint.
-A second delivery of a job already running or done claims nothing (see runner._claim).
+Delivery is at least once (`acks_late`: a message is acknowledged only once its run ends). When the
+process running a job dies, its worker puts the job back to QUEUED and sends it again at once, so the
+prefork parent's fresh child, or any other worker, resumes it from its checkpoint; the dead delivery's
+own message goes back to the broker too (`reject_on_worker_lost`), for when the database could not be
+reached then. A second delivery of a job already running or done claims nothing (see runner._claim).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from detection.models import Job
-from project.jobs.registry import JobKindUnknown, job_kind_for
+from project.jobs.registry import JobHandler, JobKindUnknown, job_kind_for
 from project.jobs.runner import JobProgress, job_release_lost, job_run, jobs_release_stale
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,11 @@ class JobRequest(Request):
         if isinstance(exc, WorkerLostError | SystemExit | KeyboardInterrupt):
             # Before the message goes back to the broker (super() rejects it), or its next delivery
             # would find the job still RUNNING and leave it to the slower stale-heartbeat sweep.
+            job_id = int(self.args[0])
             try:
-                if job_release_lost(job_id=int(self.args[0]), task_id=self.id):
-                    logger.warning("job %s re-queued: the process running it died (%s)", self.args[0], exc)
+                if job_release_lost(job_id=job_id, task_id=self.id):
+                    logger.warning("job %s re-queued: the process running it died (%s)", job_id, exc)
+                    job_enqueue(job=Job.objects.get(pk=job_id))
             except DatabaseError:
                 logger.exception("job %s: could not re-queue it; the orphan sweep will", self.args[0])
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
@@ -61,13 +64,13 @@ def run_job(self: JobTask, job_id: int) -> None:
     job_run(job_id=job_id, handler=_handler_for(kind), task_id=self.request.id or "")
 
 
-def _handler_for(kind: str) -> Any:
+def _handler_for(kind: str) -> JobHandler:
     try:
         return job_kind_for(kind).handler
     except JobKindUnknown as exc:
         refusal = exc
 
-        def refuse(job: Job, progress: JobProgress) -> None:
+        def refuse(job: Job, progress: JobProgress) -> dict[str, Any] | None:
             raise refusal  # this worker lacks the app that registers the kind: the job fails saying so
 
         return refuse

@@ -104,8 +104,7 @@ def job_run(*, job_id: int, handler: JobHandler, task_id: str = "") -> Job | Non
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
-    job.refresh_from_db()
-    return job
+    return Job.objects.filter(pk=job.pk).first()  # None if its recording was deleted meanwhile
 
 
 def _claim(job_id: int, task_id: str) -> Job | None:
