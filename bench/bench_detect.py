@@ -66,8 +66,9 @@ def warm_up(reader: TextReader) -> None:
 
 def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[str, Any]:
     from detection.pipeline.event_log import format_timestamp, write_event_log
-    from detection.pipeline.factory import DetectSettings, build_pipeline, event_log_for, open_source
+    from detection.pipeline.factory import build_pipeline, event_log_for, open_source
     from detection.pipeline.profile import load_profile
+    from detection.pipeline.run_settings import DetectSettings
     from detection.pipeline.probe import probe_video
 
     profile = load_profile("demo")

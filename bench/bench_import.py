@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,7 +73,7 @@ def account(name: str) -> tuple[object, str]:
     return user, Token.objects.create(user=user).key
 
 
-def run(url: str, token: str, plan: SessionPlan, *, mode: str, failure_rate: float = 0.0, seed: int = 0) -> dict:
+def run(url: str, token: str, plan: SessionPlan, *, mode: str, failure_rate: float = 0.0, seed: int = 0) -> dict[str, Any]:
     blocked = ("/api/import/session",) if mode == "individual" else ()
     with FaultProxy(FaultConfig(upstream=url, failure_rate=failure_rate, seed=seed, block_paths=blocked)) as proxy:
         client = ImportClient(HttpTransport(proxy.url, token), DbLedger(), mode="auto", policy=POLICY,
@@ -83,7 +84,7 @@ def run(url: str, token: str, plan: SessionPlan, *, mode: str, failure_rate: flo
     return {"seconds": seconds, "summary": summary, "stats": proxy.config.stats}
 
 
-def report(label: str, events: int, result: dict) -> None:
+def report(label: str, events: int, result: dict[str, Any]) -> None:
     summary, stats = result["summary"], result["stats"]
     session = summary.sessions[0]
     print(

@@ -117,7 +117,7 @@ def percentile(values: list[float], q: float) -> float | None:
 def same_value(truth: Any, found: Any) -> bool:
     if isinstance(truth, str) and isinstance(found, str):
         return truth.strip().casefold() == found.strip().casefold()
-    return truth == found
+    return bool(truth == found)
 
 
 def _agreement(truth: LoggedEvent, found: LoggedEvent) -> int:

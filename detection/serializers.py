@@ -14,7 +14,7 @@ TITLE_MAX = Recording._meta.get_field("title").max_length
 PATH_MAX = Recording._meta.get_field("source_path").max_length
 
 
-class RecordingSerializer(serializers.ModelSerializer):
+class RecordingSerializer(serializers.ModelSerializer[Recording]):
     owner = serializers.CharField(source="owner.username", read_only=True)
     review_url = serializers.SerializerMethodField()
     # The stored name, not a /media/ URL: media is never served as plain files. The video plays at
@@ -39,34 +39,35 @@ class RecordingSerializer(serializers.ModelSerializer):
         return reverse("review-video", args=[recording.pk])
 
 
-class RecordingRegisterSerializer(serializers.Serializer):
+class RecordingRegisterSerializer(serializers.Serializer[dict[str, Any]]):
     path = serializers.CharField(max_length=PATH_MAX, help_text="Absolute server path of a video file inside an allowed root")
     session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
     started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH)
 
 
-class FolderRegisterSerializer(serializers.Serializer):
+class FolderRegisterSerializer(serializers.Serializer[dict[str, Any]]):
     path = serializers.CharField(max_length=PATH_MAX, help_text="Absolute server path of a folder inside an allowed root")
     session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH)
 
 
-class IngestResultSerializer(serializers.Serializer):
+# Any: it serialises a list of IngestResult (many=True), which the stubs' one-instance type cannot say.
+class IngestResultSerializer(serializers.Serializer[Any]):
     path = serializers.CharField()
     status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
     message = serializers.CharField()
     recording = serializers.IntegerField(source="recording.pk", allow_null=True, default=None)
 
 
-class RecordingUpdateSerializer(serializers.Serializer):
+class RecordingUpdateSerializer(serializers.Serializer[dict[str, Any]]):
     title = serializers.CharField(required=False, max_length=TITLE_MAX)
     started_at = serializers.DateTimeField(required=False)
     session_type = serializers.ChoiceField(choices=SessionType.choices, required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH)
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(serializers.ModelSerializer[Job]):
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -83,7 +84,7 @@ class JobSerializer(serializers.ModelSerializer):
         return {"percent": info.percent, "rate_per_second": info.rate, "eta_seconds": info.eta_seconds}
 
 
-class JobCreateSerializer(serializers.Serializer):
+class JobCreateSerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.ChoiceField(choices=[Job.Kind.DETECT], default=Job.Kind.DETECT)
     recording = serializers.IntegerField()
     # Any JSON: the detect service checks every key and value and answers what is wrong with it.
@@ -94,7 +95,7 @@ class JobCreateSerializer(serializers.Serializer):
     )
 
 
-class DetectedEventSerializer(serializers.ModelSerializer):
+class DetectedEventSerializer(serializers.ModelSerializer[DetectedEvent]):
     # Served by the review page's thumbnail view (same visibility as the event), never as a /media/ file.
     thumbnail = serializers.SerializerMethodField()
 
@@ -113,7 +114,7 @@ class DetectedEventSerializer(serializers.ModelSerializer):
         return reverse("review-event-thumbnail", args=[event.recording_id, event.pk])
 
 
-class UploadCreateSerializer(serializers.Serializer):
+class UploadCreateSerializer(serializers.Serializer[dict[str, Any]]):
     filename = serializers.CharField(max_length=TITLE_MAX)
     size = serializers.IntegerField(min_value=0)
     session_type = serializers.ChoiceField(choices=SessionType.choices, default=SessionType.STREAM)
@@ -121,7 +122,7 @@ class UploadCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH)
 
 
-class UploadSerializer(serializers.ModelSerializer):
+class UploadSerializer(serializers.ModelSerializer[Upload]):
     offset = serializers.IntegerField(source="received_bytes")
     url = serializers.SerializerMethodField()
 

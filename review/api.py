@@ -52,7 +52,7 @@ def _reason(errors: Any) -> str:
     return str(errors)
 
 
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[DetectedEvent]):
     serializer_class = DetectedEventSerializer
     filterset_class = EventFilter
     ordering_fields = ["video_offset_seconds", "confidence", "timestamp"]

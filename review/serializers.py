@@ -13,7 +13,7 @@ TYPE_HELP = "An event type the game profile declares (its `events:`), e.g. kill"
 DATA_HELP = "The type's fields as the game profile declares them (replaces the event's data)"
 
 
-class EventCreateSerializer(serializers.Serializer):
+class EventCreateSerializer(serializers.Serializer[dict[str, Any]]):
     recording = serializers.IntegerField()
     event_type = serializers.CharField(max_length=32, help_text=TYPE_HELP)
     # The API's key is `data`; DRF's metaclass takes declared fields off the class, so `.data` stays the output.
@@ -21,7 +21,7 @@ class EventCreateSerializer(serializers.Serializer):
     video_offset_seconds = serializers.FloatField(help_text="Seconds from the start of the recording")
 
 
-class EventUpdateSerializer(serializers.Serializer):
+class EventUpdateSerializer(serializers.Serializer[dict[str, Any]]):
     """Either a review decision (`review_status`) or an edit (any of type, data, time), as one key press is."""
 
     review_status = serializers.ChoiceField(
@@ -43,9 +43,9 @@ class EventUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class UndoSerializer(serializers.Serializer):
+class UndoSerializer(serializers.Serializer[dict[str, Any]]):
     recording = serializers.IntegerField(help_text="Undo your latest change on this recording (key u)")
 
 
-class DetailSerializer(serializers.Serializer):
+class DetailSerializer(serializers.Serializer[dict[str, Any]]):
     detail = serializers.CharField()

@@ -11,8 +11,8 @@ export PYTHONUNBUFFERED=1
 PY=.venv/bin/python
 started=$SECONDS
 
-echo "== mypy: detection/pipeline"
-$PY -m mypy detection/pipeline
+echo "== mypy: the whole project (files in mypy.ini; detection/pipeline strictest)"
+$PY -m mypy
 
 # Fresh data folders: no broker messages or media left over from an earlier run.
 rm -rf var/test-embedded var/test-production

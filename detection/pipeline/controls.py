@@ -53,7 +53,8 @@ def _find_control(
 
 def _deviation(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Per pixel, the largest channel difference from `reference`."""
-    return np.abs(pixels.reshape(-1, 3).astype(np.int16) - reference.astype(np.int16)).max(axis=1)
+    deviation: np.ndarray = np.abs(pixels.reshape(-1, 3).astype(np.int16) - reference.astype(np.int16)).max(axis=1)
+    return deviation
 
 
 def _dominant(pixels: np.ndarray) -> np.ndarray:

@@ -44,7 +44,8 @@ def stretched(image: np.ndarray) -> np.ndarray:
     if high - low < 1:
         return image
     scaled = np.clip((grey.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
-    return cv2.cvtColor(scaled, cv2.COLOR_GRAY2BGR)
+    colour: np.ndarray = cv2.cvtColor(scaled, cv2.COLOR_GRAY2BGR)
+    return colour
 
 
 class FieldReader:

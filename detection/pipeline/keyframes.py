@@ -87,7 +87,7 @@ class KeyframeSource(VideoSource):
             return
         channel.put(None)
 
-    def _before_start(self, packet: av.Packet) -> bool:
+    def _before_start(self, packet: av.Packet[av.VideoStream]) -> bool:
         if packet.pts is None or packet.time_base is None:
             return False
         return float(packet.pts * packet.time_base) + 0.25 / self.stream_fps < self._from
