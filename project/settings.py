@@ -92,7 +92,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             # Overridable so a worker started by the tests can share pytest's test database file.
-            "NAME": Path(env_str("VODSCOPE_SQLITE_PATH", str(DATA_DIR / "vodscope.sqlite3"))),
+            "NAME": env_str("VODSCOPE_SQLITE_PATH", str(DATA_DIR / "vodscope.sqlite3")),
             # WAL + IMMEDIATE: the web process and the worker process write concurrently.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
