@@ -1,7 +1,9 @@
 """The YOLO detector as ONNX on onnxruntime: letterbox, batched inference, NMS in numpy. No torch.
 
-Model contract (ultralytics export): input `images` float32 [N,3,S,S] RGB 0..1, output
-[N, 4+C, anchors] with cx, cy, w, h in input pixels then per-class scores (sigmoid applied).
+Model contract (ultralytics export): input `images` float32 [N,3,S,S] RGB 0..1, and one of two outputs:
+- raw: [N, 4+C, anchors] with cx, cy, w, h in input pixels then per-class scores (sigmoid applied);
+- end-to-end (`end2end`/`nms=True` exports): [N, D, 6] rows of x0, y0, x1, y1 in input pixels, score,
+  class id, NMS already done (D detections, 300 by default; empty rows have score 0).
 """
 from __future__ import annotations
 
@@ -136,6 +138,32 @@ def decode_output(
     return sorted(detections, key=lambda d: (-d.confidence, d.label))
 
 
+def decode_end_to_end(
+    output: np.ndarray, fit: Letterbox, classes: Sequence[str], *, confidence: float
+) -> list[Detection]:
+    """One image's end-to-end output [D, 6] → detections in normalised frame coordinates (no NMS: the model did it)."""
+    rows = output[(output[:, 4] >= confidence) & (output[:, 5] >= 0) & (output[:, 5] < len(classes))]
+    if not len(rows):
+        return []
+    boxes = np.empty((len(rows), 4), dtype=np.float64)
+    boxes[:, [0, 2]] = np.clip((rows[:, [0, 2]] - fit.pad_x) / fit.scale, 0, fit.width) / fit.width
+    boxes[:, [1, 3]] = np.clip((rows[:, [1, 3]] - fit.pad_y) / fit.scale, 0, fit.height) / fit.height
+    detections = [
+        Detection(label=classes[int(row[5])], confidence=float(row[4]), box=Box(*(float(v) for v in box)))
+        for row, box in zip(rows, boxes)
+    ]
+    return sorted(detections, key=lambda d: (-d.confidence, d.label))
+
+
+def is_end_to_end(shape: Sequence[object], metadata: dict[str, str], class_count: int) -> bool:
+    """Which layout an output has: the export's own `end2end` flag when it wrote one, else the shape
+    ([N, D, 6] and not a raw [N, 4+C, anchors] that happens to end in 6)."""
+    flag = metadata.get("end2end")
+    if flag is not None:
+        return flag.strip().lower() == "true"
+    return len(shape) == 3 and shape[2] == 6 and shape[1] != 4 + class_count
+
+
 def choose_providers(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
     """The configured providers that are installed, in order; CPU always last as the fallback."""
     order = [p for p in (wanted or DEFAULT_PROVIDERS) if p in available]
@@ -173,7 +201,9 @@ class OnnxDetector(Detector):
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from exc
         found = model_classes(self.session)
-        output_classes = self._output_class_count()
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.end_to_end = is_end_to_end(self.session.get_outputs()[0].shape, metadata, len(config.classes))
+        output_classes = None if self.end_to_end else self._output_class_count()
         if found is not None and list(found) != list(config.classes):
             raise ClassMismatchError(found, config.classes)
         if found is None and output_classes is not None and output_classes != len(config.classes):
@@ -202,6 +232,11 @@ class OnnxDetector(Detector):
         fitted = [letterbox(image, self.image_size) for image in images]
         batch = np.stack([tensor for tensor, _ in fitted])
         (output,) = self.session.run(None, {self.input_name: batch})[:1]
+        if self.end_to_end:
+            return [
+                decode_end_to_end(output[i], fit, self.classes, confidence=self.config.confidence)
+                for i, (_, fit) in enumerate(fitted)
+            ]
         return [
             decode_output(output[i], fit, self.classes, confidence=self.config.confidence, iou=self.config.iou)
             for i, (_, fit) in enumerate(fitted)
