@@ -117,7 +117,8 @@ def recordings_overview(user: Any) -> list[RecordingOverview]:
     for recording_id, event_type, count in rows:
         type_counts[recording_id][event_type] = count
     active: dict[int | None, Job] = {}
-    for job in Job.objects.filter(recording_id__in=ids, status__in=Job.ACTIVE_STATUSES).order_by("created_at"):
+    live_jobs = Job.objects.filter(recording_id__in=ids, status__in=Job.ACTIVE_STATUSES).select_related("recording")
+    for job in live_jobs.order_by("created_at"):
         active[job.recording_id] = job
     return [
         RecordingOverview(

@@ -49,8 +49,6 @@ def _jobs_context(user: Any) -> dict[str, Any]:
     visible = jobs_visible_to(user).select_related("recording")
     active = list(visible.filter(status__in=Job.ACTIVE_STATUSES).order_by("created_at"))
     recent = list(visible.exclude(status__in=Job.ACTIVE_STATUSES).order_by("-finished_at", "-id")[:RECENT_JOBS])
-    for job in active + recent:
-        job.can_cancel = job_cancellable_by(user, job)  # type: ignore[attr-defined]
     return {"active_jobs": active, "recent_jobs": recent}
 
 
@@ -146,7 +144,6 @@ def jobs_panel(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def job_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(request.user).select_related("recording"), pk=pk)
-    job.can_cancel = job_cancellable_by(request.user, job)  # type: ignore[attr-defined]
     return render(request, "recordings/_job.html", {"job": job, "poll": True, "compact": "compact" in request.GET})
 
 

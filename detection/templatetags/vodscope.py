@@ -1,10 +1,12 @@
 """Template filters for recordings and jobs: `{% load vodscope %}`."""
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from detection.models import Job
-from detection.selectors import JobProgressInfo, duration_text, job_progress_info
+from detection.selectors import JobProgressInfo, duration_text, job_cancellable_by, job_progress_info
 
 register = template.Library()
 
@@ -18,6 +20,12 @@ def duration(seconds: float | None) -> str:
 @register.filter
 def job_info(job: Job) -> JobProgressInfo:
     return job_progress_info(job)
+
+
+@register.filter
+def cancellable_by(job: Job, user: Any) -> bool:
+    """`job|cancellable_by:user`: the one rule of who may cancel a job, in the page's templates."""
+    return job_cancellable_by(user, job)
 
 
 @register.filter

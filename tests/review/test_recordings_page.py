@@ -129,3 +129,15 @@ def test_jobs_panel_lists_active_and_recent(as_owner, owner):
     JobFactory(recording=recording, status="failed", error="ValueError: boom", finished_at=datetime.now(tz=UTC))
     html = as_owner.get("/jobs/").content.decode()
     assert "Queued" in html and "ValueError: boom" in html and 'hx-trigger="every 1s"' in html
+
+
+def test_cancel_button_only_for_who_may_cancel(as_owner, owner, reviewer, client):
+    """Every place a job is drawn (table row, jobs panel, progress poll) asks the one rule; a reviewer gets none."""
+    recording = RecordingFactory(owner=owner)
+    recording.reviewers.add(reviewer)
+    job = JobFactory(recording=recording, created_by=owner, status="running")
+    pages = ["/", "/jobs/", f"/jobs/{job.pk}/progress/", f"/jobs/{job.pk}/progress/?compact=1"]
+    assert all("job-cancel" in as_owner.get(url).content.decode() for url in pages)
+    client.force_login(reviewer)
+    assert all(client.get(url).status_code == 200 for url in pages)
+    assert not any("job-cancel" in client.get(url).content.decode() for url in pages)
