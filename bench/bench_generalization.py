@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Bump when the renderer changes what a given seed draws, so cached renders are redrawn.
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: the unchosen button of the 'bright' highlight is readable again
 TYPES = ("raid_start", "kill", "raid_end", "state_transition")
 
 
@@ -181,6 +181,8 @@ def main() -> None:
         scores = {mode: score(truth, Path(str(record["log"]))) for mode, record in modes.items() if mode != "decode"}
         report(case, modes, scores)
         results["cases"][case.name] = {"video": str(video), "modes": modes, "scores": scores}
+    if args.render_only:
+        return
     saved = Path(args.cache) / f"results-{stamp}.json"
     saved.write_text(json.dumps(results, indent=2))
     print(f"\nfigures saved in {saved}")

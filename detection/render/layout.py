@@ -165,10 +165,11 @@ class Painter:
         if s.highlight == "outline":  # same fill for both; the chosen one has a thick accent frame and accent words
             return s.panel, max(200, s.panel_alpha), s.accent if chosen else mix(s.dim_text, s.panel, 0.5), line * (3 if chosen else 1), (
                 s.accent if chosen else s.dim_text)
-        if s.highlight == "bright":  # the chosen one lit up, the other one dimmed; no accent at all
-            lit = mix(s.panel, (255, 255, 255), 0.3)
-            return (lit if chosen else mix(s.panel, (0, 0, 0), 0.3)), 255, (mix(lit, (255, 255, 255), 0.3) if chosen else s.panel), line, (
-                _contrasting(lit) if chosen else mix(s.dim_text, s.panel, 0.3))
+        if s.highlight == "bright":  # the chosen one lit up, the other one plain panel with dim words; no accent
+            lit = mix(s.panel, (255, 255, 255), 0.45 if s.dark_text else 0.3)
+            if chosen:
+                return lit, 255, mix(lit, (255, 255, 255), 0.3), line, _contrasting(lit)
+            return s.panel, max(200, s.panel_alpha), s.panel, line, s.dim_text
         fill = s.accent if chosen else s.panel
         outline = mix(s.accent, (255, 255, 255), 0.4) if chosen else s.accent
         return fill, 255 if chosen else s.panel_alpha, outline, line, _contrasting(s.accent) if chosen else s.dim_text
