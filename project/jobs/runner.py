@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -142,8 +142,11 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.interval):
-                if not _owned(self.job).update(heartbeat_at=timezone.now()):
-                    return  # finished, or taken over: the handler finds out at its next write
+                try:
+                    if not _owned(self.job).update(heartbeat_at=timezone.now()):
+                        return  # finished, or taken over: the handler finds out at its next write
+                except DatabaseError as exc:  # a busy database (SQLite's lock) costs one beat, not the heartbeat
+                    logger.warning("job %s: heartbeat not written (%s)", self.job.pk, exc)
         finally:
             connection.close()  # this thread's own connection; left open it outlives the test database
 
