@@ -1,9 +1,10 @@
-"""The request type of views behind django_htmx's middleware: `request.htmx` typed, no `type: ignore`."""
+"""The request type of pages behind django_htmx's middleware: `request.htmx` typed, and `request.user` a User."""
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
+from project.http import AuthenticatedHttpRequest
 
-class HtmxHttpRequest(HttpRequest):
+
+class HtmxHttpRequest(AuthenticatedHttpRequest):
     htmx: HtmxDetails
