@@ -36,7 +36,12 @@ def test_embedded_defaults(tmp_path):
 
 @pytest.mark.pure
 @pytest.mark.parametrize(
-    ("name", "value"), [("DJANGO_DEBUG", "maybe"), ("VODSCOPE_REVIEW_THRESHOLD", "2"), ("VODSCOPE_DETECTION_FPS", "x")]
+    ("name", "value"),
+    [
+        ("DJANGO_DEBUG", "maybe"), ("VODSCOPE_REVIEW_THRESHOLD", "2"), ("VODSCOPE_DETECTION_FPS", "x"),
+        ("VODSCOPE_JOB_STALE_SECONDS", "1"),  # not more than the 2 s heartbeat: every job would look orphaned
+        ("VODSCOPE_JOB_HEARTBEAT_SECONDS", "0"),
+    ],
 )
 def test_bad_values_fail_loudly(tmp_path, name, value):
     result = _settings_check({"VODSCOPE_HOME": str(tmp_path), name: value}, "print('started')")
