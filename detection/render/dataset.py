@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from PIL import Image
+
+from labeling.datasets.yolo import YoloLabel, YoloWriter
 
 from . import scenery
 from .frames import MENU_SCREENS, menu_frame, negative_frame, raid_frame, random_kill
@@ -72,9 +73,9 @@ def render_sample(kind: str, profile: DemoProfile, rng: random.Random) -> tuple[
     return image, boxes, hard
 
 
-def yolo_line(index: int, box: Box, width: int, height: int) -> str:
+def yolo_label(index: int, box: Box, width: int, height: int) -> YoloLabel:
     cx, cy = (box.x0 + box.x1) / 2 / width, (box.y0 + box.y1) / 2 / height
-    return f"{index} {cx:.6f} {cy:.6f} {box.w / width:.6f} {box.h / height:.6f}"
+    return YoloLabel(index, cx, cy, box.w / width, box.h / height)
 
 
 def make_dataset(
@@ -82,10 +83,7 @@ def make_dataset(
     progress: Callable[[int, int], None] | None = None,
 ) -> DatasetSummary:
     profile = load_profile()
-    root = Path(out)
-    for split in ("train", "val"):
-        (root / "images" / split).mkdir(parents=True, exist_ok=True)
-        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+    writer = YoloWriter(Path(out), classes=profile.classes)
     rng = random.Random(seed)
     summary = DatasetSummary()
     for i, kind in enumerate(kind_schedule(images, rng)):
@@ -98,9 +96,8 @@ def make_dataset(
             image = image.resize((round(width * scale), round(height * scale)), Image.Resampling.BILINEAR)
         split = "val" if sample_rng.random() < val_fraction else "train"
         name = f"{seed}_{i:06d}"
-        image.save(root / "images" / split / f"{name}.jpg", quality=90)
-        lines = [yolo_line(profile.class_index(cls), box, width, height) for cls, box in boxes.items()]
-        (root / "labels" / split / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
+        labels = [yolo_label(profile.class_index(cls), box, width, height) for cls, box in boxes.items()]
+        writer.add(name=name, split=split, image=image, labels=labels)
         summary.images += 1
         setattr(summary, split, getattr(summary, split) + 1)
         summary.instances.update(boxes.keys())
@@ -108,7 +105,5 @@ def make_dataset(
         summary.hard += hard
         if progress:
             progress(i + 1, images)
-    data = {"path": str(root.resolve()), "train": "images/train", "val": "images/val",
-            "names": dict(enumerate(profile.classes))}
-    (root / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    writer.finish()
     return summary
