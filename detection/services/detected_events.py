@@ -2,8 +2,8 @@
 
 - Idempotent: one row per (recording, event_id); a resumed or repeated run rewrites its own rows.
 - A person's work stays: a reviewed, edited, deleted or hand-added event is never overwritten.
-  A new detection of the same type within the matching tolerance of such an event is stored
-  linked to it (`duplicate_of`) and hidden, not added beside it; each kept event takes one.
+  A new detection with its id, or of the same type within the matching tolerance, is stored
+  linked to it (`duplicate_of`) and hidden, not added beside it; each kept event takes one per run.
 - A new run replaces the unreviewed events of earlier runs: once the run has passed a point of
   the video, their rows there are superseded (hidden, `superseded_by` names the run), so a
   cancelled or failed run leaves the earlier events of the part it did not reach in place.
@@ -52,20 +52,24 @@ def detected_events_save(
         .values_list("duplicate_of_id", flat=True)
     )
     for event in sorted(events, key=lambda e: (e.video_time, e.event_id)):
-        row = DetectedEvent.all_objects.filter(recording=recording, event_id=event.event_id).first()
+        event_id = event.event_id
+        row = DetectedEvent.all_objects.filter(recording=recording, event_id=event_id).first()
         if row is not None and _is_kept(row):
-            claimed.add(row.pk)  # the reviewed row is this very detection
-            continue
-        if row is not None and row.duplicate_of_id is not None and row.superseded_by_id == job.pk:
+            # The reviewed row is this very detection: linked under a name of its own, so that later
+            # checkpoints (and a resumed run) know the reviewed event is taken.
+            match: DetectedEvent | None = row
+            event_id = f"{event.event_id}~job{job.pk}"[: DetectedEvent._meta.get_field("event_id").max_length]
+        elif row is not None and row.duplicate_of_id is not None and row.superseded_by_id == job.pk:
             continue  # linked by this run already (written again on resume)
-        match = _nearest_unclaimed(event, reviewed, claimed)
+        else:
+            match = _nearest_unclaimed(event, reviewed, claimed)
         hidden: dict[str, Any] = {"superseded_at": None, "superseded_by": None, "duplicate_of": None}
         if match is not None:
             claimed.add(match.pk)
             hidden = {"superseded_at": timezone.now(), "superseded_by": job, "duplicate_of": match}
         row, _ = DetectedEvent.all_objects.update_or_create(
             recording=recording,
-            event_id=event.event_id,
+            event_id=event_id,
             defaults={**_event_fields(event, recording=recording, job=job, version=version), **hidden},
         )
         if event.thumbnail and not row.thumbnail:

@@ -59,11 +59,20 @@ def test_new_detections_link_to_reviewed_events_one_to_one(earlier):  # type: ig
                          events=[kill("kill-300", 10.2), kill("kill-350", 11.5)], rejections=[])
     assert DetectedEvent.all_objects.filter(recording=recording).count() == 6
     assert DetectedEvent.all_objects.get(event_id="kill-300").duplicate_of_id == rows[10].pk
-    # The reviewed event's own detection (same id) is the reviewed row itself, never a second one.
-    detected_events_save(recording=recording, job=JobFactory(recording=recording), version=version,
-                         events=[kill("kill-10", 10.0)], rejections=[])
-    assert DetectedEvent.all_objects.filter(recording=recording, event_id="kill-10").count() == 1
-    assert DetectedEvent.objects.get(pk=rows[10].pk).job_id == rows[10].job_id
+
+
+
+def test_a_reviewed_events_own_detection_takes_it_for_the_rest_of_the_run(earlier):  # type: ignore[no-untyped-def]
+    recording, rows = earlier
+    third = JobFactory(recording=recording)
+    version = ModelVersion.objects.create(name="m", onnx_file="/x.onnx")
+    detected_events_save(recording=recording, job=third, version=version, events=[kill("kill-10", 10.0)], rejections=[])
+    assert DetectedEvent.objects.filter(recording=recording, event_id__startswith="kill-10").count() == 1
+    assert DetectedEvent.objects.get(pk=rows[10].pk).job_id == rows[10].job_id  # the reviewed row is untouched
+    assert DetectedEvent.all_objects.get(superseded_by=third).duplicate_of_id == rows[10].pk
+    # A kill a second later, written at the next checkpoint, is another kill: the reviewed one is taken.
+    detected_events_save(recording=recording, job=third, version=version, events=[kill("kill-400", 11.0)], rejections=[])
+    assert DetectedEvent.objects.get(event_id="kill-400").job == third
 
 
 def test_a_run_takes_over_an_earlier_unreviewed_row_with_the_same_id(earlier):  # type: ignore[no-untyped-def]
