@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.models import DetectedEvent, Recording
+from labeling.datasets.annotations import annotation_sync_event
 from review.models import EventChange
 from review.vocabulary import event_problems
 
@@ -85,6 +86,7 @@ def _save_reviewed(event: DetectedEvent, *, user: Any, action: str, before: dict
         before=before,
         after=event_snapshot(event),
     )
+    annotation_sync_event(event=event, user=user)  # the event's frame follows its review (training data)
     return event
 
 
@@ -212,6 +214,7 @@ def review_undo_last(*, recording: Recording, user: Any) -> DetectedEvent | None
         after=event_snapshot(event),
         reverts=change,
     )
+    annotation_sync_event(event=event, user=user)
     return event
 
 

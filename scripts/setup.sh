@@ -28,7 +28,8 @@ fi
 stamp=".venv/.installed-$flavour"
 req="requirements.txt"
 [ "$flavour" = dev ] && req="requirements-dev.txt"
-if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev-nodeps.txt -nt "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  [ "$flavour" = dev ] && .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-dev-nodeps.txt
   touch "$stamp"
 fi

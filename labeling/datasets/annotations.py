@@ -1,0 +1,127 @@
+"""Training data from review: the frame an approved event was confirmed on becomes a positive with the
+event's box and class; a deleted (false positive) detection makes its frame a hard negative; unreviewed
+events and the state machine's rejections become candidates for the active-learning queue.
+
+`annotation_sync_event` is the one hook review calls after every change of an event (approve, delete,
+restore, edit, undo), inside the same transaction: the frame follows the event's current review state,
+and every change of a frame's boxes is audited in AnnotationChange.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from detection.models import DetectedEvent, Recording, RejectedObservation
+from labeling.models import AnnotationChange, BoxAnnotation, FrameAnnotation
+
+from .frames import extract_frame
+from .items import LabelledBox, frame_item_name
+
+Status = DetectedEvent.ReviewStatus
+KEPT = (Status.APPROVED, Status.EDITED)
+
+
+def event_box(event: DetectedEvent) -> tuple[int, LabelledBox] | None:
+    """(frame number, box) the detector saw the event with; None for an event without a box (added by hand)."""
+    evidence = event.evidence if isinstance(event.evidence, dict) else {}
+    box, label = evidence.get("box"), evidence.get("class")
+    if not isinstance(label, str) or not isinstance(box, list) or len(box) != 4:
+        return None
+    frame = evidence.get("confirmed_at_frame", event.frame_number)
+    frame_number = frame if isinstance(frame, int) and frame >= 0 else event.frame_number
+    return frame_number, LabelledBox(label, *(float(v) for v in box)).rounded()
+
+
+def frame_boxes(frame: FrameAnnotation) -> list[dict[str, Any]]:
+    return [
+        {"label": b.label, "box": [b.x0, b.y0, b.x1, b.y1], "event": b.event_id}
+        for b in frame.boxes.order_by("label", "x0", "y0", "id")
+    ]
+
+
+def _frame_for(recording: Recording, frame_number: int, **defaults: Any) -> FrameAnnotation:
+    fps = recording.avg_fps or 30.0
+    frame, _ = FrameAnnotation.objects.select_for_update().get_or_create(
+        recording=recording, frame_number=frame_number,
+        defaults={"video_offset_seconds": frame_number / fps, **defaults},
+    )
+    return frame
+
+
+@transaction.atomic
+def annotation_sync_event(*, event: DetectedEvent, user: Any) -> FrameAnnotation | None:
+    """The event's frame as its review now says (see the module docstring); None when it has no box."""
+    seen = event_box(event)
+    if seen is None:
+        return None
+    frame_number, box = seen
+    frame = _frame_for(event.recording, frame_number, status=FrameAnnotation.Status.LABELLED,
+                       source=FrameAnnotation.Source.REVIEW)
+    before = frame_boxes(frame)
+    frame.boxes.filter(event=event).delete()
+    if event.review_status in KEPT:
+        BoxAnnotation.objects.create(frame=frame, event=event, label=box.label, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1)
+        frame.status, frame.reason = FrameAnnotation.Status.LABELLED, f"approved {event.event_type}"
+    elif event.review_status == Status.DELETED:
+        frame.status = FrameAnnotation.Status.LABELLED
+        if not frame.boxes.exists():
+            frame.reason = f"hard negative: {box.label} was a false positive"
+    elif not frame.boxes.exists():
+        # Back to unreviewed (undo): nothing known about the frame any more.
+        frame.status, frame.reason, frame.confidence = FrameAnnotation.Status.CANDIDATE, "unreviewed detection", event.confidence
+    frame.save()
+    after = frame_boxes(frame)
+    if after != before or not frame.changes.exists():
+        AnnotationChange.objects.create(frame=frame, user=user, action=f"review:{event.review_status}",
+                                        before={"boxes": before}, after={"boxes": after, "status": frame.status})
+    return frame
+
+
+@transaction.atomic
+def annotation_candidates_collect(*, recording: Recording) -> int:
+    """Unreviewed detections and the state machine's rejections of a recording as candidate frames
+    (frames already annotated are left alone); how many were added."""
+    known = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
+    fps = recording.avg_fps or 30.0
+    made: dict[int, FrameAnnotation] = {}
+    for event in DetectedEvent.objects.filter(recording=recording, review_status=Status.UNREVIEWED):
+        seen = event_box(event)
+        if seen is not None and seen[0] not in known and seen[0] not in made:
+            made[seen[0]] = FrameAnnotation(
+                recording=recording, frame_number=seen[0], video_offset_seconds=seen[0] / fps,
+                status=FrameAnnotation.Status.CANDIDATE, confidence=event.confidence,
+                reason=f"unreviewed {seen[1].label}",
+            )
+    for rejection in RejectedObservation.objects.filter(recording=recording):
+        number = rejection.frame_number
+        if number in known:
+            continue
+        candidate = made.get(number) or FrameAnnotation(
+            recording=recording, frame_number=number, video_offset_seconds=rejection.video_offset_seconds,
+            status=FrameAnnotation.Status.CANDIDATE, confidence=rejection.confidence,
+        )
+        candidate.rejected = True
+        candidate.reason = f"rejected: {rejection.observed_screen} after {rejection.from_state}"
+        made[number] = candidate
+    FrameAnnotation.objects.bulk_create(made.values(), ignore_conflicts=True)
+    return len(made)
+
+
+def frame_image_path(frame: FrameAnnotation) -> Path:
+    return Path(settings.MEDIA_ROOT) / frame.image
+
+
+def frame_image_ensure(frame: FrameAnnotation) -> Path:
+    """The frame's image file, extracted from the recording's video the first time it is needed."""
+    if frame.image and frame_image_path(frame).is_file():
+        return frame_image_path(frame)
+    relative = Path("annotations") / f"r{frame.recording_id}" / f"{frame_item_name(frame.recording_id, frame.frame_number)}.jpg"
+    extracted = extract_frame(frame.recording.video_path, frame_number=frame.frame_number,
+                              out=Path(settings.MEDIA_ROOT) / relative)
+    frame.image, frame.image_width, frame.image_height = str(relative), extracted.width, extracted.height
+    frame.video_offset_seconds, frame.phash = extracted.video_time, extracted.phash
+    frame.save(update_fields=["image", "image_width", "image_height", "video_offset_seconds", "phash", "updated_at"])
+    return frame_image_path(frame)

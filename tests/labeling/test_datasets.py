@@ -1,0 +1,161 @@
+"""Review makes training data; one writer exports YOLO and CVAT 1.1 split by recording; the exports
+read back (by us and by datumaro, a real reader of both formats) to the same annotations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from datumaro.components.annotation import AnnotationType
+from datumaro.components.dataset import Dataset
+
+from detection.models import DetectedEvent, RejectedObservation
+from labeling.datasets.annotations import annotation_candidates_collect
+from labeling.datasets.items import DatasetError
+from labeling.datasets.split import split_groups
+from labeling.datasets.transfer import annotations_import, dataset_export
+from labeling.models import AnnotationChange, BoxAnnotation, FrameAnnotation
+from review.services import event_approve, event_delete, event_restore, review_undo_last
+from tests.conftest import render_test_video
+from tests.factories import DetectedEventFactory, RecordingFactory
+
+pytestmark = pytest.mark.django_db
+
+WIDTH, HEIGHT = 320, 180
+
+
+@pytest.fixture
+def media(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_test_video(tmp_path_factory.mktemp("video") / "clip.mkv", seconds=2.0, fps=30, size=f"{WIDTH}x{HEIGHT}")
+
+
+def seen(recording, frame: int, label: str, box: list[float], **extra) -> DetectedEvent:  # type: ignore[no-untyped-def]
+    evidence = {"class": label, "box": box, "confidence": 0.9, "confirmed_at_frame": frame}
+    return DetectedEventFactory(recording=recording, frame_number=max(0, frame - 2), evidence=evidence, **extra)
+
+
+def stored() -> list[tuple]:
+    """Every labelled frame with its boxes, as comparable values."""
+    return sorted(
+        (f.recording_id, f.frame_number, tuple(sorted((b.label, b.x0, b.y0, b.x1, b.y1) for b in f.boxes.all())))
+        for f in FrameAnnotation.objects.filter(status=FrameAnnotation.Status.LABELLED)
+    )
+
+
+@pytest.fixture
+def reviewed(media, video, owner):  # type: ignore[no-untyped-def]
+    """Three recordings of the same clip, reviewed: positives, a hard negative, two boxes on one frame."""
+    recordings = [RecordingFactory(owner=owner, source_path=str(video), avg_fps=30.0, width=WIDTH, height=HEIGHT)
+                  for _ in range(3)]
+    for index, recording in enumerate(recordings):
+        event_approve(event=seen(recording, 10 + index, "kill_notification", [0.6123, 0.05, 0.9877, 0.1432]), user=owner)
+        event_approve(event=seen(recording, 10 + index, "gameplay_hud", [0.0, 0.8, 0.3, 1.0]), user=owner)
+        event_delete(event=seen(recording, 40, "death_screen", [0.1, 0.1, 0.9, 0.9]), user=owner)
+    return recordings
+
+
+def test_approve_makes_a_positive_and_delete_a_hard_negative_with_an_audit(media, video, owner) -> None:
+    recording = RecordingFactory(owner=owner, source_path=str(video), avg_fps=30.0)
+    event = seen(recording, 12, "kill_notification", [0.61234, 0.05, 0.9, 0.14])
+    event_approve(event=event, user=owner)
+    frame = FrameAnnotation.objects.get(recording=recording)
+    assert (frame.frame_number, frame.status, frame.source) == (12, "labelled", "review")
+    assert [(b.label, b.x0, b.event_id) for b in frame.boxes.all()] == [("kill_notification", 0.6123, event.pk)]
+
+    event_delete(event=event, user=owner)  # it was a false positive after all
+    frame.refresh_from_db()
+    assert not frame.boxes.exists() and frame.status == "labelled" and frame.reason.startswith("hard negative")
+    event_restore(event=event, user=owner)
+    assert frame.boxes.count() == 1
+    review_undo_last(recording=recording, user=owner)  # undo the restore: deleted again
+    assert frame.boxes.count() == 0
+    actions = list(AnnotationChange.objects.filter(frame=frame).order_by("id").values_list("action", flat=True))
+    assert actions == ["review:approved", "review:deleted", "review:approved", "review:deleted"]
+
+
+def test_an_event_without_a_box_leaves_no_annotation(media, owner) -> None:
+    event_approve(event=DetectedEventFactory(evidence={}), user=owner)
+    assert not FrameAnnotation.objects.exists()
+
+
+def test_unreviewed_detections_and_rejections_become_candidates(media, owner) -> None:
+    recording = RecordingFactory(owner=owner)
+    seen(recording, 5, "kill_notification", [0.1, 0.1, 0.2, 0.2], confidence=0.6)
+    RejectedObservation.objects.create(recording=recording, observation_key="r1", from_state="lobby",
+                                       observed_screen="death_screen", video_offset_seconds=3.0, frame_number=180,
+                                       confidence=0.8)
+    assert annotation_candidates_collect(recording=recording) == 2
+    assert annotation_candidates_collect(recording=recording) == 0
+    candidates = {f.frame_number: f for f in FrameAnnotation.objects.filter(status="candidate")}
+    assert candidates[5].confidence == 0.6 and not candidates[5].rejected
+    assert candidates[180].rejected and "death_screen" in candidates[180].reason
+
+
+def test_split_keeps_each_recording_on_one_side() -> None:
+    groups = [str(n) for n in range(10)]
+    sides = split_groups(groups, val_fraction=0.2)
+    assert sorted(sides.values()).count("val") == 2
+    assert split_groups(list(reversed(groups)), val_fraction=0.2) == sides
+    assert split_groups(["7"]) == {"7": "train"}
+
+
+@pytest.mark.parametrize("format", ["yolo", "cvat"])
+def test_export_then_import_gives_identical_annotations(reviewed, tmp_path, format) -> None:
+    before = stored()
+    assert len(before) == 6 and sum(len(boxes) for *_, boxes in before) == 6
+    summary = dataset_export(recording_ids=[r.pk for r in reviewed], format=format, out=tmp_path / "out")
+    assert (summary.images, summary.boxes, summary.negatives) == (6, 6, 3)
+    assert not set(summary.train_recordings) & set(summary.val_recordings) and summary.val_recordings
+
+    BoxAnnotation.objects.all().delete()
+    FrameAnnotation.objects.all().delete()
+    result = annotations_import(path=tmp_path / "out", format=format)
+    assert (result.frames, result.created) == (6, 6)
+    assert stored() == before
+    again = annotations_import(path=tmp_path / "out", format=format)
+    assert (again.changed, again.unchanged) == (0, 6)
+
+
+def test_yolo_export_is_split_by_recording_and_read_by_datumaro(reviewed, tmp_path) -> None:
+    summary = dataset_export(recording_ids=[r.pk for r in reviewed], format="yolo", out=tmp_path / "yolo")
+    data = yaml.safe_load((tmp_path / "yolo" / "data.yaml").read_text())
+    assert data["train"] == "images/train" and data["names"][7] == "kill_notification"
+    for split, recordings in (("train", summary.train_recordings), ("val", summary.val_recordings)):
+        names = [p.stem for p in (tmp_path / "yolo" / "images" / split).glob("*.jpg")]
+        assert {int(n.split("_")[0][1:]) for n in names} == set(recordings)
+
+    dataset = Dataset.import_from(str(tmp_path / "yolo"), "yolo")
+    labels = dataset.categories()[AnnotationType.label]
+    boxes = [(labels[a.label].name, round(a.x / WIDTH, 4)) for item in dataset for a in item.annotations]
+    assert len(dataset) == 6 and ("kill_notification", 0.6123) in boxes and len(boxes) == 6
+
+
+def test_cvat_export_is_read_by_datumaro(reviewed, tmp_path) -> None:
+    dataset_export(recording_ids=[r.pk for r in reviewed], format="cvat", out=tmp_path / "cvat")
+    dataset = Dataset.import_from(str(tmp_path / "cvat"), "cvat")
+    labels = dataset.categories()[AnnotationType.label]
+    boxes = sorted((labels[a.label].name, round(a.x / WIDTH, 4), round(a.w / WIDTH, 4))
+                   for item in dataset for a in item.annotations)
+    assert len(dataset) == 6 and {item.subset for item in dataset} == {"train", "val"}
+    assert boxes.count(("kill_notification", 0.6123, 0.3754)) == 3 and len(boxes) == 6
+    assert all(item.media is not None and item.media.has_data for item in dataset)
+
+
+def test_bad_imports_are_refused_and_change_nothing(reviewed, tmp_path) -> None:
+    dataset_export(recording_ids=[reviewed[0].pk], format="yolo", out=tmp_path / "yolo")
+    before = stored()
+    label = next((tmp_path / "yolo" / "labels").rglob("*.txt"))
+    label.write_text("99 0.5 0.5 0.1 0.1\n")
+    with pytest.raises(DatasetError, match="known class"):
+        annotations_import(path=tmp_path / "yolo", format="yolo")
+    with pytest.raises(DatasetError, match="not a readable CVAT"):
+        annotations_import(path=tmp_path / "nothing.xml", format="cvat")
+    with pytest.raises(DatasetError, match="format"):
+        annotations_import(path=tmp_path / "yolo", format="coco")
+    assert stored() == before
