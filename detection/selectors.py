@@ -5,9 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
-from detection.models import DetectedEvent, Job, Recording
+from detection.models import DetectedEvent, Job, ModelVersion, Recording
 
 
 def recordings_visible_to(user: Any) -> QuerySet[Recording]:
@@ -40,6 +41,11 @@ def jobs_visible_to(user: Any) -> QuerySet[Job]:
     if user.is_staff:
         return Job.objects.all()
     return Job.objects.filter(Q(recording__in=recordings_visible_to(user).values("pk")) | Q(created_by=user))
+
+
+def model_versions_choosable() -> QuerySet[ModelVersion]:
+    """The registered versions a detect run may name on this installation's game profile, newest first."""
+    return ModelVersion.objects.filter(profile=settings.VODSCOPE_GAME_PROFILE).order_by("-active", "-created_at")
 
 
 def events_visible_to(user: Any) -> QuerySet[DetectedEvent]:

@@ -15,10 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from detection.models import Job, SessionType
+from detection.models import Job, ModelVersion, SessionType
 from detection.selectors import (
     job_cancellable_by,
     jobs_visible_to,
+    model_versions_choosable,
     recording_changeable_by,
     recordings_overview,
     recordings_visible_to,
@@ -41,6 +42,16 @@ class RegisterForm(forms.Form):
     notes = forms.CharField(required=False, max_length=2000)
 
 
+class DetectForm(forms.Form):
+    """The Detect button's one choice: which registered model version runs (empty: the active one)."""
+
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model_version"].queryset = model_versions_choosable()  # type: ignore[attr-defined]
+
+
 class StartedAtForm(forms.Form):
     started_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}))
 
@@ -59,6 +70,7 @@ def recordings(request: HtmxHttpRequest) -> HttpResponse:
         "form": RegisterForm(),
         "session_types": SessionType.choices,
         "allowed_roots": settings.VODSCOPE_ALLOWED_ROOTS,
+        "model_versions": list(model_versions_choosable()),
         **_jobs_context(request.user),
     }
     if request.htmx and request.htmx.target == "recordings-table":
@@ -119,8 +131,14 @@ def recording_detect(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
     if not recording_changeable_by(request.user, recording):
         raise Http404
+    form = DetectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{recording.title}: choose a model version from the list")
+        return _back_to_list(request)
+    version = form.cleaned_data["model_version"]
+    params = {"model_version": version.pk} if version is not None else {}
     try:
-        job = detect_job_start(recording=recording, user=request.user)
+        job = detect_job_start(recording=recording, user=request.user, params=params)
     except (DetectError, JobRefused) as exc:
         messages.warning(request, f"{recording.title}: {exc}")
     else:
