@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
@@ -27,7 +28,7 @@ def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _token_owner(request: HttpRequest) -> Any:
+def _token_owner(request: HttpRequest) -> User | None:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() not in ("bearer", "token") or not key.strip():
         return None

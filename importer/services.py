@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -12,6 +12,9 @@ from django.utils import timezone
 from importer import contract
 from importer.contract import ContractError
 from importer.models import ImportTarget, Kill, Raid, RaidStateTransition, StreamSession
+
+if TYPE_CHECKING:
+    from detection.models import Job, Recording
 
 
 class HostedError(Exception):
@@ -250,7 +253,7 @@ def _not_before(moment: datetime, parent: datetime, name: str, parent_name: str)
         raise _bad(exc) from None
 
 
-def import_job_create(*, user: Any, recordings: list[Any], dry_run: bool = False) -> Any:
+def import_job_create(*, user: Any, recordings: list[Recording], dry_run: bool = False) -> Job:
     """One job for the whole selection, so its sessions go out in time order across recordings."""
     from detection.models import Job
     from project.jobs.services import job_create

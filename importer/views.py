@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from detection.models import Recording
 from detection.selectors import recording_changeable_by, recordings_visible_to
 from importer import selectors, services
 from importer.forms import ImportTargetForm
@@ -61,7 +62,7 @@ def target_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "importer/target.html", {"form": form, "token": token, "api_base": api_base})
 
 
-def _importable(request: HttpRequest, pk: int) -> Any:
+def _importable(request: HttpRequest, pk: int) -> Recording:
     recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
     if not recording_changeable_by(request.user, recording):
         raise PermissionDenied("only the recording's owner imports it")

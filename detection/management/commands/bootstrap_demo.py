@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             self._ensure_demo(admin)
 
-    def _ensure_admin(self) -> Any:
+    def _ensure_admin(self) -> User:
         users = get_user_model()
         existing = users.objects.filter(is_superuser=True).order_by("pk").first()
         note = settings.DATA_DIR / "admin-login.txt"
