@@ -23,7 +23,7 @@ import pytest
 
 from detection.pipeline.checkpoint import Checkpoint
 from detection.pipeline.detector import Detector
-from detection.pipeline.factory import detector_for, model_threads
+from detection.pipeline.factory import detector_for, model_threads, open_source
 from detection.pipeline.prefetch import PrefetchSource
 from detection.pipeline.run_settings import BUNDLED_MODEL, DetectSettings
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult, next_sample_time
@@ -279,21 +279,36 @@ def demo_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return rendered.video
 
 
+def fresh_pipeline(settings: DetectSettings) -> Pipeline:
+    """A new reader, as in a new worker process: nothing read before the stop is remembered."""
+    profile = PROFILE
+    reader = RapidTextReader(max_side=profile.ocr.max_side, min_score=profile.ocr.min_score,
+                             threads=model_threads(settings))
+    return Pipeline(profile=profile, detector=detector_for(profile, settings), reader=reader,
+                    config=PipelineConfig(checkpoint_seconds=0.0))
+
+
 @pytest.mark.pure
 @pytest.mark.slow
 def test_rendered_footage_resumed_at_several_points_ends_as_the_unbroken_run(demo_clip: Path) -> None:
     settings = DetectSettings(model_path=str(BUNDLED_MODEL))
-    profile = PROFILE
-
-    def fresh() -> Pipeline:
-        # A new reader, as in a new worker process: nothing read before the stop is remembered.
-        reader = RapidTextReader(max_side=profile.ocr.max_side, min_score=profile.ocr.min_score,
-                                 threads=model_threads(settings))
-        return Pipeline(profile=profile, detector=detector_for(profile, settings), reader=reader,
-                        config=PipelineConfig(checkpoint_seconds=0.0))
 
     def source() -> VideoSource:
         options = DecodeOptions(skip_nonref=True)
         return PrefetchSource(FileVideoSource(demo_clip, detection_fps=10.0, started_at=STARTED, options=options))
 
-    assert assert_resumes_exactly(fresh, source, [3, 11, 19, 27]) == 4
+    assert assert_resumes_exactly(lambda: fresh_pipeline(settings), source, [3, 11, 19, 27]) == 4
+
+
+@pytest.mark.pure
+@pytest.mark.slow
+def test_two_pass_resumed_ends_as_the_unbroken_two_pass(demo_clip: Path) -> None:
+    """The proposal is made again on resume; the spans before the checkpoint are skipped."""
+    settings = DetectSettings(model_path=str(BUNDLED_MODEL), two_pass=True)
+
+    def source() -> VideoSource:
+        frames, proposal = open_source(demo_clip, fresh_pipeline(settings), settings, started_at=STARTED)
+        assert proposal is not None and proposal.covered < proposal.duration
+        return frames
+
+    assert assert_resumes_exactly(lambda: fresh_pipeline(settings), source, [4, 9, 14]) == 3
