@@ -5,6 +5,7 @@ of field: `vocabulary`, `checkbox`, `buttons`, `flag`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,17 @@ class Reading:
     complete: bool
     texts: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
+
+    def merged(self, later: Reading, fields: Iterable[str]) -> Reading:
+        """This reading with the gaps filled from a later one (of the same box); complete when
+        either was, or when together they hold every one of `fields`."""
+        data = {**later.data, **self.data}
+        return Reading(
+            data=data,
+            complete=self.complete or later.complete or all(name in data for name in fields),
+            texts=self.texts + later.texts,
+            scores={**later.scores, **self.scores},
+        )
 
 
 def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:
@@ -82,12 +94,7 @@ class FieldReader:
             return reading
         # Low-contrast styles: one more try on a contrast-stretched copy, keeping what was read.
         retry = self._fields(frame, detection, specs, image, self.reader.read(stretched(image)), context)
-        return Reading(
-            data={**retry.data, **reading.data},
-            complete=retry.complete or all(k in {**retry.data, **reading.data} for k in specs),
-            texts=reading.texts + retry.texts,
-            scores={**retry.scores, **reading.scores},
-        )
+        return reading.merged(retry, specs)
 
     def _fields(
         self,

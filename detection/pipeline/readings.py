@@ -75,13 +75,7 @@ class Readings:
             pending.tries -= 1
             reading = self.read(frame, visible, context=context())
             # Keep what earlier frames read; a later frame may fill the gaps.
-            merged = {**reading.data, **pending.reading.data}
-            pending.reading = Reading(
-                data=merged,
-                complete=reading.complete or all(k in merged for k in self.fields.fields_for(pending.label)),
-                texts=pending.reading.texts + reading.texts,
-                scores={**reading.scores, **pending.reading.scores},
-            )
+            pending.reading = pending.reading.merged(reading, self.fields.fields_for(pending.label))
             if pending.reading.complete:
                 settle(pending)
             else:
