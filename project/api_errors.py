@@ -1,4 +1,4 @@
-"""DRF's exception handler, plus a one-line `detail` for validation errors and JSON for oversized bodies.
+"""DRF's exception handler, plus a one-line `detail` for validation errors and JSON for Django's own refusals.
 
 Field errors keep DRF's shape (`{"field": ["message"]}`) for clients that read them; the added
 `detail` makes every 400 of /api/v1/ readable the same way (`{"detail": "<reason>"}`).
@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from project.middleware import body_too_big_message
+from project.middleware import request_refusal
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": body_too_big_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    refusal = request_refusal(exc)
+    if refusal is not None:
+        return Response({"detail": refusal[1]}, status=refusal[0])
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, ValidationError) and isinstance(response.data, dict):
         if "detail" not in response.data:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
 API_PREFIXES = ("/api/",)
@@ -54,9 +54,19 @@ class ApiJsonErrorsMiddleware:
         return api_error(request.path, response.status_code, _reason(request, response))
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if request.path.startswith(API_PREFIXES) and isinstance(exception, RequestDataTooBig):
-            return api_error(request.path, 413, body_too_big_message())
-        return None
+        if not request.path.startswith(API_PREFIXES):
+            return None
+        refusal = request_refusal(exception)
+        return None if refusal is None else api_error(request.path, *refusal)
+
+
+def request_refusal(exception: Exception) -> tuple[int, str] | None:
+    """Django's own refusals of a request's size or shape, as a status and a reason."""
+    if isinstance(exception, RequestDataTooBig):
+        return 413, body_too_big_message()
+    if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
+        return 400, str(exception)
+    return None
 
 
 def _reason(request: HttpRequest, response: HttpResponse) -> str:

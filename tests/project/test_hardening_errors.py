@@ -88,3 +88,12 @@ def test_text_no_database_can_store_is_a_400_in_both_apis(client, auth, text):
                      content_type="application/json", **auth)
     assert v1.status_code == 400 and "body.params.label" in _json(v1)["detail"]
     assert not StreamSession.objects.exists()
+
+
+def test_too_many_form_fields_answer_json(client, auth, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    form = "&".join(f"f{i}=1" for i in range(20))
+    response = client.post("/api/v1/recordings/", data=form, content_type="application/x-www-form-urlencoded", **auth)
+    assert response.status_code == 400 and "DATA_UPLOAD_MAX_NUMBER_FIELDS" in _json(response)["detail"]
+    hosted = client.post("/api/session", data=form, content_type="application/x-www-form-urlencoded", **auth)
+    assert hosted.status_code < 500 and "error" in _json(hosted)
