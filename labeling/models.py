@@ -29,6 +29,7 @@ class FrameAnnotation(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.REVIEW)
     reason = models.CharField(max_length=255, blank=True, help_text="Why this frame is here (approved, false positive…)")
     confidence = models.FloatField(null=True, blank=True, help_text="The detector's confidence, for candidates")
+    label = models.CharField(max_length=64, blank=True, help_text="The class the detector saw, for candidates")
     rejected = models.BooleanField(default=False, help_text="The state machine refused what was seen on it")
     image = models.CharField(max_length=1024, blank=True, help_text="Path under MEDIA_ROOT")
     image_width = models.PositiveIntegerField(default=0)
@@ -93,3 +94,7 @@ class ModelActivation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+# ---- VLM window labels and their answer cache (h-vlm) ----
+from labeling.vlm_models import VlmCacheEntry, WindowLabel  # noqa: E402,F401  # defined beside, registered here

@@ -163,6 +163,24 @@ if not 0.0 <= VODSCOPE_REVIEW_THRESHOLD <= 1.0:
 if VODSCOPE_DETECTION_FPS <= 0:
     raise SettingError(f"VODSCOPE_DETECTION_FPS={VODSCOPE_DETECTION_FPS} must be positive")
 
+# --- VLM labelling (labeling/): backends in fallback order, each model, base URL and key ---
+VODSCOPE_VLM_BACKENDS = env_list("VODSCOPE_VLM_BACKENDS", ["ollama"])
+VODSCOPE_VLM_MODELS = {
+    "gemini": env_str("VODSCOPE_VLM_GEMINI_MODEL", "gemini-2.5-flash"),
+    "ollama": env_str("VODSCOPE_VLM_OLLAMA_MODEL", "minicpm-v"),
+    "openai": env_str("VODSCOPE_VLM_OPENAI_MODEL", "gpt-4o-mini"),
+}
+VODSCOPE_VLM_URLS = {"gemini": env_str("GEMINI_BASE_URL"), "ollama": env_str("OLLAMA_HOST"),
+                     "openai": env_str("OPENAI_BASE_URL")}
+VODSCOPE_VLM_KEYS = {"gemini": env_str("GEMINI_API_KEY"), "ollama": "", "openai": env_str("OPENAI_API_KEY")}
+VODSCOPE_VLM_CONCURRENCY = env_int("VODSCOPE_VLM_CONCURRENCY", 8)
+VODSCOPE_VLM_REQUESTS_PER_MINUTE = env_float("VODSCOPE_VLM_REQUESTS_PER_MINUTE", 600.0)
+VODSCOPE_VLM_TOKEN_BUDGET = env_int("VODSCOPE_VLM_TOKEN_BUDGET", 0)
+VODSCOPE_VLM_TIMEOUT_SECONDS = env_float("VODSCOPE_VLM_TIMEOUT_SECONDS", 60.0)
+if VODSCOPE_VLM_CONCURRENCY < 1 or VODSCOPE_VLM_REQUESTS_PER_MINUTE <= 0 or VODSCOPE_VLM_TOKEN_BUDGET < 0:
+    raise SettingError("VODSCOPE_VLM_CONCURRENCY and VODSCOPE_VLM_REQUESTS_PER_MINUTE must be positive, "
+                       "VODSCOPE_VLM_TOKEN_BUDGET not negative")
+
 # --- Celery: Redis in production, a filesystem broker when embedded -------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
