@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
 from detection.models import DetectedEvent, Job, ModelVersion, Recording
 
 
-def recordings_visible_to(user: Any) -> QuerySet[Recording]:
+def recordings_visible_to(user: User | AnonymousUser | None) -> QuerySet[Recording]:
     """Owner sees their own, listed reviewers see theirs, staff see all; everybody else sees nothing.
 
     Views answer 404 (not 403) for a recording outside this set, so ids leak nothing.
@@ -24,17 +24,17 @@ def recordings_visible_to(user: Any) -> QuerySet[Recording]:
     return Recording.objects.filter(pk__in=visible_ids)
 
 
-def recording_changeable_by(user: Any, recording: Recording) -> bool:
+def recording_changeable_by(user: User | AnonymousUser, recording: Recording) -> bool:
     """Reviewers see a recording; only its owner or staff change it, detect or import it."""
     return bool(user.is_staff or recording.owner_id == user.pk)
 
 
-def job_cancellable_by(user: Any, job: Job) -> bool:
+def job_cancellable_by(user: User | AnonymousUser, job: Job) -> bool:
     owner_id = job.recording.owner_id if job.recording else None
     return bool(user.is_staff or job.created_by_id == user.pk or owner_id == user.pk)
 
 
-def jobs_visible_to(user: Any) -> QuerySet[Job]:
+def jobs_visible_to(user: User | AnonymousUser | None) -> QuerySet[Job]:
     """Jobs on a visible recording, or started by the user; staff see all."""
     if user is None or not user.is_authenticated:
         return Job.objects.none()
@@ -48,7 +48,7 @@ def model_versions_choosable() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(profile=settings.VODSCOPE_GAME_PROFILE).order_by("-active", "-created_at")
 
 
-def events_visible_to(user: Any) -> QuerySet[DetectedEvent]:
+def events_visible_to(user: User | AnonymousUser | None) -> QuerySet[DetectedEvent]:
     if user is None or not user.is_authenticated:
         return DetectedEvent.objects.none()
     if user.is_staff:
@@ -98,7 +98,7 @@ class RecordingOverview:
     active_job: Job | None
 
 
-def recordings_overview(user: Any) -> list[RecordingOverview]:
+def recordings_overview(user: User | AnonymousUser | None) -> list[RecordingOverview]:
     """The recordings page in three queries however many rows: counts per review state, per type, live jobs."""
     # A join ignores the default manager: superseded rows are left out here by hand.
     current = Q(events__superseded_at__isnull=True)
