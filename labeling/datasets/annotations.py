@@ -92,7 +92,7 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
         if seen is not None and seen[0] not in known and seen[0] not in made:
             made[seen[0]] = FrameAnnotation(
                 recording=recording, frame_number=seen[0], video_offset_seconds=seen[0] / fps,
-                status=FrameAnnotation.Status.CANDIDATE, confidence=event.confidence,
+                status=FrameAnnotation.Status.CANDIDATE, confidence=event.confidence, label=seen[1].label,
                 reason=f"unreviewed {seen[1].label}",
             )
     for rejection in RejectedObservation.objects.filter(recording=recording):
@@ -101,7 +101,7 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
             continue
         candidate = made.get(number) or FrameAnnotation(
             recording=recording, frame_number=number, video_offset_seconds=rejection.video_offset_seconds,
-            status=FrameAnnotation.Status.CANDIDATE, confidence=rejection.confidence,
+            status=FrameAnnotation.Status.CANDIDATE, confidence=rejection.confidence, label=rejection.observed_screen,
         )
         candidate.rejected = True
         candidate.reason = f"rejected: {rejection.observed_screen} after {rejection.from_state}"
@@ -125,3 +125,13 @@ def frame_image_ensure(frame: FrameAnnotation) -> Path:
     frame.video_offset_seconds, frame.phash = extracted.video_time, extracted.phash
     frame.save(update_fields=["image", "image_width", "image_height", "video_offset_seconds", "phash", "updated_at"])
     return frame_image_path(frame)
+
+
+def candidate_images_extract(*, recording: Recording, limit: int = 500) -> int:
+    """Images (and perceptual hashes, for the queue's near-duplicate check) of candidate frames that have none."""
+    frames = FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE, image="")
+    done = 0
+    for frame in frames.select_related("recording")[:limit]:
+        frame_image_ensure(frame)
+        done += 1
+    return done
