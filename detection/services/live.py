@@ -1,0 +1,137 @@
+"""A live session in the database: one Recording (the played file, or what was captured, remuxed
+to disk) and one running detect Job whose events are written as they are confirmed.
+
+The rows are the truth the dashboard reads: events are saved with the detect job's idempotent
+writer (`detected_events_save`), and the latest game state and stats go to the job's `result`.
+Each write is also sent to the `live` Channels group, so with the Redis layer (production) a web
+process on any machine hears it at once; with the in-memory layer (embedded, one layer per
+process) the web process's consumers find the same rows by polling (see review/consumers.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from detection.models import DetectedEvent, Job, ModelVersion, Recording
+from detection.pipeline.event_log import format_timestamp
+from detection.pipeline.probe import ProbeError, probe_video
+from detection.pipeline.profile import load_profile
+from detection.pipeline.types import Event
+from detection.services.detected_events import detected_events_save
+from detection.services.model_versions import model_version_choose
+
+logger = logging.getLogger(__name__)
+
+LIVE_GROUP = "live"
+LIVE_MESSAGE = "live.message"  # the consumer method (live_message) a group message calls
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    recording: Recording
+    job: Job
+    version: ModelVersion
+
+
+def live_session_start(*, owner: Any, title: str, video_path: str, session_type: str,
+                       source: str, params: dict[str, Any]) -> LiveSession:
+    """The Recording and its running detect Job (never queued: the live process is its runner)."""
+    version = model_version_choose(version_id=params.get("model_version"),
+                                   profile=load_profile(settings.VODSCOPE_GAME_PROFILE))
+    with transaction.atomic():
+        recording = Recording.objects.create(owner=owner, title=title[:255], source_path=video_path,
+                                             session_type=session_type, status=Recording.Status.PROCESSING)
+        job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, created_by=owner,
+                                 status=Job.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
+                                 params={**params, "live": True, "source": source})
+    return LiveSession(recording=recording, job=job, version=version)
+
+
+def live_session_started_at(*, session: LiveSession, started_at: datetime) -> None:
+    """When video time 0 was captured, known once the first frame is in."""
+    session.recording.started_at = started_at
+    session.recording.started_at_source = Recording.StartedAtSource.CONTAINER
+    session.recording.save(update_fields=["started_at", "started_at_source", "updated_at"])
+
+
+def live_events_save(*, session: LiveSession, events: list[Event]) -> list[DetectedEvent]:
+    """Saved as confirmed (saving the same event again changes nothing), then broadcast."""
+    with transaction.atomic():
+        detected_events_save(recording=session.recording, job=session.job, version=session.version,
+                             events=events, rejections=[])
+    rows = list(DetectedEvent.objects.filter(recording=session.recording, job=session.job,
+                                             event_id__in=[e.event_id for e in events]).order_by("id"))
+    for row in rows:
+        live_broadcast(event_message(row))
+    return rows
+
+
+def live_status_save(*, session: LiveSession, state: dict[str, Any], stats: dict[str, Any]) -> None:
+    """The game state and the loop's figures, on the job row (the heartbeat too) and to the group."""
+    seq = int(session.job.result.get("seq", 0)) + 1
+    session.job.result = {"seq": seq, "state": state, "stats": stats}
+    Job.objects.filter(pk=session.job.pk).update(result=session.job.result, heartbeat_at=timezone.now())
+    live_broadcast(state_message(session.job))
+    live_broadcast(stats_message(session.job))
+
+
+def live_session_finish(*, session: LiveSession, video_path: str, error: str = "") -> None:
+    """The job ends (failed with the capture's error, if any); the recording gets its video's facts."""
+    fields: dict[str, Any] = {"source_path": video_path, "status": Recording.Status.PROCESSED, "error": error[:2000]}
+    try:
+        info = probe_video(video_path, ffprobe=settings.VODSCOPE_FFPROBE)
+        fields.update(duration_seconds=info.duration, avg_fps=info.fps, width=info.width, height=info.height,
+                      codec=info.codec, container=info.container, size_bytes=Path(video_path).stat().st_size)
+    except (ProbeError, OSError) as exc:
+        logger.warning("live recording %s could not be probed: %s", video_path, exc)
+    Recording.objects.filter(pk=session.recording.pk).update(**fields)
+    Job.objects.filter(pk=session.job.pk).update(
+        status=Job.Status.FAILED if error else Job.Status.SUCCEEDED, error=error, finished_at=timezone.now())
+    live_broadcast({"type": "state", "job": session.job.pk, "recording": session.recording.pk, "seq": 0,
+                    "running": False, "state": None, "raid": {}})
+
+
+def live_broadcast(message: dict[str, Any]) -> None:
+    """To the `live` group when the layer crosses processes; the in-memory layer reaches no other process."""
+    layer = get_channel_layer()
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return
+    try:
+        async_to_sync(layer.group_send)(LIVE_GROUP, {"type": LIVE_MESSAGE, "message": message})
+    except Exception:  # a broker hiccup costs a push, never an event: the row is saved and polled for
+        logger.exception("live broadcast failed")
+
+
+def event_message(row: DetectedEvent) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "id": row.pk,
+        "recording": row.recording_id,
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "video_offset_seconds": round(row.video_offset_seconds, 3),
+        "timestamp": format_timestamp(row.timestamp),
+        "confidence": round(row.confidence, 4),
+        "data": row.data,
+        "thumbnail": row.thumbnail.url if row.thumbnail else "",
+    }
+
+
+def state_message(job: Job) -> dict[str, Any]:
+    state = job.result.get("state") or {}
+    return {"type": "state", "job": job.pk, "recording": job.recording_id, "seq": job.result.get("seq", 0),
+            "running": job.status == Job.Status.RUNNING, "state": state.get("state"), "raid": state.get("raid", {})}
+
+
+def stats_message(job: Job) -> dict[str, Any]:
+    return {"type": "stats", "job": job.pk, "recording": job.recording_id, "seq": job.result.get("seq", 0),
+            **(job.result.get("stats") or {})}
