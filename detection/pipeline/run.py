@@ -6,6 +6,7 @@ screen verification → state machine → OCR of the boxes that carry data → e
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ class PipelineConfig:
     read_retries: int = 10
     thumbnail_width: int = 320
     checkpoint_seconds: float = 5.0  # wall time between checkpoints (taken only when the run is quiet)
+    # Video seconds between the OCR reader's cache flushes. A checkpoint is taken only just after one,
+    # so a resumed run's reader starts as empty as the unbroken run's was at that point.
+    cache_epoch_seconds: float = 30.0
 
 
 class Run:
@@ -73,6 +77,14 @@ class Run:
         self._new_events = 0
         self._new_rejections = 0
         self._last_checkpoint = time.monotonic()
+        self.reader = fields.reader
+        self.reader.forget()
+        self._next_epoch = self._epoch_after(start.video_time)
+        self._at_epoch = False
+
+    def _epoch_after(self, video_time: float) -> float:
+        every = self.config.cache_epoch_seconds
+        return video_time if every <= 0 else (math.floor(video_time / every) + 1) * every
 
     def feed(self, batch: Sequence[Frame]) -> None:
         with self.timings.measure("gate"):
@@ -89,6 +101,12 @@ class Run:
                 self.overlays.interrupt()
             self.last_time = frame.video_time
             self._frame(frame, self._detections)
+        # At a point fixed by the video alone (the first quiet batch end past each epoch), so that an
+        # unbroken run and one resumed there flush together.
+        self._at_epoch = self.last_time >= self._next_epoch and self.quiet()
+        if self._at_epoch:
+            self.reader.forget()
+            self._next_epoch = self._epoch_after(self.last_time)
 
     def _frame(self, frame: Frame, detections: list[Detection]) -> None:
         detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections)
@@ -172,8 +190,9 @@ class Run:
         )
 
     def due_checkpoint(self) -> Checkpoint | None:
-        """A checkpoint when `checkpoint_seconds` have passed since the last and the run is quiet."""
-        if time.monotonic() - self._last_checkpoint < self.config.checkpoint_seconds or not self.quiet():
+        """A checkpoint when `checkpoint_seconds` have passed since the last and the batch just fed
+        ended an OCR cache epoch (the run is quiet there)."""
+        if time.monotonic() - self._last_checkpoint < self.config.checkpoint_seconds or not self._at_epoch:
             return None
         self._last_checkpoint = time.monotonic()
         return self.checkpoint()

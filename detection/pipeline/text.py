@@ -29,6 +29,9 @@ class TextReader(ABC):
         """Lines of text in a BGR crop, top to bottom. `max_side` overrides the reader's own limit
         on the image's longest side (a whole frame needs more pixels than a tight crop)."""
 
+    def forget(self) -> None:
+        """Drop whatever earlier reads left behind (a cache): what follows reads as if from a fresh start."""
+
 
 _ENGINES: dict[tuple[float, int], Any] = {}
 _ENGINE_LOCK = threading.Lock()
@@ -108,6 +111,9 @@ class RapidTextReader(TextReader):
         self._next_key = 0
         self.calls = 0
         self.cache_hits = 0
+
+    def forget(self) -> None:
+        self._cache.clear()
 
     def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
         if image.size == 0:

@@ -58,7 +58,7 @@ def test_same_video_twice_gives_the_same_events(session_video: Path, synthetic_m
 
 def test_a_resumed_run_finishes_with_the_same_events(session_video: Path, synthetic_model: Path) -> None:
     pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
-    pipeline.config = type(pipeline.config)(checkpoint_seconds=0.0)
+    pipeline.config = type(pipeline.config)(checkpoint_seconds=0.0, cache_epoch_seconds=0.0)
     checkpoints: list[tuple[Checkpoint, list[Event]]] = []
 
     def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection]) -> None:

@@ -175,7 +175,7 @@ def assert_resumes_exactly(
 
 def level_pipeline() -> Pipeline:
     return Pipeline(profile=PROFILE, detector=LevelDetector(), reader=LevelReader(),
-                    config=PipelineConfig(detection_fps=FPS, batch_size=4, checkpoint_seconds=0.0))
+                    config=PipelineConfig(detection_fps=FPS, batch_size=4, checkpoint_seconds=0.0, cache_epoch_seconds=0.0))
 
 
 @pytest.mark.pure
@@ -285,7 +285,7 @@ def fresh_pipeline(settings: DetectSettings) -> Pipeline:
     reader = RapidTextReader(max_side=profile.ocr.max_side, min_score=profile.ocr.min_score,
                              threads=model_threads(settings))
     return Pipeline(profile=profile, detector=detector_for(profile, settings), reader=reader,
-                    config=PipelineConfig(checkpoint_seconds=0.0))
+                    config=PipelineConfig(checkpoint_seconds=0.0, cache_epoch_seconds=1.0))
 
 
 @pytest.mark.pure
