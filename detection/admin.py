@@ -6,8 +6,14 @@ from django.http import HttpRequest
 
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation, Recording, Upload
 from detection.services.detect import DetectError, detect_job_start
-from detection.services.model_versions import model_version_activate
 from importer.admin import import_selected_recordings
+from labeling.datasets.admin import (
+    activate_model_version,
+    export_selected_recordings_cvat,
+    export_selected_recordings_yolo,
+    rollback_model_version,
+)
+from labeling.admin import vlm_label_selected_recordings
 from project.jobs.registry import JobRefused
 
 
@@ -32,7 +38,8 @@ class RecordingAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     raw_id_fields = ["owner"]
     filter_horizontal = ["reviewers"]
-    actions = [detect_selected_recordings, import_selected_recordings]
+    actions = [detect_selected_recordings, import_selected_recordings, vlm_label_selected_recordings,
+               export_selected_recordings_yolo, export_selected_recordings_cvat]
     readonly_fields = ["fingerprint", "size_bytes", "created_at", "updated_at"]
 
 
@@ -53,15 +60,6 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-@admin.action(description="Make the selected model version the active one of its profile")
-def activate_model_version(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-    if queryset.count() != 1:
-        modeladmin.message_user(request, "choose exactly one model version to make active", messages.ERROR)
-        return
-    version = model_version_activate(version=queryset.get())
-    modeladmin.message_user(request, f"{version.name} is now the active model of {version.profile}", messages.SUCCESS)
-
-
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     """Files come in only through `manage.py register_model`, from the models folder: here no path can be typed."""
@@ -70,7 +68,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ["active", "profile"]
     search_fields = ["name", "onnx_file", "sha256", "notes"]
     readonly_fields = ["onnx_file", "sha256", "profile", "classes", "image_size", "active", "created_at"]
-    actions = [activate_model_version]
+    actions = [activate_model_version, rollback_model_version]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -23,7 +23,7 @@ from detection.pipeline.text import RapidTextReader
 from detection.pipeline.windows import Span, WindowSpec, state_spans, window_plan
 from labeling.analyst import Analyst, Limits, PreparedWindow, WindowResult
 from labeling.backends.base import BackendConfig, backend_create
-from labeling.models import VlmCacheEntry, WindowLabel
+from labeling.vlm_models import VlmCacheEntry, WindowLabel
 from labeling.windows import video_duration, windows_prepared
 
 RECENT_KILL_SECONDS = 30.0

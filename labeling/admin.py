@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from detection.models import Job, Recording
+from labeling.services.vlm_job import label_options_from_params
+from labeling.vlm_models import VlmCacheEntry, WindowLabel
+from project.jobs.registry import JobRefused
+from project.jobs.services import job_create
+
+# ---- VLM labelling (h-vlm) ----
+
+
+@admin.action(description="Label selected recordings with the VLM (configured backends)")
+def vlm_label_selected_recordings(modeladmin: admin.ModelAdmin, request: HttpRequest,
+                                  queryset: QuerySet[Recording]) -> None:
+    try:
+        options = label_options_from_params({})
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    if not options.backends:
+        modeladmin.message_user(request, "no VLM backend configured (VODSCOPE_VLM_BACKENDS)", messages.ERROR)
+        return
+    started = []
+    for recording in queryset:
+        try:
+            started.append(job_create(kind=Job.Kind.VLM, recording=recording, created_by=request.user).pk)
+        except JobRefused as exc:
+            modeladmin.message_user(request, f"{recording}: {exc}", messages.ERROR)
+    if started:
+        modeladmin.message_user(request, f"Queued vlm jobs {started}", messages.SUCCESS)
+
+
+@admin.register(WindowLabel)
+class WindowLabelAdmin(admin.ModelAdmin):
+    list_display = ["video_path", "start", "end", "status", "source", "backend", "cached", "flagged", "prompt_version",
+                    "tokens_in", "tokens_out", "latency_ms", "updated_at"]
+    list_filter = ["status", "source", "cached", "flagged", "prompt_version", "backend"]
+    search_fields = ["video_path", "raw_answer", "error", "recording__title"]
+    raw_id_fields = ["recording", "job"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(VlmCacheEntry)
+class VlmCacheEntryAdmin(admin.ModelAdmin):
+    list_display = ["key", "backend", "created_at"]
+    search_fields = ["key", "backend"]
+    readonly_fields = ["created_at"]
