@@ -10,7 +10,9 @@ Hypothesis runs derandomized: the same examples every run, a few dozen per opera
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +40,10 @@ EDGE_TEXT = [
     "<script>alert(1)</script>", "%00", "' OR 1=1 --", "2026-13-45T25:61:61Z", "true", "null", "[]", "{}",
 ]
 EDGE_NUMBERS = [0, -1, 2**31, 2**63 - 1, 2**63, 2**64, 2**70, -(2**63) - 1, 1e12, 1e308, -1e308, 5e-324]
+EDGE_TIMES = st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z",
+                              "9999-12-31T23:59:59Z", "2026-02-30T00:00:00Z", "2026-01-15T18:00:00"])
+EDGE_FLOATS = st.one_of(st.sampled_from(EDGE_NUMBERS), st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+EDGE_STRINGS = st.sampled_from(EDGE_TEXT)
 HOSTILE: st.SearchStrategy[Any] = st.one_of(
     st.sampled_from(EDGE_TEXT),
     st.sampled_from(EDGE_NUMBERS),
@@ -61,20 +67,27 @@ class World:
     auth: dict[str, str] = field(default_factory=dict)
 
 
+@pytest.fixture(scope="session")
+def rendered_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_test_video(tmp_path_factory.mktemp("fuzz") / "fuzz.mkv")
+
+
 @pytest.fixture
-def world(owner, library) -> World:  # type: ignore[no-untyped-def]
+def world(owner, library, rendered_video) -> World:  # type: ignore[no-untyped-def]
     recording = RecordingFactory(owner=owner, duration_seconds=60.0)
     event = DetectedEventFactory(recording=recording, event_type="kill", data={"enemy_type": "scav"})
     job = JobFactory(recording=recording, created_by=owner)
-    video = render_test_video(library / "fuzz.mkv")
+    video = Path(shutil.copy(rendered_video, library / "fuzz.mkv"))
     token = Token.objects.get_or_create(user=owner)[0].key
     page = Client()
     page.login(username=owner.username, password=PASSWORD)
     hosted = Client()
     auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
-    hosted.post("/api/session", data=json.dumps({"session_type": "stream"}), content_type="application/json", **auth)
-    raid = hosted.post("/api/raid", data=json.dumps({"map_name": "customs", "character_type": "pmc", "game_mode": "pve"}),
-                       content_type="application/json", **auth).json()
+    # Open in the past, so the plausible timestamps below fall inside the session and raid.
+    session = {"session_type": "stream", "started_at": "2026-01-15T17:00:00Z"}
+    hosted.post("/api/session", data=json.dumps(session), content_type="application/json", **auth)
+    raid = {"map_name": "customs", "character_type": "pmc", "game_mode": "pve", "timestamp": "2026-01-15T17:30:00Z"}
+    raid = hosted.post("/api/raid", data=json.dumps(raid), content_type="application/json", **auth).json()
     upload = hosted.post("/api/v1/uploads/", data=json.dumps({"filename": "u.mkv", "size": 100}),
                          content_type="application/json", **auth).json()
     ids = {"recording": recording.pk, "event": event.pk, "job": job.pk, "raid": raid["id"], "upload": upload["id"],
@@ -95,7 +108,7 @@ def _send_json(client: Client, method: str, url: str, body: Any, **headers: Any)
 
 
 def _query(params: dict[str, Any]) -> str:
-    return "&".join(f"{quote(str(k))}={quote(str(v), safe='')}" for k, v in params.items())
+    return "&".join(f"{quote(_form_text(k))}={quote(_form_text(v), safe='')}" for k, v in params.items())
 
 
 def _form_text(value: Any) -> str:
@@ -146,11 +159,34 @@ def _plausible(name: str, spec: dict[str, Any], ids: dict[str, Any]) -> st.Searc
     }.get(str(kind), st.text(min_size=1, max_size=12))
 
 
+def _edges(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """The hostile values of the field's own type: they pass the type check and reach the rules behind it."""
+    if spec.get("format") == "date-time":
+        return EDGE_TIMES
+    if spec.get("type") in ("integer", "number"):
+        return EDGE_FLOATS
+    return EDGE_STRINGS
+
+
+def mutations(
+    plausible: dict[str, st.SearchStrategy[Any]], hostile: dict[str, st.SearchStrategy[Any]]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Half the examples: every field plausible but one, so a bad value meets the rules deep behind the
+    others; the other half: each field plausible, hostile or absent at random."""
+    if not plausible:
+        return st.just({})
+    base = st.fixed_dictionaries(plausible)
+    one_bad = st.tuples(base, st.sampled_from(sorted(plausible)).flatmap(
+        lambda name: hostile[name].map(lambda value: (name, value))
+    )).map(lambda pair: {**pair[0], pair[1][0]: pair[1][1]})
+    anything = st.fixed_dictionaries({}, optional={name: st.one_of(plausible[name], hostile[name]) for name in plausible})
+    return st.one_of(one_bad, anything)
+
+
 def _field_values(fields: dict[str, dict[str, Any]], ids: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Each field: plausible, hostile or absent, chosen per example."""
-    return st.fixed_dictionaries(
-        {},
-        optional={name: st.one_of(_plausible(name, spec, ids), HOSTILE) for name, spec in fields.items()},
+    return mutations(
+        {name: _plausible(name, spec, ids) for name, spec in fields.items()},
+        {name: st.one_of(_edges(spec), HOSTILE) for name, spec in fields.items()},
     )
 
 
@@ -171,7 +207,7 @@ def test_v1_api_never_answers_500(world, method, path):
            raw=st.one_of(st.none(), st.binary(max_size=64), st.sampled_from([b"{", b"\xff\xfe", b"[1,", b"NaN"])),
            offset=HOSTILE)
     def run(id_value: Any, query: dict[str, Any], body: dict[str, Any], raw: bytes | None, offset: Any) -> None:
-        url = path.replace("{id}", quote(str(id_value), safe=""))
+        url = path.replace("{id}", quote(_form_text(id_value), safe=""))
         if query:
             url += "?" + _query(query)
         headers = dict(world.auth)
@@ -219,12 +255,19 @@ TIMES = st.sampled_from(["2026-01-15T18:00:00Z", "2026-01-15T19:00:00+01:00", "2
 
 def _contract_value(name: str) -> st.SearchStrategy[Any]:
     if name in ("timestamp", "started_at", "ended_at"):
-        return st.one_of(TIMES, HOSTILE)
-    return st.one_of(CONTRACT_VALUES.get(name, st.text(min_size=1, max_size=10)), HOSTILE)
+        return st.one_of(TIMES, EDGE_TIMES, HOSTILE)
+    return st.one_of(CONTRACT_VALUES.get(name, st.text(min_size=1, max_size=10)), EDGE_STRINGS, HOSTILE)
+
+
+def _contract_plausible(name: str) -> st.SearchStrategy[Any]:
+    if name in ("timestamp", "started_at", "ended_at"):
+        return TIMES
+    return CONTRACT_VALUES.get(name, st.text(min_size=1, max_size=10))
 
 
 def _contract_body(names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({}, optional={name: _contract_value(name) for name in names})
+    return mutations({name: _contract_plausible(name) for name in names},
+                     {name: _contract_value(name) for name in names})
 
 
 IMPORT_BODY = st.fixed_dictionaries(
@@ -261,7 +304,7 @@ def test_hosted_contract_never_answers_500(world, method, path, names):
     @given(raid=st.one_of(st.just(world.ids["raid"]), HOSTILE), body=body_strategy,
            raw=st.one_of(st.none(), st.sampled_from([b"{", b"\xff", b"[]", b"null", b"1e999"])))
     def run(raid: Any, body: dict[str, Any], raw: bytes | None) -> None:
-        url = path.replace("{raid}", quote(str(raid), safe=""))
+        url = path.replace("{raid}", quote(_form_text(raid), safe=""))
         if method == "get":
             response = world.api.get(url + ("?" + _query(body) if body else ""), **world.auth)
         elif raw is not None:
@@ -276,10 +319,18 @@ def test_hosted_contract_never_answers_500(world, method, path, names):
 
 # --- page forms -----------------------------------------------------------------------------------
 
-def _event_form_fields() -> list[str]:
+def _event_form_plausible() -> dict[str, st.SearchStrategy[Any]]:
+    """Valid choices for the event form's choice fields, so examples get past them to the service's rules."""
+    from django import forms as django_forms
+
     from review.forms import EventForm
 
-    return list(EventForm().fields)
+    form = EventForm()
+    return {
+        name: st.sampled_from([str(value) for value, _ in field.choices if value != ""] or [""])
+        if isinstance(field, django_forms.ChoiceField) else st.text(max_size=10)
+        for name, field in form.fields.items()
+    }
 
 
 PAGE_FORMS = [
@@ -297,14 +348,15 @@ PAGE_FORMS = [
 
 @pytest.mark.parametrize(("method", "path", "names"), PAGE_FORMS, ids=[f"{m} {p}" for m, p, _ in PAGE_FORMS])
 def test_page_forms_never_answer_500(world, method, path, names):
-    names = _event_form_fields() if names == "event" else names
-    plausible = {"event_type": st.sampled_from(["kill", "raid_start", "raid_end"]), "path": st.just(world.ids["path"]),
-                 "session_type": st.just("stream"), "video_offset_seconds": st.floats(min_value=0, max_value=60)}
+    plausible = _event_form_plausible() if names == "event" else {}
+    names = list(plausible) if names == "event" else names
+    plausible.update(path=st.just(world.ids["path"]), session_type=st.just("stream"),
+                     video_offset_seconds=st.floats(min_value=0, max_value=60), started_at=EDGE_TIMES)
+    edges = st.one_of(EDGE_STRINGS, EDGE_FLOATS, HOSTILE)
 
     @EXAMPLES
-    @given(fields=st.fixed_dictionaries(
-        {}, optional={name: st.one_of(plausible.get(name, st.text(max_size=10)), HOSTILE) for name in names}
-    ))
+    @given(fields=mutations({name: plausible.get(name, st.text(max_size=10)) for name in names},
+                            {name: edges for name in names}))
     def run(fields: dict[str, Any]) -> None:
         url = path.replace("{recording}", str(world.ids["recording"])).replace("{event}", str(world.ids["event"]))
         data = {name: _form_text(value) for name, value in fields.items()}
