@@ -13,3 +13,6 @@ class LabelingConfig(AppConfig):
         from project.jobs.registry import JobKind, job_kind_register
 
         job_kind_register(JobKind(name=Job.Kind.VLM, queue="vlm", handler=vlm_job_handle, one_active_per_recording=True))
+        from labeling.datasets.jobs import export_job_handle
+
+        job_kind_register(JobKind(name=Job.Kind.EXPORT, queue="export", handler=export_job_handle))

@@ -2,6 +2,7 @@
 read back (by us and by datumaro, a real reader of both formats) to the same annotations."""
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,16 @@ import yaml
 from datumaro.components.annotation import AnnotationType
 from datumaro.components.dataset import Dataset
 
-from detection.models import DetectedEvent, RejectedObservation
+from django.core.management import CommandError, call_command
+
+from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation
 from labeling.datasets.annotations import annotation_candidates_collect
 from labeling.datasets.items import DatasetError
+from labeling.datasets.jobs import export_job_start, export_out_dir, export_params_clean
 from labeling.datasets.split import split_groups
 from labeling.datasets.transfer import annotations_import, dataset_export
 from labeling.models import AnnotationChange, BoxAnnotation, FrameAnnotation
+from project.jobs.dispatch import run_job
 from review.services import event_approve, event_delete, event_restore, review_undo_last
 from tests.conftest import render_test_video
 from tests.factories import DetectedEventFactory, RecordingFactory
@@ -159,3 +164,44 @@ def test_bad_imports_are_refused_and_change_nothing(reviewed, tmp_path) -> None:
     with pytest.raises(DatasetError, match="format"):
         annotations_import(path=tmp_path / "yolo", format="coco")
     assert stored() == before
+
+
+def test_the_commands_export_and_import_back(reviewed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    before = stored()
+    args = [arg for r in reviewed for arg in ("--recording", str(r.pk))]
+    out = StringIO()
+    call_command("export_dataset", *args, "--format", "cvat", "--out", str(tmp_path / "c"), stdout=out)
+    assert "6 images (3 negatives), 6 boxes" in out.getvalue()
+    BoxAnnotation.objects.all().delete()
+    call_command("import_annotations", str(tmp_path / "c"), "--format", "cvat", stdout=out)
+    assert stored() == before
+    with pytest.raises(CommandError, match="no recording #999999"):
+        call_command("export_dataset", "--recording", "999999", "--out", str(tmp_path / "x"))
+
+
+def test_the_export_job_writes_under_media_and_refuses_bad_parameters(reviewed, owner) -> None:  # type: ignore[no-untyped-def]
+    job = export_job_start(recording_ids=[reviewed[0].pk, reviewed[1].pk], format="yolo", user=owner)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.result["images"] == 4 and (export_out_dir(job) / "data.yaml").is_file()
+    for params in ({"recordings": []}, {"recordings": ["1"]}, {"recordings": [1], "format": "coco"}, None):
+        with pytest.raises(DatasetError):
+            export_params_clean(params)
+
+
+def test_admin_exports_recordings_and_rolls_back_models(reviewed, staff, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(staff)
+    response = client.post("/admin/detection/recording/", {
+        "action": "export_selected_recordings_cvat", "_selected_action": [r.pk for r in reviewed]}, follow=True)
+    assert response.status_code == 200 and "Queued export job" in response.content.decode()
+    assert Job.objects.get(kind=Job.Kind.EXPORT).params == {"recordings": sorted(r.pk for r in reviewed),
+                                                            "format": "cvat"}
+    v1 = ModelVersion.objects.create(name="v1", onnx_file="/m/v1.onnx", active=True)
+    v2 = ModelVersion.objects.create(name="v2", onnx_file="/m/v2.onnx")
+    client.post("/admin/detection/modelversion/", {"action": "activate_model_version", "_selected_action": [v2.pk]})
+    assert ModelVersion.objects.get(active=True) == v2
+    response = client.post("/admin/detection/modelversion/", {
+        "action": "rollback_model_version", "_selected_action": [v2.pk]}, follow=True)
+    assert ModelVersion.objects.get(active=True) == v1 and "back to v1" in response.content.decode()
+    assert client.get(f"/admin/labeling/frameannotation/{FrameAnnotation.objects.first().pk}/change/").status_code == 200
