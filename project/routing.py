@@ -22,4 +22,13 @@ def websocket_route(pattern: str, consumer: _ASGIApplicationProtocol) -> _Extend
     return cast("_ExtendedURLPattern", re_path(pattern, view))
 
 
-websocket_urlpatterns: list[_ExtendedURLPattern | URLRouter] = []
+def _routes() -> list[_ExtendedURLPattern | URLRouter]:
+    from review.consumers import LiveFeedConsumer, OverlayFeedConsumer
+
+    return [
+        websocket_route(r"^ws/live/$", LiveFeedConsumer.as_asgi()),
+        websocket_route(r"^ws/live/overlay/(?P<token>[A-Za-z0-9_-]+)/$", OverlayFeedConsumer.as_asgi()),
+    ]
+
+
+websocket_urlpatterns: list[_ExtendedURLPattern | URLRouter] = _routes()

@@ -35,3 +35,19 @@ class EventChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} event {self.event_id} by {self.user_id}"
+
+
+class OverlayToken(models.Model):
+    """The secret in an overlay's URL (OBS browser sources cannot log in): it shows its creator's live
+    sessions to whoever holds it, until revoked."""
+
+    key = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="overlay_tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"overlay token {self.pk} of {self.created_by_id}"

@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("review.urls_recordings")),
     path("", include("review.urls_review")),
+    path("", include("review.urls_live")),
 ]

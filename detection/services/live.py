@@ -94,10 +94,11 @@ def live_session_finish(*, session: LiveSession, video_path: str, error: str = "
     except (ProbeError, OSError) as exc:
         logger.warning("live recording %s could not be probed: %s", video_path, exc)
     Recording.objects.filter(pk=session.recording.pk).update(**fields)
-    Job.objects.filter(pk=session.job.pk).update(
-        status=Job.Status.FAILED if error else Job.Status.SUCCEEDED, error=error, finished_at=timezone.now())
-    live_broadcast({"type": "state", "job": session.job.pk, "recording": session.recording.pk, "seq": 0,
-                    "running": False, "state": None, "raid": {}})
+    job = session.job
+    job.status, job.error, job.finished_at = (Job.Status.FAILED if error else Job.Status.SUCCEEDED), error, timezone.now()
+    job.result = {**job.result, "seq": int(job.result.get("seq", 0)) + 1}
+    job.save(update_fields=["status", "error", "finished_at", "result"])
+    live_broadcast(state_message(job))
 
 
 def live_broadcast(message: dict[str, Any]) -> None:
@@ -115,6 +116,7 @@ def event_message(row: DetectedEvent) -> dict[str, Any]:
     return {
         "type": "event",
         "id": row.pk,
+        "job": row.job_id,
         "recording": row.recording_id,
         "event_id": row.event_id,
         "event_type": row.event_type,

@@ -1,0 +1,90 @@
+"""The live feed over WebSocket (contract: docs/live.md): the dashboard's (a logged-in session) and an
+overlay's (the secret token in its URL). Anyone else is refused before the handshake completes.
+
+Messages reach a feed two ways, deduplicated here by event id and per-job `seq`: pushed through the
+`live` group (the Redis layer carries the live process's sends across processes) and found by
+polling the rows every `POLL_SECONDS` (what works with the embedded in-memory layer, which reaches
+no other process, and what catches a reconnecting client up from `?since=<last event id>`).
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from detection.services.live import LIVE_GROUP
+from review.services_live import live_jobs_for, live_messages_after, overlay_token_owner
+
+POLL_SECONDS = 0.5
+REFUSED = 4403
+
+
+class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.viewer = await self.authorised()
+        if self.viewer is None:
+            await self.close(code=REFUSED)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        since = query.get("since", [""])[0]
+        self.last_event: int | None = int(since) if since.isdigit() else None
+        self.seen: dict[str, int] = {}
+        self.jobs: set[int] = set()
+        await self.accept()
+        if self.channel_layer is not None:
+            await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
+        await self.poll_once()
+        self.poller = asyncio.ensure_future(self.poll())
+
+    async def authorised(self) -> Any | None:
+        user = self.scope.get("user")
+        return user if user is not None and user.is_authenticated else None
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "poller"):
+            self.poller.cancel()
+        if self.channel_layer is not None and self.viewer is not None:
+            await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)
+
+    async def poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        messages, self.jobs = await database_sync_to_async(self._pending)()
+        for message in messages:
+            await self.relay(message)
+
+    def _pending(self) -> tuple[list[dict[str, Any]], set[int]]:
+        jobs = set(live_jobs_for(self.viewer).values_list("pk", flat=True))
+        return live_messages_after(user=self.viewer, since_event=self.last_event, seen=self.seen), jobs
+
+    async def live_message(self, envelope: dict[str, Any]) -> None:
+        """A message the live process sent to the group (production)."""
+        message = envelope["message"]
+        if message.get("job") in self.jobs:
+            await self.relay(message)
+
+    async def relay(self, message: dict[str, Any]) -> None:
+        if message["type"] == "event":
+            if self.last_event is not None and message["id"] <= self.last_event:
+                return
+            self.last_event = message["id"]
+        else:
+            key, seq = f"{message['type']}:{message['job']}", int(message.get("seq", 0))
+            if seq and seq <= self.seen.get(key, 0):
+                return
+            self.seen[key] = seq
+        await self.send_json(message)
+
+
+class OverlayFeedConsumer(LiveFeedConsumer):
+    """The same feed for an OBS browser source: no session, the token in the URL."""
+
+    async def authorised(self) -> Any | None:
+        key = str(self.scope["url_route"]["kwargs"]["token"])
+        return await database_sync_to_async(overlay_token_owner)(key)

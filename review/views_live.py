@@ -1,0 +1,42 @@
+"""The live dashboard and the overlay page; their data comes over the WebSocket feed (review/consumers.py)."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from review.models import OverlayToken
+from review.services_live import overlay_token_create, overlay_token_owner, overlay_token_revoke
+
+
+@login_required
+def live_dashboard(request: HttpRequest) -> HttpResponse:
+    tokens = OverlayToken.objects.filter(created_by_id=request.user.pk, revoked_at__isnull=True)
+    return render(request, "live/dashboard.html", {"tokens": tokens, "feed_path": "/ws/live/"})
+
+
+def live_overlay(request: HttpRequest, token: str) -> HttpResponse:
+    """No login (an OBS browser source has none): the token is the key; unknown or revoked is a 404."""
+    if overlay_token_owner(token) is None:
+        raise Http404("no such overlay")
+    return render(request, "live/overlay.html", {"feed_path": f"/ws/live/overlay/{token}/"})
+
+
+@login_required
+@require_POST
+def live_overlay_token_new(request: HttpRequest) -> HttpResponse:
+    overlay_token_create(user=request.user)
+    messages.success(request, "New overlay URL made; paste it into an OBS browser source.")
+    return redirect("live-dashboard")
+
+
+@login_required
+@require_POST
+def live_overlay_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    if overlay_token_revoke(user=request.user, token_id=token_id):
+        messages.success(request, "Overlay URL revoked: overlays using it are disconnected at their next reconnect.")
+    else:
+        messages.error(request, "No such overlay URL of yours (revoked already?).")
+    return redirect("live-dashboard")

@@ -1,0 +1,71 @@
+// The live feed (docs/live.md): fills [data-live] elements from `event`, `state` and `stats` messages,
+// reconnects by itself and asks for what it missed with ?since=<last event id>.
+(function () {
+  "use strict";
+  const root = document.querySelector("[data-live-feed]");
+  if (!root) return;
+  const kinds = (root.dataset.liveKinds || "").split(",").filter(Boolean);
+  const field = (name) => root.querySelector(`[data-live="${name}"]`);
+  const put = (name, value) => { const el = field(name); if (el) el.textContent = value == null || value === "" ? "–" : value; };
+  const clock = (s) => s == null ? "–" : `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+  let lastEvent = null;
+  let retry = 500;
+
+  function describe(event) {
+    const data = event.data || {};
+    const detail = Object.entries(data).filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${k}: ${v}`).join(", ");
+    return `${clock(event.video_offset_seconds)} ${event.event_type}${detail ? " — " + detail : ""}`;
+  }
+
+  function onEvent(event) {
+    lastEvent = event.id;
+    if (event.timestamp) put("event.latency", `${Math.max(0, Date.now() - Date.parse(event.timestamp))} ms`);
+    if (kinds.length && !kinds.includes(event.event_type)) return;
+    const feed = field("feed");
+    if (!feed) return;
+    const item = document.createElement("li");
+    item.dataset.eventId = event.event_id;
+    item.dataset.eventType = event.event_type;
+    if (event.thumbnail) {
+      const img = document.createElement("img");
+      img.src = event.thumbnail; img.alt = ""; img.width = 160; img.loading = "lazy";
+      item.append(img);
+    }
+    item.append(document.createTextNode(describe(event)));
+    feed.prepend(item);
+    while (feed.children.length > 200) feed.lastElementChild.remove();
+  }
+
+  function onState(message) {
+    const raid = message.raid || {};
+    put("state", message.running === false ? `${message.state || "–"} (stopped)` : message.state);
+    put("raid.map", raid.map); put("raid.character", raid.character); put("raid.mode", raid.mode);
+    put("raid.kills", raid.kills); put("raid.elapsed", raid.elapsed_seconds == null ? null : clock(raid.elapsed_seconds));
+  }
+
+  function onStats(message) {
+    put("stats.detection_fps", message.detection_fps);
+    put("stats.dropped", message.dropped);
+    put("stats.latency", message.latency_ms == null ? null : `${message.latency_ms} ms`);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const since = lastEvent === null ? "" : `?since=${lastEvent}`;
+    const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.liveFeed}${since}`);
+    socket.onopen = () => { retry = 500; put("connection", "connected"); root.dataset.connected = "true"; };
+    socket.onmessage = (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "event") onEvent(data);
+      else if (data.type === "state") onState(data);
+      else if (data.type === "stats") onStats(data);
+    };
+    socket.onclose = () => {
+      root.dataset.connected = "false";
+      put("connection", "reconnecting…");
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 10000);
+    };
+  }
+  connect();
+})();

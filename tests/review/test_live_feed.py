@@ -1,0 +1,141 @@
+"""The live feed over real WebSockets (Channels' communicator on the project's ASGI application)."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from detection.pipeline.types import Event
+from detection.services.live import live_broadcast, live_events_save, live_session_start, live_status_save
+from review import consumers
+from review.services_live import overlay_token_create, overlay_token_revoke
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def session_for(user: Any) -> Any:
+    return live_session_start(owner=user, title="Live test", video_path="/tmp/none.mkv", session_type="stream",
+                              source="test", params={})
+
+
+def kill(n: int) -> Event:
+    return Event(f"kill-{n}", "kill", 10.0 + n, 100 + n, 0.9, {"enemy": "scav"})
+
+
+def cookie_for(user: Any) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def receive_until(communicator: WebsocketCommunicator, wanted: Any, timeout: float = 10.0) -> dict[str, Any]:
+    """The first message `wanted(message)` accepts, skipping others; fails after `timeout` seconds."""
+    async def wait() -> dict[str, Any]:
+        while True:
+            message = await communicator.receive_json_from(timeout=timeout)
+            if wanted(message):
+                return message
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def connect(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[bool, Any]:
+    from project.asgi import application
+
+    async def attempt() -> tuple[bool, Any]:
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, code = await communicator.connect(timeout=10)
+        await communicator.disconnect()
+        return connected, code
+
+    return async_to_sync(attempt)()
+
+
+def test_an_anonymous_socket_is_refused() -> None:
+    assert connect("/ws/live/", [ORIGIN]) == (False, consumers.REFUSED)
+
+
+def test_an_overlay_token_opens_the_overlay_feed_until_revoked(owner) -> None:  # type: ignore[no-untyped-def]
+    token = overlay_token_create(user=owner)
+    assert connect(f"/ws/live/overlay/{token.key}/", [ORIGIN])[0] is True
+    assert connect("/ws/live/overlay/not-a-token/", [ORIGIN]) == (False, consumers.REFUSED)
+    overlay_token_revoke(user=owner, token_id=token.pk)
+    assert connect(f"/ws/live/overlay/{token.key}/", [ORIGIN]) == (False, consumers.REFUSED)
+
+
+def test_a_logged_in_dashboard_gets_missed_events_then_new_ones_state_and_stats(owner, outsider) -> None:  # type: ignore[no-untyped-def]
+    from project.asgi import application
+
+    session = session_for(owner)
+    first = live_events_save(session=session, events=[kill(1)])[0]
+    owner_cookie, outsider_cookie = cookie_for(owner), cookie_for(outsider)
+
+    async def scenario() -> list[dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, owner_cookie])
+        connected, _ = await communicator.connect(timeout=10)
+        assert connected
+        caught_up = await receive_until(communicator, lambda m: m["type"] == "event")
+        await database_sync_to_async(live_events_save)(session=session, events=[kill(2)])
+        await database_sync_to_async(live_status_save)(
+            session=session, state={"state": "raid_active", "raid": {"map": "dam", "kills": 2}},
+            stats={"frames": 10, "dropped": 1, "detection_fps": 5.0, "latency_ms": 120, "video_time": 12.0})
+        seen: list[dict[str, Any]] = []
+
+        def both(message: dict[str, Any]) -> bool:
+            seen.append(message)
+            return {"event", "state"} <= {m["type"] for m in seen}
+
+        await receive_until(communicator, both)
+        await communicator.disconnect()
+        return [caught_up, *(next(m for m in seen if m["type"] == kind) for kind in ("event", "state"))]
+
+    caught_up, new, state = async_to_sync(scenario)()
+    assert caught_up["id"] == first.pk and caught_up["event_type"] == "kill"
+    assert new["event_id"] == "kill-2" and new["data"] == {"enemy": "scav"} and new["video_offset_seconds"] == 12.0
+    assert state["state"] == "raid_active" and state["raid"]["map"] == "dam" and state["running"] is True
+
+    async def reconnect_since(last: int) -> dict[str, Any]:
+        communicator = WebsocketCommunicator(application, f"/ws/live/?since={last}", headers=[ORIGIN, owner_cookie])
+        assert (await communicator.connect(timeout=10))[0]
+        missed = await receive_until(communicator, lambda m: m["type"] == "event")
+        await communicator.disconnect()
+        return missed
+
+    live_events_save(session=session, events=[kill(3)])  # while nobody was connected
+    assert async_to_sync(reconnect_since)(new["id"])["event_id"] == "kill-3"
+
+    async def outsider_sees_nothing() -> bool:
+        communicator = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, outsider_cookie])
+        assert (await communicator.connect(timeout=10))[0]
+        empty = await communicator.receive_nothing(timeout=1.5)
+        await communicator.disconnect()
+        return empty
+
+    assert async_to_sync(outsider_sees_nothing)()  # someone else's live session is not theirs to watch
+
+
+@pytest.mark.production
+def test_production_pushes_through_the_redis_layer_without_polling(owner, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from project.asgi import application
+
+    monkeypatch.setattr(consumers, "POLL_SECONDS", 3600.0)  # only the first look at the rows, then pushes alone
+    session = session_for(owner)
+    owner_cookie = cookie_for(owner)
+
+    async def scenario() -> dict[str, Any]:
+        communicator = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, owner_cookie])
+        assert (await communicator.connect(timeout=10))[0]
+        await communicator.receive_nothing(timeout=0.5)
+        await database_sync_to_async(live_broadcast)(
+            {"type": "event", "id": 10**9, "job": session.job.pk, "event_id": "pushed", "event_type": "kill"})
+        message = await receive_until(communicator, lambda m: m["type"] == "event")
+        await communicator.disconnect()
+        return message
+
+    assert async_to_sync(scenario)()["event_id"] == "pushed"
