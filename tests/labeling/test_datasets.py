@@ -5,6 +5,8 @@ from __future__ import annotations
 from io import StringIO
 from pathlib import Path
 
+import av
+import cv2
 import pytest
 import yaml
 from datumaro.components.annotation import AnnotationType
@@ -14,6 +16,7 @@ from django.core.management import CommandError, call_command
 
 from detection.models import DetectedEvent, Job, ModelVersion, RejectedObservation
 from labeling.datasets.annotations import annotation_candidates_collect
+from labeling.datasets.frames import extract_frame
 from labeling.datasets.items import DatasetError
 from labeling.datasets.jobs import export_job_start, export_out_dir, export_params_clean
 from labeling.datasets.split import split_groups
@@ -205,3 +208,18 @@ def test_admin_exports_recordings_and_rolls_back_models(reviewed, staff, client)
         "action": "rollback_model_version", "_selected_action": [v2.pk]}, follow=True)
     assert ModelVersion.objects.get(active=True) == v1 and "back to v1" in response.content.decode()
     assert client.get(f"/admin/labeling/frameannotation/{FrameAnnotation.objects.first().pk}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("vfr", [False, True])
+def test_a_frame_is_extracted_at_the_pts_the_pipeline_numbered(tmp_path, video, vfr) -> None:  # type: ignore[no-untyped-def]
+    source = video if not vfr else render_test_video(tmp_path / "vfr.mkv", seconds=2.0, fps=30, size="320x180", vfr=True)
+    with av.open(str(source)) as container:
+        decoded = {round(float(f.time) * 30): (float(f.time), f.to_ndarray(format="bgr24")) for f in container.decode(video=0)}
+    number = sorted(decoded)[17]
+    extracted = extract_frame(source, frame_number=number, out=tmp_path / "f.jpg")
+    assert extracted.video_time == pytest.approx(decoded[number][0])
+    image = cv2.imread(str(extracted.path)).astype(float)
+    errors = {n: abs(image - pixels.astype(float)).mean() for n, (_, pixels) in decoded.items()}
+    assert min(errors, key=errors.__getitem__) == number
+    with pytest.raises(DatasetError, match="no frame 9999"):
+        extract_frame(source, frame_number=9999, out=tmp_path / "g.jpg")
