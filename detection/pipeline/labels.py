@@ -12,6 +12,7 @@ import json
 import re
 import string
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ class LabelSchema:
         return (*(f.name for f in self.hud_fields), "tactic", "intent_matches", "rationale", "confidence")
 
     def json_schema(self) -> dict[str, Any]:
-        """Nullable HUD values: a menu frame or a hidden HUD has none, and a guess is worse than null."""
+        return self._json_schema
+
+    @cached_property
+    def _json_schema(self) -> dict[str, Any]:
+        """Built once per schema (cached_property writes the instance __dict__, which a frozen dataclass
+        allows): every request sends it and every answer is checked against it. HUD values are
+        nullable: a menu frame or a hidden HUD has none, and a guess is worse than null."""
         properties: dict[str, Any] = {
             f.name: {"type": ["integer", "null"], "minimum": f.minimum, "maximum": f.maximum} for f in self.hud_fields
         }
@@ -67,11 +74,14 @@ class LabelSchema:
         }
 
     def problems(self, answer: Any) -> list[str]:
-        validator = Draft202012Validator(self.json_schema())
         return sorted(
             f"{'/'.join(str(p) for p in error.absolute_path) or 'answer'}: {error.message}"
-            for error in validator.iter_errors(answer)
+            for error in self._validator.iter_errors(answer)
         )
+
+    @cached_property
+    def _validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.json_schema())
 
     def fallback(self, hud: dict[str, int | None], *, why: str) -> dict[str, Any]:
         """The label a window gets when no model answered: HUD values from OCR, the tactic unknown."""

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from detection.models import DetectedEvent, Job, Recording
 from detection.pipeline.labels import label_schema_load, prompt_load
@@ -88,8 +89,10 @@ class DbCache:
 
     @staticmethod
     def _put(key: str, entry: dict[str, Any]) -> None:
-        VlmCacheEntry.objects.update_or_create(
-            key=key, defaults={"label": entry["label"], "backend": entry["backend"], "raw_answer": entry["raw"]}
+        # One statement: two runs labelling the same window both store the same answer, the second is a no-op.
+        VlmCacheEntry.objects.bulk_create(
+            [VlmCacheEntry(key=key, label=entry["label"], backend=entry["backend"], raw_answer=entry["raw"])],
+            ignore_conflicts=True,
         )
 
 
@@ -156,7 +159,7 @@ def vlm_label_run(
     spec_key = f"{options.spec.frames}x{options.spec.seconds:g}/{options.spec.stride:g}"
 
     def store(result: WindowResult) -> None:
-        _store(result, video=video, recording=recording, job=job, prompt_version=prompt.version, spec_key=spec_key)
+        window_label_store(result, video=video, recording=recording, job=job, prompt_version=prompt.version, spec_key=spec_key)
         _count(summary, result)
         if output is not None:
             output.write(json.dumps(window_line(result), sort_keys=True) + "\n")
@@ -196,19 +199,24 @@ def window_line(result: WindowResult) -> dict[str, Any]:
     return line
 
 
-def _store(result: WindowResult, *, video: Path, recording: Recording | None, job: Job | None, prompt_version: str,
-           spec_key: str) -> None:
+def window_label_store(result: WindowResult, *, video: Path, recording: Recording | None, job: Job | None,
+                       prompt_version: str, spec_key: str) -> None:
+    """Insert or update the window's row in one statement (an upsert on its unique key)."""
     window = result.window
-    WindowLabel.objects.update_or_create(
+    row = WindowLabel(
         video_path=str(video), prompt_version=prompt_version, spec=spec_key, window_index=window.index,
-        defaults={
-            "recording": recording, "job": job, "start": window.start, "end": window.end,
-            "frames": list(window.frame_times), "status": result.status, "label": result.label, "ocr": window.ocr,
-            "source": result.source, "backend": result.backend, "cached": result.cached, "flagged": result.flagged,
-            "raw_answer": result.raw, "error": result.error, "tokens_in": result.tokens_in,
-            "tokens_out": result.tokens_out, "requests": result.requests, "latency_ms": round(result.latency_ms, 1),
-        },
+        recording=recording, job=job, start=window.start, end=window.end, frames=list(window.frame_times),
+        status=result.status, label=result.label, ocr=window.ocr, source=result.source, backend=result.backend,
+        cached=result.cached, flagged=result.flagged, raw_answer=result.raw, error=result.error,
+        tokens_in=result.tokens_in, tokens_out=result.tokens_out, requests=result.requests,
+        latency_ms=round(result.latency_ms, 1), updated_at=timezone.now(),
     )
+    WindowLabel.objects.bulk_create([row], update_conflicts=True, unique_fields=_WINDOW_KEY,
+                                    update_fields=[f for f in _WINDOW_FIELDS if f not in _WINDOW_KEY])
+
+
+_WINDOW_KEY = ["video_path", "prompt_version", "spec", "window_index"]
+_WINDOW_FIELDS = [f.name for f in WindowLabel._meta.concrete_fields if not f.primary_key]
 
 
 def _count(summary: LabelSummary, result: WindowResult) -> None:

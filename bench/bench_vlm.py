@@ -1,0 +1,181 @@
+"""VLM labelling: throughput against a server that answers like a real model, cache, bad answers, preparation.
+
+Run: .venv/bin/python bench/bench_vlm.py [--windows 600] [--delay 1.5] [--concurrency 8] [--video FILE.mkv]
+Embedded (SQLite in a temporary VODSCOPE_HOME) unless DATABASE_URL is set: the cache and the WindowLabel
+rows go through the database as in `vlm_label`. The server is tests/labeling/fake_vlm.py speaking the
+OpenAI protocol, reached through the real `openai` client.
+
+Targets (issue 13): with 8 in flight and 1.5 s per answer, >= 288 windows/min (90 % of 8 / 1.5 s);
+a second run from the cache makes 0 requests; with 30 % of answers failing or malformed every window
+ends labelled or failed, none lost, none duplicated; preparing windows >= 10x real time; Vodscope's
+own share of a window's latency under 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("VODSCOPE_HOME", tempfile.mkdtemp(prefix="vodscope-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import logging  # noqa: E402
+
+import numpy as np  # noqa: E402
+from asgiref.sync import async_to_sync, sync_to_async  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from detection.pipeline.labels import label_schema_load, prompt_load  # noqa: E402
+from detection.pipeline.profile import load_profile  # noqa: E402
+from detection.pipeline.text import RapidTextReader  # noqa: E402
+from detection.pipeline.windows import WindowSpec, window_plan  # noqa: E402
+from labeling.analyst import Analyst, Limits, PreparedWindow, WindowResult  # noqa: E402
+from labeling.backends.base import BackendConfig, backend_create  # noqa: E402
+from labeling.services.vlm_label import DbCache, window_label_store  # noqa: E402
+from labeling.vlm_models import WindowLabel  # noqa: E402
+from labeling.windows import jpeg, video_duration, windows_prepared  # noqa: E402
+from tests.labeling.fake_vlm import FakeVlm, Reply  # noqa: E402
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+
+def synthetic_windows(count: int, *, seed: int) -> list[PreparedWindow]:
+    """Distinct windows of the size vlm_label sends (5 frames at 448x252 and a HUD crop)."""
+    rng = np.random.default_rng(seed)
+    frame = jpeg(rng.integers(0, 255, (252, 448, 3), dtype=np.uint8))
+    hud = jpeg(rng.integers(0, 255, (144, 768, 3), dtype=np.uint8))
+    return [PreparedWindow(index=i, start=2.0 * i, end=2.0 * i + 2, frame_times=tuple(2.0 * i + 0.4 * k for k in range(5)),
+                           images=(frame,) * 5 + (hud,), content_hash=f"bench-{seed}-{i}",
+                           ocr={"health": 70, "shield": 40}) for i in range(count)]
+
+
+def label_all(windows: list[PreparedWindow], *, url: str, concurrency: int, tag: str) -> tuple[Analyst, list[WindowResult], float]:
+    schema = label_schema_load("demo")
+    backend = backend_create(BackendConfig(type_key="openai", model="test-model", base_url=url + "/v1", api_key="k"))
+    analyst = Analyst(backends=[backend], schema=schema, prompt=prompt_load("demo", schema.default_prompt),
+                      limits=Limits(concurrency=concurrency, requests_per_minute=100_000, attempts=2,
+                                    backoff_initial=0.05, backoff_max=0.2),
+                      cache=DbCache())
+    results: list[WindowResult] = []
+
+    def store(result: WindowResult) -> None:
+        window_label_store(result, video=Path(f"/bench/{tag}.mkv"), recording=None, job=None,
+                           prompt_version="bench", spec_key="5x2/2")
+        results.append(result)
+
+    async def on_result(result: WindowResult) -> None:
+        await sync_to_async(store, thread_sensitive=True)(result)
+
+    async def run() -> None:
+        try:
+            await analyst.run(iter(windows), on_result)
+        finally:
+            await backend.close()
+
+    started = time.monotonic()
+    async_to_sync(run)()
+    return analyst, results, time.monotonic() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def throughput(args: argparse.Namespace) -> None:
+    windows = synthetic_windows(args.windows, seed=1)
+    with FakeVlm(delay=args.delay, models=("test-model",)) as server:
+        analyst, results, seconds = label_all(windows, url=server.url, concurrency=args.concurrency, tag="throughput")
+        first_requests = len(server.seen)
+        _, again, again_seconds = label_all(windows, url=server.url, concurrency=args.concurrency, tag="throughput")
+        cached_requests = len(server.seen) - first_requests
+    rate = len(results) / seconds * 60
+    bound = args.concurrency / args.delay * 60
+    latency = [r.latency_ms for r in results]
+    own = [r.own_ms for r in results]
+    print(f"throughput: {len(results)} windows in {seconds:.1f} s = {rate:.0f} windows/min "
+          f"({rate / bound:.0%} of the {bound:.0f}/min that {args.concurrency} in flight at {args.delay} s allow); "
+          f"{first_requests} requests, at most {server.max_in_flight} in flight at the server "
+          f"({analyst.stats.max_in_flight} counted by the analyst)")
+    print(f"latency per window (worker takes it -> label ready): p50 {percentile(latency, 50):.0f} ms, "
+          f"p95 {percentile(latency, 95):.0f} ms; Vodscope's own share (all but the request): "
+          f"p50 {percentile(own, 50):.1f} ms, p95 {percentile(own, 95):.1f} ms")
+    print(f"second run: {len(again)} windows in {again_seconds:.1f} s, {cached_requests} requests, "
+          f"{sum(r.cached for r in again)} from the cache")
+
+
+def bad_answers(args: argparse.Namespace) -> None:
+    """30 % bad: 10 % server errors (500), 10 % truncated JSON, 10 % outside the schema; repairs may fail too."""
+
+    def reply(n: int, seen: object) -> Reply:
+        kind = n % 10
+        if kind == 3:
+            return Reply(status=500)
+        if kind == 6:
+            return Reply(text='{"health": 73, "shield": 4')
+        if kind == 9:
+            return Reply(text='{"health": 173, "tactic": "dancing"}')
+        return Reply()
+
+    windows = synthetic_windows(args.windows, seed=2)
+    with FakeVlm(delay=0.05, reply=reply) as server:
+        analyst, results, seconds = label_all(windows, url=server.url, concurrency=args.concurrency, tag="bad")
+    indices = sorted(r.window.index for r in results)
+    rows = WindowLabel.objects.filter(video_path="/bench/bad.mkv")
+    by_status = {s: sum(r.status == s for r in results) for s in ("labelled", "failed")}
+    sources = {s: sum(r.source == s for r in results) for s in ("vlm", "ocr")}
+    print(f"30 % bad answers: {len(results)} results for {len(windows)} windows "
+          f"(lost {len(set(range(len(windows))) - set(indices))}, duplicated {len(indices) - len(set(indices))}); "
+          f"{by_status['labelled']} labelled ({sources['vlm']} by the model, {sources['ocr']} OCR fallback), "
+          f"{by_status['failed']} failed with their raw answer; {rows.count()} rows; "
+          f"{len(server.seen)} requests in {seconds:.1f} s")
+
+
+def preparation(args: argparse.Namespace) -> None:
+    video = Path(args.video)
+    spec = WindowSpec()
+    profile, schema = load_profile("demo"), label_schema_load("demo")
+    duration = video_duration(video)
+    plan = window_plan(duration=duration, spec=spec)
+    for ocr in (False, True):
+        reader = RapidTextReader() if ocr else None
+        if reader is not None:
+            reader.read(np.zeros((108, 576, 3), np.uint8))  # the engine loads once per process: not counted
+        started = time.monotonic()
+        count = sum(1 for _ in windows_prepared(video, plan, spec=spec, profile=profile, schema=schema, reader=reader,
+                                                context_for=lambda a, b: {}))
+        seconds = time.monotonic() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"preparation {'with' if ocr else 'without'} OCR: {count} windows of {duration:.0f} s of video in "
+              f"{seconds:.1f} s = {duration / seconds:.1f}x real time ({seconds / max(1, count) * 1000:.0f} ms "
+              f"a window); peak RSS {peak:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--windows", type=int, default=600)
+    parser.add_argument("--delay", type=float, default=1.5, help="seconds the fake server takes per answer")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--video", help="a rendered video for the preparation figures (render_demo)")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    throughput(args)
+    bad_answers(args)
+    if args.video:
+        preparation(args)
+
+
+if __name__ == "__main__":
+    main()
