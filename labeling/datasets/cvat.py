@@ -77,7 +77,9 @@ def read_cvat(root: str | Path) -> tuple[list[str], list[DatasetItem]]:
             )
         except (KeyError, ValueError, ZeroDivisionError) as exc:
             raise DatasetError(f"{path}: image {image.attrib.get('name', '?')} has a missing or bad value ({exc})") from None
-        file = path.parent / "images" / split / name
+        # A project export keeps images per subset; CVAT's task export puts them straight in images/.
+        files = [path.parent / "images" / split / name, path.parent / "images" / name]
+        image_file = next((f for f in files if f.is_file()), None)
         items.append(DatasetItem(name=Path(name).stem, width=width, height=height, boxes=boxes,
-                                 image=file if file.is_file() else None, split=split))
+                                 image=image_file, split=split))
     return classes, items

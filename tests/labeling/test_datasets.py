@@ -9,6 +9,7 @@ import av
 import cv2
 import pytest
 import yaml
+from PIL import Image
 from datumaro.components.annotation import AnnotationType
 from datumaro.components.dataset import Dataset
 
@@ -223,3 +224,24 @@ def test_a_frame_is_extracted_at_the_pts_the_pipeline_numbered(tmp_path, video, 
     assert min(errors, key=errors.__getitem__) == number
     with pytest.raises(DatasetError, match="no frame 9999"):
         extract_frame(source, frame_number=9999, out=tmp_path / "g.jpg")
+
+
+def test_a_cvat_task_export_merges_into_what_is_there(reviewed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As CVAT writes a task: <meta><task>, no subsets, images straight in images/."""
+    recording = reviewed[0]
+    (tmp_path / "task" / "images").mkdir(parents=True)
+    Image.new("RGB", (WIDTH, HEIGHT)).save(tmp_path / "task" / "images" / f"r{recording.pk}_f00000077.jpg")
+    (tmp_path / "task" / "annotations.xml").write_text(f"""<?xml version="1.0" encoding="utf-8"?>
+<annotations><version>1.1</version>
+  <meta><task><name>edited</name><labels><label><name>death_screen</name></label></labels></task></meta>
+  <image id="0" name="r{recording.pk}_f00000077.jpg" width="{WIDTH}" height="{HEIGHT}">
+    <box label="death_screen" occluded="0" xtl="32.00" ytl="18.00" xbr="288.00" ybr="162.00" z_order="0"/>
+  </image>
+</annotations>""")
+    before = stored()
+    summary = annotations_import(path=tmp_path / "task" / "annotations.xml", format="cvat")
+    assert (summary.created, summary.changed) == (1, 0)
+    frame = FrameAnnotation.objects.get(recording=recording, frame_number=77)
+    assert [(b.label, b.x0, b.y0, b.x1, b.y1) for b in frame.boxes.all()] == [("death_screen", 0.1, 0.1, 0.9, 0.9)]
+    assert frame.source == "import" and frame.image.endswith(".jpg") and frame.image_width == WIDTH
+    assert [row for row in stored() if row[:2] != (recording.pk, 77)] == before
