@@ -13,6 +13,7 @@ own share of a window's latency under 100 ms.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -143,6 +145,8 @@ def bad_answers(args: argparse.Namespace) -> None:
 
 
 def preparation(args: argparse.Namespace) -> None:
+    """Windows prepared from a rendered video, with and without OCR; with the renderer's truth beside it,
+    how often OCR's health and shield at a window's last frame match the HUD the renderer drew."""
     video = Path(args.video)
     spec = WindowSpec()
     profile, schema = load_profile("demo"), label_schema_load("demo")
@@ -153,13 +157,33 @@ def preparation(args: argparse.Namespace) -> None:
         if reader is not None:
             reader.read(np.zeros((108, 576, 3), np.uint8))  # the engine loads once per process: not counted
         started = time.monotonic()
-        count = sum(1 for _ in windows_prepared(video, plan, spec=spec, profile=profile, schema=schema, reader=reader,
-                                                context_for=lambda a, b: {}))
+        prepared = [(w.frame_times[-1], w.ocr) for w in windows_prepared(
+            video, plan, spec=spec, profile=profile, schema=schema, reader=reader, context_for=lambda a, b: {})]
         seconds = time.monotonic() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"preparation {'with' if ocr else 'without'} OCR: {count} windows of {duration:.0f} s of video in "
-              f"{seconds:.1f} s = {duration / seconds:.1f}x real time ({seconds / max(1, count) * 1000:.0f} ms "
+        print(f"preparation {'with' if ocr else 'without'} OCR: {len(prepared)} windows of {duration:.0f} s of video "
+              f"in {seconds:.1f} s = {duration / seconds:.1f}x real time ({seconds / max(1, len(prepared)) * 1000:.0f} ms "
               f"a window); peak RSS {peak:.0f} MiB")
+        truth = video.with_suffix(".truth.json")
+        if ocr and truth.exists():
+            hud_agreement(prepared, json.loads(truth.read_text()))
+
+
+def hud_agreement(prepared: list[tuple[float, dict[str, int | None]]], truth: dict[str, Any]) -> None:
+    hud = truth["metadata"].get("hud")
+    if not hud:
+        print("OCR vs truth: the truth file has no HUD values (rendered before they were written)")
+        return
+    in_raid = [(start, end) for start, end, cls in truth["segments"] if cls == "gameplay_hud"]
+    checked = matched = 0
+    for at, ocr in prepared:
+        if not any(start + 0.2 <= at <= end - 0.2 for start, end in in_raid):
+            continue  # no HUD on screen, or a fade at its edge
+        drawn = [h for h in hud if h[0] <= at + 1e-3][-1]
+        checked += 1
+        matched += (ocr.get("health"), ocr.get("shield")) == (drawn[1], drawn[2])
+    print(f"OCR vs truth (the VLM down): health and shield both right on {matched}/{checked} raid windows "
+          f"({matched / max(1, checked):.0%})")
 
 
 def main() -> None:

@@ -40,4 +40,6 @@ def truth_log(timeline: Timeline, times: list[float], *, started_at: datetime, m
             continue
         segments.append((times[first], times[after] if after is not None else end_of_video, cls))
     segments.sort()
-    return EventLog(metadata={**metadata, "frame_count": len(times)}, events=events, segments=segments)
+    # The HUD's health and shield from each change on (h-vlm: the OCR fallback's truth); shown while in raid.
+    hud = [[round(h.start, 3), h.hp, h.shield] for h in timeline.hud]
+    return EventLog(metadata={**metadata, "frame_count": len(times), "hud": hud}, events=events, segments=segments)
