@@ -123,8 +123,9 @@ class Analyst:
         self.stats = Stats()
         self.limiter = self._limiter()
         self.breakers = {
+            # The failure that trips a breaker is raised as itself, so a retryable one is retried (and refused).
             b.name: pybreaker.CircuitBreaker(fail_max=limits.breaker_failures, reset_timeout=limits.breaker_reset,
-                                             name=b.name)
+                                             name=b.name, throw_new_error_on_trip=False)
             for b in backends
         }
 
@@ -238,18 +239,22 @@ class Analyst:
             with attempt:
                 if self.limits.token_budget and self.stats.tokens_in + self.stats.tokens_out >= self.limits.token_budget:
                     raise BudgetSpent(f"token budget of {self.limits.token_budget} spent")
-                async with self.limiter:
-                    self.stats.requests += 1
-                    self.stats.in_flight += 1
-                    self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
-                    try:
-                        with breaker.calling():
+                # An open breaker refuses here (CircuitBreakerError, not retried): no request, no rate slot.
+                with breaker.calling():
+                    async with self.limiter:
+                        self.stats.requests += 1
+                        self.stats.in_flight += 1
+                        self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+                        try:
                             answer = await backend.ask(request)
-                    except (BackendError, pybreaker.CircuitBreakerError):
-                        self.stats.failed_requests += 1
-                        raise
-                    finally:
-                        self.stats.in_flight -= 1
+                        except BackendError:
+                            self.stats.failed_requests += 1
+                            raise
+                        except Exception as exc:  # a client choking on a malformed response: that backend failed
+                            self.stats.failed_requests += 1
+                            raise BackendError(f"{backend.name}: {type(exc).__name__}: {exc}", retryable=False) from exc
+                        finally:
+                            self.stats.in_flight -= 1
                 tokens[0] += answer.tokens_in
                 tokens[1] += answer.tokens_out
                 self.stats.tokens_in += answer.tokens_in

@@ -123,7 +123,7 @@ def test_breaker_opens_after_repeated_failures_and_probes_half_open():
     backend = Scripted(lambda n, r: BackendError("503", retryable=True, status=503) if down else GOOD)
     limits = Limits(concurrency=1, requests_per_minute=100_000, attempts=1, breaker_failures=3, breaker_reset=0.2)
     analyst, results = run([backend], windows(6), limits=limits)
-    assert len(backend.calls) == 3, "an open breaker makes no request"
+    assert len(backend.calls) == 3 and analyst.stats.requests == 3, "an open breaker makes no request"
     assert all(r.source == "ocr" for r in results)
     assert analyst.breakers[backend.name].current_state == pybreaker.STATE_OPEN
     down = False
@@ -210,3 +210,12 @@ def test_thirty_percent_bad_answers_lose_nothing():
     _, results = run([Scripted(script)], windows(60))
     assert {r.status for r in results} <= {"labelled", "failed"}
     assert sum(r.status == "labelled" for r in results) > 30
+
+
+def test_a_client_choking_on_a_response_is_that_backends_failure_not_the_jobs():
+    class Choking(Scripted):
+        async def ask(self, request: VlmRequest) -> VlmAnswer:
+            raise ValueError("validation error for ChatCompletion")
+
+    _, [result] = run([Choking(model="bad"), Scripted(model="good")], windows(1))
+    assert result.status == "labelled" and result.backend == "scripted:good"
