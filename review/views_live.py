@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -17,6 +17,7 @@ def live_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "live/dashboard.html", {"tokens": tokens, "feed_path": "/ws/live/"})
 
 
+@login_not_required
 def live_overlay(request: HttpRequest, token: str) -> HttpResponse:
     """No login (an OBS browser source has none): the token is the key; unknown or revoked is a 404."""
     if overlay_token_owner(token) is None:
