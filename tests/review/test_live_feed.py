@@ -38,7 +38,7 @@ async def receive_until(communicator: WebsocketCommunicator, wanted: Any, timeou
     """The first message `wanted(message)` accepts, skipping others; fails after `timeout` seconds."""
     async def wait() -> dict[str, Any]:
         while True:
-            message = await communicator.receive_json_from(timeout=timeout)
+            message: dict[str, Any] = await communicator.receive_json_from(timeout=timeout)
             if wanted(message):
                 return message
 

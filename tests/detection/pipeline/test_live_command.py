@@ -29,8 +29,8 @@ def lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_sigterm_ends_the_live_process_cleanly_keeping_every_confirmed_event(
-    material, transactional_db, django_user_model, settings, tmp_path  # type: ignore[no-untyped-def]
+def test_sigterm_ends_the_live_process_cleanly_keeping_every_confirmed_event(  # type: ignore[no-untyped-def]
+    material, transactional_db, django_user_model, settings, tmp_path
 ) -> None:
     django_user_model.objects.create_superuser("admin", "a@example.com", PASSWORD)
     settings.VODSCOPE_MODELS_DIR = material["model"].parent
