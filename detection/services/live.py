@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from detection.models import DetectedEvent, Job, ModelVersion, Recording
@@ -124,7 +125,8 @@ def event_message(row: DetectedEvent) -> dict[str, Any]:
         "timestamp": format_timestamp(row.timestamp),
         "confidence": round(row.confidence, 4),
         "data": row.data,
-        "thumbnail": row.thumbnail.url if row.thumbnail else "",
+        # The review page's thumbnail route: it checks that the viewer may see the recording.
+        "thumbnail": reverse("review-event-thumbnail", args=[row.recording_id, row.pk]) if row.thumbnail else "",
     }
 
 

@@ -25,7 +25,7 @@ def session_for(user: Any) -> Any:
 
 
 def kill(n: int) -> Event:
-    return Event(f"kill-{n}", "kill", 10.0 + n, 100 + n, 0.9, {"enemy": "scav"})
+    return Event(f"kill-{n}", "kill", 10.0 + n, 100 + n, 0.9, {"enemy": "scav"}, thumbnail=b"\xff\xd8 a jpeg")
 
 
 def cookie_for(user: Any) -> tuple[bytes, bytes]:
@@ -98,6 +98,7 @@ def test_a_logged_in_dashboard_gets_missed_events_then_new_ones_state_and_stats(
     caught_up, new, state = async_to_sync(scenario)()
     assert caught_up["id"] == first.pk and caught_up["event_type"] == "kill"
     assert new["event_id"] == "kill-2" and new["data"] == {"enemy": "scav"} and new["video_offset_seconds"] == 12.0
+    assert new["thumbnail"] == f"/recordings/{session.recording.pk}/review/events/{new['id']}/thumbnail/"
     assert state["state"] == "raid_active" and state["raid"]["map"] == "dam" and state["running"] is True
 
     async def reconnect_since(last: int) -> dict[str, Any]:
