@@ -16,10 +16,14 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ django.setup()
 
 import logging  # noqa: E402
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from asgiref.sync import async_to_sync, sync_to_async  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -47,19 +52,31 @@ from labeling.backends.base import BackendConfig, backend_create  # noqa: E402
 from labeling.services.vlm_label import DbCache, window_label_store  # noqa: E402
 from labeling.vlm_models import WindowLabel  # noqa: E402
 from labeling.windows import jpeg, video_duration, windows_prepared  # noqa: E402
-from tests.labeling.fake_vlm import FakeVlm, Reply  # noqa: E402
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
+def _scene(rng: np.random.Generator, width: int, height: int) -> bytes:
+    """A gradient with a few shapes and words: JPEG-sized like a rendered frame (~10 KB), not like noise."""
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:] = np.linspace(30, 200, width, dtype=np.uint8)[None, :, None]
+    for _ in range(6):
+        x, y = int(rng.integers(0, width - 40)), int(rng.integers(0, height - 30))
+        color = tuple(int(c) for c in rng.integers(0, 255, 3))
+        cv2.rectangle(image, (x, y), (x + 40, y + 30), color, -1)
+    cv2.putText(image, f"HP {int(rng.integers(1, 100))}%", (10, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                (255, 255, 255), 1)
+    return jpeg(image)
+
+
 def synthetic_windows(count: int, *, seed: int) -> list[PreparedWindow]:
-    """Distinct windows of the size vlm_label sends (5 frames at 448x252 and a HUD crop)."""
+    """Distinct windows of the size vlm_label sends (5 frames at 448x252 and a 768x144 HUD crop)."""
     rng = np.random.default_rng(seed)
-    frame = jpeg(rng.integers(0, 255, (252, 448, 3), dtype=np.uint8))
-    hud = jpeg(rng.integers(0, 255, (144, 768, 3), dtype=np.uint8))
+    frames = [_scene(rng, 448, 252) for _ in range(5)]
+    hud = _scene(rng, 768, 144)
     return [PreparedWindow(index=i, start=2.0 * i, end=2.0 * i + 2, frame_times=tuple(2.0 * i + 0.4 * k for k in range(5)),
-                           images=(frame,) * 5 + (hud,), content_hash=f"bench-{seed}-{i}",
+                           images=(*frames, hud), content_hash=f"bench-{seed}-{i}",
                            ocr={"health": 70, "shield": 40}) for i in range(count)]
 
 
@@ -95,20 +112,39 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
+@contextmanager
+def fake_server(delay: float, *, bad: bool = False) -> Iterator[str]:
+    """The fake VLM in a process of its own, as a real server is: its JSON work is not ours."""
+    command = [sys.executable, "-m", "tests.labeling.fake_vlm", str(delay), *(["bad"] if bad else [])]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def server_stats(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(url + "/_stats", timeout=10) as response:
+        stats: dict[str, int] = json.loads(response.read())
+        return stats
+
+
 def throughput(args: argparse.Namespace) -> None:
     windows = synthetic_windows(args.windows, seed=1)
-    with FakeVlm(delay=args.delay, models=("test-model",)) as server:
-        analyst, results, seconds = label_all(windows, url=server.url, concurrency=args.concurrency, tag="throughput")
-        first_requests = len(server.seen)
-        _, again, again_seconds = label_all(windows, url=server.url, concurrency=args.concurrency, tag="throughput")
-        cached_requests = len(server.seen) - first_requests
+    with fake_server(args.delay) as url:
+        analyst, results, seconds = label_all(windows, url=url, concurrency=args.concurrency, tag="throughput")
+        first = server_stats(url)
+        _, again, again_seconds = label_all(windows, url=url, concurrency=args.concurrency, tag="throughput")
+        cached_requests = server_stats(url)["requests"] - first["requests"]
     rate = len(results) / seconds * 60
     bound = args.concurrency / args.delay * 60
     latency = [r.latency_ms for r in results]
     own = [r.own_ms for r in results]
     print(f"throughput: {len(results)} windows in {seconds:.1f} s = {rate:.0f} windows/min "
           f"({rate / bound:.0%} of the {bound:.0f}/min that {args.concurrency} in flight at {args.delay} s allow); "
-          f"{first_requests} requests, at most {server.max_in_flight} in flight at the server "
+          f"{first['requests']} requests, at most {first['max_in_flight']} in flight at the server "
           f"({analyst.stats.max_in_flight} counted by the analyst)")
     print(f"latency per window (worker takes it -> label ready): p50 {percentile(latency, 50):.0f} ms, "
           f"p95 {percentile(latency, 95):.0f} ms; Vodscope's own share (all but the request): "
@@ -118,21 +154,11 @@ def throughput(args: argparse.Namespace) -> None:
 
 
 def bad_answers(args: argparse.Namespace) -> None:
-    """30 % bad: 10 % server errors (500), 10 % truncated JSON, 10 % outside the schema; repairs may fail too."""
-
-    def reply(n: int, seen: object) -> Reply:
-        kind = n % 10
-        if kind == 3:
-            return Reply(status=500)
-        if kind == 6:
-            return Reply(text='{"health": 73, "shield": 4')
-        if kind == 9:
-            return Reply(text='{"health": 173, "tactic": "dancing"}')
-        return Reply()
-
+    """30 % bad (tests/labeling/fake_vlm.thirty_percent_bad); repairs and retries may meet bad answers too."""
     windows = synthetic_windows(args.windows, seed=2)
-    with FakeVlm(delay=0.05, reply=reply) as server:
-        analyst, results, seconds = label_all(windows, url=server.url, concurrency=args.concurrency, tag="bad")
+    with fake_server(0.05, bad=True) as url:
+        _, results, seconds = label_all(windows, url=url, concurrency=args.concurrency, tag="bad")
+        requests = server_stats(url)["requests"]
     indices = sorted(r.window.index for r in results)
     rows = WindowLabel.objects.filter(video_path="/bench/bad.mkv")
     by_status = {s: sum(r.status == s for r in results) for s in ("labelled", "failed")}
@@ -141,7 +167,7 @@ def bad_answers(args: argparse.Namespace) -> None:
           f"(lost {len(set(range(len(windows))) - set(indices))}, duplicated {len(indices) - len(set(indices))}); "
           f"{by_status['labelled']} labelled ({sources['vlm']} by the model, {sources['ocr']} OCR fallback), "
           f"{by_status['failed']} failed with their raw answer; {rows.count()} rows; "
-          f"{len(server.seen)} requests in {seconds:.1f} s")
+          f"{requests} requests in {seconds:.1f} s")
 
 
 def preparation(args: argparse.Namespace) -> None:

@@ -139,6 +139,9 @@ class FakeVlm:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                if self.path == "/_stats":  # for a bench running the server in a process of its own
+                    self._send(200, {}, {"requests": len(fake.seen), "max_in_flight": fake.max_in_flight})
+                    return
                 listing = fake._listing(self.path.split("?")[0], google="x-goog-api-key" in self.headers)
                 self._send(200 if listing is not None else 404, {}, listing or {"error": "not found"})
 
@@ -157,3 +160,30 @@ class FakeVlm:
                 self._send(*fake._answer(protocol, path, body))
 
         return Handler
+
+
+def thirty_percent_bad(n: int, seen: Seen) -> Reply:
+    """10 % server errors (500), 10 % truncated JSON, 10 % outside the schema."""
+    kind = n % 10
+    if kind == 3:
+        return Reply(status=500)
+    if kind == 6:
+        return Reply(text='{"health": 73, "shield": 4')
+    if kind == 9:
+        return Reply(text='{"health": 173, "tactic": "dancing"}')
+    return Reply()
+
+
+def main() -> None:
+    """`python -m tests.labeling.fake_vlm DELAY [bad]`: serve until killed; the first line printed is the URL."""
+    import sys
+
+    delay = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    reply = thirty_percent_bad if sys.argv[2:] == ["bad"] else None
+    with FakeVlm(delay=delay, models=("test-model",), reply=reply) as server:
+        print(server.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
