@@ -17,7 +17,7 @@ class EventCreateSerializer(serializers.Serializer[dict[str, Any]]):
     recording = serializers.IntegerField()
     event_type = serializers.CharField(max_length=32, help_text=TYPE_HELP)
     # The API's key is `data`; DRF's metaclass takes declared fields off the class, so `.data` stays the output.
-    data = serializers.DictField(required=False, default=dict, help_text=DATA_HELP)  # type: ignore[assignment]
+    data = serializers.DictField(required=False, default=dict, help_text=DATA_HELP)  # type: ignore[assignment]  # see above
     video_offset_seconds = serializers.FloatField(help_text="Seconds from the start of the recording")
 
 

@@ -49,6 +49,7 @@ class DetectForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The declared ModelChoiceField; Form.fields is typed as plain Fields.
         self.fields["model_version"].queryset = model_versions_choosable()  # type: ignore[attr-defined]
 
 
