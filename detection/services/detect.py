@@ -27,6 +27,7 @@ from detection.services.model_versions import (
     model_ref,
     model_version_choose,
 )
+from labeling.datasets.annotations import annotation_candidates_collect
 from project.jobs.runner import JobCancelled, JobProgress
 from project.jobs.services import job_create
 
@@ -114,6 +115,7 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.FAILED, error=result.error[:2000])
         raise DetectError(f"{result.error} (kept {summary['events']} events found before it, marked partial)")
     Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSED, error="")
+    summary["candidates"] = annotation_candidates_collect(recording=recording)  # frames for the active-learning queue
     return summary
 
 

@@ -82,14 +82,16 @@ def annotation_sync_event(*, event: DetectedEvent, user: Any) -> FrameAnnotation
 
 @transaction.atomic
 def annotation_candidates_collect(*, recording: Recording) -> int:
-    """Unreviewed detections and the state machine's rejections of a recording as candidate frames
-    (frames already annotated are left alone); how many were added."""
-    known = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
+    """The recording's candidate frames as its current unreviewed detections and rejections say (called when a
+    detect job ends): new ones added, ones no longer seen (a later run superseded them) dropped unless someone
+    touched them; labelled frames are left alone. How many were added."""
+    labelled = set(FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.LABELLED)
+                   .values_list("frame_number", flat=True))
     fps = recording.avg_fps or 30.0
     made: dict[int, FrameAnnotation] = {}
     for event in DetectedEvent.objects.filter(recording=recording, review_status=Status.UNREVIEWED):
         seen = event_box(event)
-        if seen is not None and seen[0] not in known and seen[0] not in made:
+        if seen is not None and seen[0] not in labelled and seen[0] not in made:
             made[seen[0]] = FrameAnnotation(
                 recording=recording, frame_number=seen[0], video_offset_seconds=seen[0] / fps,
                 status=FrameAnnotation.Status.CANDIDATE, confidence=event.confidence, label=seen[1].label,
@@ -97,7 +99,7 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
             )
     for rejection in RejectedObservation.objects.filter(recording=recording):
         number = rejection.frame_number
-        if number in known:
+        if number in labelled:
             continue
         candidate = made.get(number) or FrameAnnotation(
             recording=recording, frame_number=number, video_offset_seconds=rejection.video_offset_seconds,
@@ -106,8 +108,13 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
         candidate.rejected = True
         candidate.reason = f"rejected: {rejection.observed_screen} after {rejection.from_state}"
         made[number] = candidate
-    FrameAnnotation.objects.bulk_create(made.values(), ignore_conflicts=True)
-    return len(made)
+    stale = FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE,
+                                           changes__isnull=True).exclude(frame_number__in=list(made))
+    stale.delete()
+    existing = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
+    new = [frame for number, frame in made.items() if number not in existing]
+    FrameAnnotation.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def frame_image_path(frame: FrameAnnotation) -> Path:

@@ -102,8 +102,11 @@ def test_unreviewed_detections_and_rejections_become_candidates(media, owner) ->
     assert annotation_candidates_collect(recording=recording) == 2
     assert annotation_candidates_collect(recording=recording) == 0
     candidates = {f.frame_number: f for f in FrameAnnotation.objects.filter(status="candidate")}
-    assert candidates[5].confidence == 0.6 and not candidates[5].rejected
+    assert candidates[5].confidence == 0.6 and not candidates[5].rejected and candidates[5].label == "kill_notification"
     assert candidates[180].rejected and "death_screen" in candidates[180].reason
+    DetectedEvent.objects.filter(recording=recording).update(review_status="approved")  # reviewed elsewhere
+    assert annotation_candidates_collect(recording=recording) == 0
+    assert list(FrameAnnotation.objects.values_list("frame_number", flat=True)) == [180]
 
 
 def test_split_keeps_each_recording_on_one_side() -> None:

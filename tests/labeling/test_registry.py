@@ -10,7 +10,7 @@ from detection.models import Job, ModelVersion
 from detection.pipeline.profile import load_profile
 from detection.services.detect import detect_job_start
 from detection.services.model_versions import ModelVersionError, model_version_register
-from labeling.models import ModelActivation
+from labeling.models import FrameAnnotation, ModelActivation
 from labeling.registry import model_version_activate_recorded, model_version_rollback
 from project.jobs.dispatch import run_job
 from tests.detection.pipeline.synthetic import Script, build_model, write_video
@@ -69,3 +69,16 @@ def test_activating_the_active_version_records_nothing(settings, material) -> No
     v1 = model_version_register(path=material["v1"], profile=load_profile("demo"))
     model_version_activate_recorded(version=v1)
     assert not ModelActivation.objects.exists()
+
+
+def test_a_detect_job_queues_its_rejections_as_candidates(settings, owner, material, tmp_path,  # type: ignore[no-untyped-def]
+                                                          django_capture_on_commit_callbacks) -> None:
+    settings.VODSCOPE_MODELS_DIR = material["v1"].parent
+    model_version_register(path=material["v1"], profile=load_profile("demo"))
+    script = Script().add("stash_screen", 2).add("survived_screen", 2, lines=("SURVIVED",)).add("stash_screen", 1)
+    recording = RecordingFactory(owner=owner, source_path=str(write_video(script, tmp_path / "odd.mkv")),
+                                 duration_seconds=5.0)
+    next_job_model(owner, recording, django_capture_on_commit_callbacks)
+    candidate = FrameAnnotation.objects.get(recording=recording, rejected=True)
+    assert candidate.status == "candidate" and candidate.label == "survived_screen"
+    assert Job.objects.get(kind=Job.Kind.DETECT).result["candidates"] >= 1
