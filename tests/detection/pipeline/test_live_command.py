@@ -67,3 +67,27 @@ def test_sigterm_ends_the_live_process_cleanly_keeping_every_confirmed_event(  #
     assert all("video_offset_seconds" in e and e["timestamp"] for e in written)
     # Stopped early: not the whole session (about 26 s of video) was played.
     assert summary["video_time"] < recording.duration_seconds - 1
+
+
+def test_live_and_batch_find_the_same_events_on_the_same_video(material) -> None:  # type: ignore[no-untyped-def]
+    """The file played live (fast, nothing dropped) and run in batch: same types and data, times within 1 s."""
+    from detection.pipeline.factory import build_pipeline, model_ref_for_file, open_source
+    from detection.pipeline.live import LiveLoop, RealtimeFileSource
+    from detection.pipeline.run_settings import DetectSettings
+    from detection.pipeline.types import Event
+
+    profile = load_profile("demo")
+    model = model_ref_for_file(material["model"])
+    detect = DetectSettings(model_path=model.path, model_name=model.name, model_sha256=model.sha256, detection_fps=5)
+    batch_pipeline = build_pipeline(profile, detect)
+    source, _ = open_source(material["video"], batch_pipeline, detect)
+    batch = batch_pipeline.run(source).events
+    source.close()
+    live: list[Event] = []
+    live_source = RealtimeFileSource(material["video"], detection_fps=5, speed=8, capacity=1000)
+    stats = LiveLoop(source=live_source, run=build_pipeline(profile, detect, live=True).start(),
+                     on_events=live.extend).run_until_stopped()
+    assert stats.dropped == 0 and len(batch) >= 3
+    live.sort(key=lambda e: (e.video_time, e.event_id))  # as a batch result is: events of one frame come in any order
+    assert [(e.type, e.data) for e in live] == [(e.type, e.data) for e in batch]
+    assert all(abs(a.video_time - b.video_time) <= 1.0 for a, b in zip(live, batch))
