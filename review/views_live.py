@@ -3,18 +3,36 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from detection.models import Job
+from project.jobs.services import job_cancel
 from review.models import OverlayToken
-from review.services_live import overlay_token_create, overlay_token_owner, overlay_token_revoke
+from review.services_live import live_jobs_for, overlay_token_create, overlay_token_owner, overlay_token_revoke
 
 
 @login_required
 def live_dashboard(request: HttpRequest) -> HttpResponse:
     tokens = OverlayToken.objects.filter(created_by_id=request.user.pk, revoked_at__isnull=True)
-    return render(request, "live/dashboard.html", {"tokens": tokens, "feed_path": "/ws/live/"})
+    running = live_jobs_for(request.user).filter(status=Job.Status.RUNNING).select_related("recording")
+    return render(request, "live/dashboard.html", {"tokens": tokens, "running": running, "feed_path": "/ws/live/"})
+
+
+@login_required
+@require_POST
+def live_session_stop(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Staff stop a live session: the live process sees the request within about a second and ends cleanly."""
+    if not request.user.is_staff:
+        raise PermissionDenied("only staff stop live sessions")
+    job = live_jobs_for(request.user).filter(pk=job_id).first()
+    if job is None:
+        raise Http404("no such live session")
+    job_cancel(job=job)
+    messages.success(request, f"Stopping live session {job.recording_id}: its events so far are kept.")
+    return redirect("live-dashboard")
 
 
 @login_not_required

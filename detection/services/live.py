@@ -76,13 +76,16 @@ def live_events_save(*, session: LiveSession, events: list[Event]) -> list[Detec
     return rows
 
 
-def live_status_save(*, session: LiveSession, state: dict[str, Any], stats: dict[str, Any]) -> None:
-    """The game state and the loop's figures, on the job row (the heartbeat too) and to the group."""
+def live_status_save(*, session: LiveSession, state: dict[str, Any], stats: dict[str, Any]) -> bool:
+    """The game state and the loop's figures, on the job row (the heartbeat too) and to the group.
+
+    True when someone asked the session to stop (the dashboard's Stop: `job_cancel` on its job)."""
     seq = int(session.job.result.get("seq", 0)) + 1
     session.job.result = {"seq": seq, "state": state, "stats": stats}
     Job.objects.filter(pk=session.job.pk).update(result=session.job.result, heartbeat_at=timezone.now())
     live_broadcast(state_message(session.job))
     live_broadcast(stats_message(session.job))
+    return Job.objects.filter(pk=session.job.pk, cancel_requested=True).exists()
 
 
 def live_session_finish(*, session: LiveSession, video_path: str, error: str = "") -> None:

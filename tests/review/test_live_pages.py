@@ -29,3 +29,18 @@ def test_the_dashboard_needs_a_login_and_the_overlay_only_a_live_token(client, o
     client.post(f"/live/overlay-tokens/{token.pk}/revoke/")
     assert anonymous.get(f"/live/overlay/{token.key}/").status_code == 404
     assert token.key not in client.get("/live/").content.decode()
+
+
+def test_staff_stop_a_live_session_from_the_dashboard_and_the_live_process_hears_it(client, owner, staff) -> None:  # type: ignore[no-untyped-def]
+    from detection.services.live import live_session_start, live_status_save
+
+    session = live_session_start(owner=owner, title="Live", video_path="/tmp/none.mkv", session_type="stream",
+                                 source="rtsp://cam", params={})
+    assert live_status_save(session=session, state={}, stats={}) is False
+    client.force_login(owner)
+    assert "rtsp://cam" in client.get("/live/").content.decode()
+    assert client.post(f"/live/sessions/{session.job.pk}/stop/").status_code == 403  # the owner is not staff
+    assert live_status_save(session=session, state={}, stats={}) is False
+    client.force_login(staff)
+    assert client.post(f"/live/sessions/{session.job.pk}/stop/").status_code == 302
+    assert live_status_save(session=session, state={}, stats={}) is True

@@ -74,9 +74,9 @@ class Command(BaseCommand):
         output = Path(options["output"]).open("a", encoding="utf-8") if options["output"] else None
         run = pipeline.start()
         tally = RaidTally()
-        loop = LiveLoop(
-            source=source, run=run, on_events=lambda events: self._events(session, source, events, output, tally),
-            on_stats=lambda stats: self._status(session, run, stats, tally))
+        loop = LiveLoop(source=source, run=run,
+                        on_events=lambda events: self._events(session, source, events, output, tally))
+        loop.on_stats = lambda stats: self._status(session, run, stats, tally, loop)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: loop.stop())
         self.stdout.write(f"live: recording {session.recording.pk}, job {session.job.pk}; stop with Ctrl+C")
@@ -124,10 +124,11 @@ class Command(BaseCommand):
         if output is not None:
             output.flush()  # each line is on disk as soon as its event is confirmed
 
-    def _status(self, session: LiveSession, run: Run, stats: LiveStats, tally: RaidTally) -> None:
+    def _status(self, session: LiveSession, run: Run, stats: LiveStats, tally: RaidTally, loop: LiveLoop) -> None:
         raid = {**run.machine.context, "kills": tally.kills,
                 "elapsed_seconds": round(stats.video_time - tally.raid_started, 1) if tally.in_raid else None}
-        live_status_save(session=session, state={"state": run.machine.state, "raid": raid}, stats=stats.to_json())
+        if live_status_save(session=session, state={"state": run.machine.state, "raid": raid}, stats=stats.to_json()):
+            loop.stop()  # the dashboard's Stop: ends as SIGTERM does
 
 
 class RaidTally:
