@@ -74,8 +74,9 @@ class EventAssembler:
         return ""
 
     def events(self, pending: Pending) -> list[Event]:
-        """One event per draft, at the confirmed thing's first frame. A state change is as sure as
-        its screen; the others also as sure as their fields were read."""
+        """One event per draft, at its confirmed thing's first frame (an inferred one at the frame it
+        was inferred at). A state change is as sure as its screen; the others also as sure as their
+        fields were read."""
         reading, confirmed = pending.reading, pending.confirmed
         detection = confirmed.detection
         field_score = min(reading.scores.values(), default=1.0)
@@ -95,10 +96,10 @@ class EventAssembler:
                 # Nobody saw it happen: below any review threshold, so a person confirms it first.
                 sure *= INFERRED_DISCOUNT
             event = Event(
-                event_id=f"{draft.type}-{confirmed.first_frame}",
+                event_id=f"{draft.type}-{draft.confirmed.first_frame}",
                 type=draft.type,
-                video_time=confirmed.first_time,
-                frame_number=confirmed.first_frame,
+                video_time=draft.confirmed.first_time,
+                frame_number=draft.confirmed.first_frame,
                 confidence=round(sure, 4),
                 data=self.data(draft, reading),
                 evidence={**evidence, "inferred": True} if draft.inferred else evidence,

@@ -112,6 +112,8 @@ class Run:
         detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections)
         with self.timings.measure("filter"):
             observation = self._observe(frame, detections)
+            if observation.screen is not None:
+                self.machine.seen(observation.screen.label, video_time=frame.video_time, frame_number=frame.number)
             screen_changes = self.screens.update(observation)
             new_overlays = self.overlays.update(observation)
         self.readings.retry(frame, observation, self.overlays, context=lambda: self.machine.context, settle=self._settle)

@@ -7,7 +7,7 @@ screen, one overlay event (`kill`) per confirmed notification while the raid is 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from detection.pipeline.profile import GameProfile
@@ -63,10 +63,20 @@ class GameStateMachine(StateMachine):
         # machine, not the game, may be wrong, and the next screen tells (see `on_screen`).
         stray = (snapshot or {}).get("stray")
         self.stray: Stray | None = Stray(str(stray["state"]), dict(stray["data"])) if stray else None
+        # When a screen of the current state last showed (video seconds, frame): a raid whose end
+        # screen went unseen ended about then.
+        seen = (snapshot or {}).get("last_seen")
+        self.last_seen: tuple[float, int] | None = (float(seen[0]), int(seen[1])) if seen else None
 
     def snapshot(self) -> dict[str, Any]:
         stray = {"state": self.stray.state, "data": dict(self.stray.data)} if self.stray else None
-        return {"state": self.state, "context": dict(self.context), "stray": stray}
+        seen = list(self.last_seen) if self.last_seen else None
+        return {"state": self.state, "context": dict(self.context), "stray": stray, "last_seen": seen}
+
+    def seen(self, screen: str, *, video_time: float, frame_number: int) -> None:
+        """A frame showed `screen` (before any filter): noted when it is a screen of the current state."""
+        if self.profile.screens.get(screen) == self.state:
+            self.last_seen = (video_time, frame_number)
 
     def remember(self, data: dict[str, Any]) -> None:
         """Pre-raid readings that arrive after their screen was confirmed."""
@@ -106,7 +116,8 @@ class GameStateMachine(StateMachine):
             self.stray = Stray(target, {k: v for k, v in data.items() if v not in (None, "")})
             return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
         previous, self.state, stray = self.state, target, self.stray
-        self.stray = None
+        self.stray, last_seen = None, self.last_seen
+        self.last_seen = (confirmed.first_time, confirmed.first_frame)
         drafts = [Draft(self.profile.transition_event, confirmed, {"from_state": previous, "to_state": target})]
         if any(state in self.profile.raid_reset_on for state in path[1:]):
             self.context = {}
@@ -120,8 +131,10 @@ class GameStateMachine(StateMachine):
         elif previous == active and target in self.profile.outcomes:
             drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": self.profile.outcomes[target]}))
         elif previous == active:
-            # The raid's terminal screen went unseen: the raid still ended, how is for review to say.
-            drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": None}, inferred=True))
+            # The raid's end screen went unseen: the raid still ended, when its own screen was last
+            # shown; how it ended is for review to say.
+            ended = confirmed if last_seen is None else replace(confirmed, first_time=last_seen[0], first_frame=last_seen[1])
+            drafts.append(Draft(self.profile.raid_end_event, ended, {"outcome": None}, inferred=True))
         else:
             self.remember(data)
         return Step(drafts=drafts)

@@ -100,9 +100,22 @@ def test_an_inferred_raid_end_goes_to_review_first() -> None:
     from tests.detection.pipeline.test_fields_robust import TitleElsewhereReader
 
     machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {}})
+    machine.seen("gameplay_hud", video_time=41.5, frame_number=415)
     screen = confirmed("post_raid_screen", 50.0)
     pending = Pending(screen, Reading(data={}, complete=True), drafts=machine.on_screen(screen, {}).drafts)
     transition, raid_end = EventAssembler(PROFILE, FieldReader(PROFILE, TitleElsewhereReader())).events(pending)
     assert transition.confidence == 0.9 and "inferred" not in transition.evidence
     assert raid_end.data == {"outcome": None} and raid_end.evidence["inferred"] is True
+    assert (raid_end.event_id, raid_end.video_time, transition.video_time) == ("raid_end-415", 41.5, 50.0)
     assert raid_end.confidence == round(0.9 * INFERRED_DISCOUNT, 4)
+
+
+def test_an_unseen_raid_end_is_placed_where_the_raid_was_last_seen() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {}})
+    for second in (38.0, 39.9):
+        machine.seen("gameplay_hud", video_time=second, frame_number=int(second * 10))
+    machine.seen("queue_timer", video_time=44.0, frame_number=440)  # another state's screen: not the raid
+    resumed = GameStateMachine(PROFILE, snapshot=machine.snapshot())  # survives a checkpoint
+    transition, raid_end = resumed.on_screen(confirmed("post_raid_screen", 50.0), {}).drafts
+    assert transition.confirmed.first_time == 50.0
+    assert (raid_end.confirmed.first_time, raid_end.confirmed.first_frame, raid_end.inferred) == (39.9, 399, True)
