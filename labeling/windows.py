@@ -82,7 +82,9 @@ def windows_prepared(video: Path, plan: WindowPlan, *, spec: WindowSpec, profile
                      reader: TextReader | None,
                      context_for: Callable[[float, float], dict[str, Any]]) -> Iterator[PreparedWindow]:
     """Decode once, prepare each planned window as its last frame arrives; the source closes at the end."""
-    source = FileVideoSource(video, detection_fps=spec.fps, options=DecodeOptions(analysis_width=FRAME_WIDTH))
+    # B-frames skipped: a window frame is then the next reference frame, a few frames late, with its own PTS.
+    source = FileVideoSource(video, detection_fps=spec.fps,
+                             options=DecodeOptions(analysis_width=FRAME_WIDTH, skip_nonref=True))
     with source:
         for window in windows_read(source, plan, spec=spec):
             yield window_prepare(window, profile=profile, schema=schema, reader=reader,
