@@ -88,6 +88,13 @@ def live_status_save(*, session: LiveSession, state: dict[str, Any], stats: dict
     return Job.objects.filter(pk=session.job.pk, cancel_requested=True).exists()
 
 
+def live_heartbeat(*, session: LiveSession) -> None:
+    """The job's heartbeat, beaten from its own thread while the session runs: frames may stall
+    (a stream down, a slow first OCR) for longer than the job sweep waits before it takes a silent
+    running job for an orphan and queues it again."""
+    Job.objects.filter(pk=session.job.pk, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+
+
 def live_session_finish(*, session: LiveSession, video_path: str, error: str = "") -> None:
     """The job ends (failed with the capture's error, if any); the recording gets its video's facts."""
     fields: dict[str, Any] = {"source_path": video_path, "status": Recording.Status.PROCESSED, "error": error[:2000]}

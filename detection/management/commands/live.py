@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 from argparse import ArgumentParser
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from detection.models import SessionType
 from detection.pipeline.detector import ModelError
@@ -30,6 +32,7 @@ from detection.pipeline.types import Event
 from detection.services.live import (
     LiveSession,
     live_events_save,
+    live_heartbeat,
     live_session_finish,
     live_session_start,
     live_session_started_at,
@@ -80,14 +83,27 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: loop.stop())
         self.stdout.write(f"live: recording {session.recording.pk}, job {session.job.pk}; stop with Ctrl+C")
+        beating = threading.Event()
+        heart = threading.Thread(target=self._beat, args=(session, beating), daemon=True)
+        heart.start()
         try:
             stats = loop.run_until_stopped()
         finally:
+            beating.set()
+            heart.join()
             if output is not None:
                 output.close()
             live_session_finish(session=session, video_path=video_path, error=source.error)
         self.stdout.write(json.dumps({"recording": session.recording.pk, "events": tally.events,
                                       "error": source.error, **stats.to_json()}))
+
+    @staticmethod
+    def _beat(session: LiveSession, stop: threading.Event) -> None:
+        try:
+            while not stop.wait(settings.VODSCOPE_JOB_HEARTBEAT_SECONDS):
+                live_heartbeat(session=session)
+        finally:
+            connection.close()  # this thread's own database connection
 
     def _owner(self, username: str | None) -> Any:
         users = get_user_model().objects
