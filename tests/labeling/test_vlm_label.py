@@ -137,3 +137,23 @@ def test_the_admin_queues_a_vlm_job_per_selected_recording(client, staff, settin
     assert response.status_code == 200
     job = Job.objects.get(kind=Job.Kind.VLM, recording=recording)
     assert f"Queued vlm jobs [{job.pk}]" in response.content.decode()
+
+
+def test_vlm_compare_reports_agreement_per_field(tmp_path, capsys):
+    def run(path, labels):  # type: ignore[no-untyped-def]
+        path.write_text("".join(json.dumps({"start": 2.0 * i, "end": 2.0 * i + 2, "status": status, "label": label})
+                                + "\n" for i, (status, label) in enumerate(labels)))
+        return path
+
+    other = {**GOOD_LABEL, "tactic": "fleeing", "health": 90}
+    a = run(tmp_path / "a.jsonl", [("labelled", GOOD_LABEL), ("labelled", GOOD_LABEL), ("failed", None)])
+    b = run(tmp_path / "b.jsonl", [("labelled", GOOD_LABEL), ("labelled", other), ("labelled", GOOD_LABEL)])
+    call_command("vlm_compare", str(a), str(b))
+    out = capsys.readouterr().out
+    assert "2 windows labelled in both (2 in the first, 3 in the second)" in out
+    assert "tactic: 1/2 agree = 50%" in out
+    assert "health: 1/2 agree (within 10) = 50%, mean gap 8.5" in out
+    assert "shield: 2/2 agree (within 10) = 100%, mean gap 0.0" in out
+    (tmp_path / "bad.jsonl").write_text('{"start": 0}\n')
+    with pytest.raises(CommandError, match="bad.jsonl:1: not a vlm_label line"):
+        call_command("vlm_compare", str(a), str(tmp_path / "bad.jsonl"))
