@@ -109,8 +109,8 @@ class LiveSource(VideoSource):
                 if self._stopping.is_set():
                     break
                 self.queue.put(frame)
-        except (av.error.FFmpegError, VideoSourceError) as exc:
-            self.error = str(exc)  # the loop ends with what it had; the command reports this
+        except Exception as exc:  # any failure of the capture thread ends the session, never silently
+            self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self.queue.close()
 
@@ -147,7 +147,8 @@ class RealtimeFileSource(LiveSource):
         super().__init__(detection_fps=detection_fps, capacity=capacity)
         self.path = Path(path)
         self.speed = speed
-        self._file = FileVideoSource(path, detection_fps=detection_fps, options=DecodeOptions(skip_nonref=True))
+        self._file = FileVideoSource(path, detection_fps=detection_fps,
+                                     options=DecodeOptions(skip_nonref=True, threads=False))
 
     @property
     def duration(self) -> float:

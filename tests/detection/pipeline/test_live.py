@@ -131,3 +131,18 @@ def test_capture_source_samples_a_stream_and_remuxes_what_it_read(tmp_path: Path
     assert all(f.real_time == source.started_at + timedelta(seconds=f.video_time) for f in frames)
     with av.open(str(recorded)) as copy:
         assert sum(1 for _ in copy.decode(video=0)) == 20
+
+
+def test_a_capture_that_fails_ends_the_feed_and_says_why() -> None:
+    from collections.abc import Iterator
+
+    from detection.pipeline.live import LiveSource
+
+    class Broken(LiveSource):
+        def _capture(self) -> Iterator[Frame]:
+            yield frame(0)
+            raise OSError("stream went away")
+
+    source = Broken(detection_fps=5)
+    assert source.read_frame() is not None and source.read_frame() is None
+    assert source.error == "OSError: stream went away"
