@@ -143,6 +143,9 @@ def vlm_label_run(
     """Label every planned window once; each result is stored (and written to `output`) as it comes."""
     started = time.monotonic()
     profile = load_profile(options.profile)
+    unknown = sorted(set(options.states) - set(profile.states))
+    if unknown or not options.states:
+        raise ValueError(f"unknown game states {unknown or '(none given)'}; the profile's: {sorted(profile.states)}")
     schema = label_schema_load(options.profile)
     prompt = prompt_load(options.profile, options.prompt_version or schema.default_prompt)
     duration = video_duration(video)

@@ -63,6 +63,10 @@ def test_bad_options_are_a_command_error(tmp_path):
     video = render_test_video(tmp_path / "v.mkv", seconds=1.0)
     with pytest.raises(CommandError, match="frames must be at least 1"):
         label(video, "http://127.0.0.1:9", tmp_path / "a.jsonl", "--window-frames", "0")
+    with pytest.raises(CommandError, match="unknown game states \\['in_raid'\\]; the profile's: \\["):
+        label(video, "http://127.0.0.1:9", tmp_path / "a.jsonl", "--states", "in_raid")
+    with pytest.raises(CommandError, match="none.mkv: no such video file"):
+        label(tmp_path / "none.mkv", "http://127.0.0.1:9", tmp_path / "a.jsonl")
     with pytest.raises(CommandError, match="no recording with id 999999"):
         call_command("vlm_label", "--recording", "999999", "--backend", "ollama", "--output", str(tmp_path / "x"))
 

@@ -68,6 +68,8 @@ class Command(BaseCommand):
         except (ValueError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
         output = Path(options["output"])
+        if not video.is_file():
+            raise CommandError(f"{video}: no such video file")
         bar = tqdm(unit="window", desc="vlm", disable=None)
 
         def progress(done: int, total: int) -> None:
