@@ -159,10 +159,15 @@ class Analyst:
             while (window := await queue.get()) is not None:
                 await on_result(await self.label(window))
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(produce())
-            for _ in range(self.limits.concurrency):
-                group.create_task(work())
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(produce())
+                for _ in range(self.limits.concurrency):
+                    group.create_task(work())
+        except ExceptionGroup as failed:
+            # The decoder's or the sink's own error (a VideoDecodeError, a DatabaseError), not a wrapper:
+            # callers catch those by type and say what went wrong.
+            raise failed.exceptions[0] from None
 
     async def label(self, window: PreparedWindow) -> WindowResult:
         started = time.monotonic()

@@ -219,3 +219,21 @@ def test_a_client_choking_on_a_response_is_that_backends_failure_not_the_jobs():
 
     _, [result] = run([Choking(model="bad"), Scripted(model="good")], windows(1))
     assert result.status == "labelled" and result.backend == "scripted:good"
+
+
+def test_a_decoding_failure_ends_the_run_with_its_own_error():
+    from detection.pipeline.source import VideoDecodeError
+
+    def source():  # type: ignore[no-untyped-def]
+        yield from windows(2)
+        raise VideoDecodeError("v.mkv: decoding failed after 4.00 s of video", video_time=4.0)
+
+    schema = label_schema_load("demo")
+    analyst = Analyst(backends=[Scripted()], schema=schema, prompt=prompt_load("demo", schema.default_prompt),
+                      limits=FAST, cache=MemoryCache())
+
+    async def ignore(result: WindowResult) -> None:
+        return None
+
+    with pytest.raises(VideoDecodeError, match="decoding failed after 4.00 s"):
+        asyncio.run(analyst.run(source(), ignore))
