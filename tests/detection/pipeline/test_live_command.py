@@ -91,3 +91,24 @@ def test_live_and_batch_find_the_same_events_on_the_same_video(material) -> None
     live.sort(key=lambda e: (e.video_time, e.event_id))  # as a batch result is: events of one frame come in any order
     assert [(e.type, e.data) for e in live] == [(e.type, e.data) for e in batch]
     assert all(abs(a.video_time - b.video_time) <= 1.0 for a, b in zip(live, batch))
+
+
+@pytest.mark.django_db
+def test_a_capture_session_is_recorded_to_disk_and_becomes_a_reviewable_recording(  # type: ignore[no-untyped-def]
+    material, django_user_model, settings, tmp_path
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    django_user_model.objects.create_superuser("admin", "a@example.com", PASSWORD)
+    settings.VODSCOPE_MODELS_DIR = material["model"].parent
+    settings.MEDIA_ROOT = tmp_path / "media"
+    version = model_version_register(path=material["model"], profile=load_profile("demo"))
+    # A stream URL FFmpeg opens; a file read as a stream comes faster than real time (frames are dropped).
+    call_command("live", source=str(material["video"]), detection_fps=5, model_version=version.pk, stdout=StringIO())
+    recording = Recording.objects.get()
+    recorded = Path(recording.source_path)
+    assert recorded.parent == tmp_path / "media" / "live" and recorded.suffix == ".mkv"
+    assert recording.duration_seconds is not None and abs(recording.duration_seconds - 26) < 2
+    assert recording.codec and Job.objects.get(recording=recording).status == Job.Status.SUCCEEDED
