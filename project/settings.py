@@ -177,6 +177,14 @@ VODSCOPE_VLM_CONCURRENCY = env_int("VODSCOPE_VLM_CONCURRENCY", 8)
 VODSCOPE_VLM_REQUESTS_PER_MINUTE = env_float("VODSCOPE_VLM_REQUESTS_PER_MINUTE", 600.0)
 VODSCOPE_VLM_TOKEN_BUDGET = env_int("VODSCOPE_VLM_TOKEN_BUDGET", 0)
 VODSCOPE_VLM_TIMEOUT_SECONDS = env_float("VODSCOPE_VLM_TIMEOUT_SECONDS", 60.0)
+# USD per million tokens in and out, per backend type, for the jobs' cost estimate: "gemini:0.30:2.50,..."
+VODSCOPE_VLM_PRICES: dict[str, tuple[float, float]] = {}
+for _price in filter(None, (p.strip() for p in env_str("VODSCOPE_VLM_PRICES").split(","))):
+    try:
+        _key, _in, _out = _price.split(":")
+        VODSCOPE_VLM_PRICES[_key] = (float(_in), float(_out))
+    except ValueError:
+        raise SettingError(f"VODSCOPE_VLM_PRICES: {_price!r} is not backend:usd_in_per_mtok:usd_out_per_mtok") from None
 if VODSCOPE_VLM_CONCURRENCY < 1 or VODSCOPE_VLM_REQUESTS_PER_MINUTE <= 0 or VODSCOPE_VLM_TOKEN_BUDGET < 0:
     raise SettingError("VODSCOPE_VLM_CONCURRENCY and VODSCOPE_VLM_REQUESTS_PER_MINUTE must be positive, "
                        "VODSCOPE_VLM_TOKEN_BUDGET not negative")

@@ -15,6 +15,7 @@ from django.conf import settings
 from detection.models import Job
 from detection.pipeline.windows import WindowSpec
 from labeling.analyst import Limits
+from labeling.vlm_accounting import vlm_accounting
 from labeling.services.vlm_label import LabelOptions, backend_config, configured_backends, vlm_label_run
 from project.jobs.runner import JobProgress
 
@@ -56,4 +57,4 @@ def vlm_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
             video=job.recording.video_path, options=options, recording=job.recording, job=job, output=handle,
             progress=lambda done, total: progress.update(done, total, f"{done}/{total} windows"),
         )
-    return {**asdict(summary), "output": str(output)}
+    return {**asdict(summary), "output": str(output), "accounting": vlm_accounting(job=job)}

@@ -73,6 +73,7 @@ def test_bad_options_are_a_command_error(tmp_path):
 
 def test_the_vlm_job_labels_only_raid_windows_with_what_detection_knows(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.VODSCOPE_VLM_PRICES = {"ollama": (0.1, 0.4)}
     video = render_test_video(tmp_path / "v.mkv", seconds=8.0)
     recording = RecordingFactory(source_path=str(video))
     for at, to_state in ((1.0, "deploying"), (2.0, "raid_active"), (6.5, "survived")):
@@ -86,6 +87,10 @@ def test_the_vlm_job_labels_only_raid_windows_with_what_detection_knows(tmp_path
     assert job is not None and job.status == Job.Status.SUCCEEDED, job.error if job else ""
     assert job.result["windows"] == 2 and job.result["skipped"] == 2 and job.result["labelled"] == 2
     assert [seen.protocol for seen in server.seen] == ["ollama", "ollama"]
+    account = job.result["accounting"]["ollama:minicpm-v"]
+    assert account["windows"] == 2 and account["requests"] == 2 and account["failed"] == 0
+    assert (account["tokens_in"], account["tokens_out"]) == (1200, 80)
+    assert account["cost_usd"] == round((1200 * 0.1 + 80 * 0.4) / 1e6, 6)  # the test's price
     prompt = server.seen[0].body["messages"][-1]["content"]
     assert '"state": "raid_active"' in prompt and '"recent_kills": 1' in prompt
     rows = WindowLabel.objects.filter(recording=recording, job=job).order_by("start")
