@@ -50,6 +50,7 @@ def free_port() -> int:
 
 def end_to_end(video: Path, seconds: float, fps: float) -> dict[str, object]:
     from websockets.sync.client import connect
+    from websockets.typing import Origin
 
     home = Path(tempfile.mkdtemp(prefix="bench-live-"))
     env = {**os.environ, "VODSCOPE_HOME": str(home), "PYTHONUNBUFFERED": "1"}
@@ -75,7 +76,7 @@ def end_to_end(video: Path, seconds: float, fps: float) -> dict[str, object]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("daphne did not start") from None
                 time.sleep(0.2)
-        with connect(f"ws://127.0.0.1:{port}/ws/live/overlay/{token}/", origin=f"http://127.0.0.1:{port}") as ws:
+        with connect(f"ws://127.0.0.1:{port}/ws/live/overlay/{token}/", origin=Origin(f"http://127.0.0.1:{port}")) as ws:
             live = subprocess.Popen([sys.executable, "manage.py", "live", "--source", str(video), "--realtime",
                                      "--detection-fps", str(fps)], cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -112,19 +113,20 @@ def end_to_end(video: Path, seconds: float, fps: float) -> dict[str, object]:
 
 def slow_detector(video: Path, seconds: float, fps: float, delay: float) -> dict[str, object]:
     from detection.pipeline.live import LiveLoop, RealtimeFileSource
+    from detection.pipeline.types import Event
 
     class SlowRun:
         def feed(self, batch: object) -> None:
             time.sleep(delay)
 
-        def take_new_events(self) -> list[object]:
+        def take_new_events(self) -> list[Event]:
             return []
 
         def finish(self) -> None:
             pass
 
     source = RealtimeFileSource(video, detection_fps=fps)
-    loop = LiveLoop(source=source, run=SlowRun(), on_events=lambda _: None, batch_size=1)  # type: ignore[arg-type]
+    loop = LiveLoop(source=source, run=SlowRun(), on_events=lambda _: None, batch_size=1)
     timer = __import__("threading").Timer(seconds, loop.stop)
     timer.start()
     started = time.monotonic()
