@@ -36,8 +36,8 @@ class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         if self.channel_layer is not None:
             await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
-        await self.poll_once()
         self.poller = asyncio.ensure_future(self.poll())
+        await self.poll_once()
 
     async def authorised(self) -> Any | None:
         user = self.scope.get("user")
@@ -55,11 +55,21 @@ class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.poll_once()
 
     async def poll_once(self) -> None:
-        messages, self.jobs = await database_sync_to_async(self._pending)()
+        pending = await database_sync_to_async(self._pending)()
+        if pending is None:  # the viewer lost the right to watch (a revoked overlay token)
+            self.poller.cancel()
+            await self.close(code=REFUSED)
+            return
+        messages, self.jobs = pending
         for message in messages:
             await self.relay(message)
 
-    def _pending(self) -> tuple[list[dict[str, Any]], set[int]]:
+    def still_allowed(self) -> bool:
+        return True
+
+    def _pending(self) -> tuple[list[dict[str, Any]], set[int]] | None:
+        if not self.still_allowed():
+            return None
         jobs = set(live_jobs_for(self.viewer).values_list("pk", flat=True))
         return live_messages_after(user=self.viewer, since_event=self.last_event, seen=self.seen), jobs
 
@@ -86,5 +96,12 @@ class OverlayFeedConsumer(LiveFeedConsumer):
     """The same feed for an OBS browser source: no session, the token in the URL."""
 
     async def authorised(self) -> Any | None:
-        key = str(self.scope["url_route"]["kwargs"]["token"])
-        return await database_sync_to_async(overlay_token_owner)(key)
+        return await database_sync_to_async(overlay_token_owner)(self.token)
+
+    @property
+    def token(self) -> str:
+        return str(self.scope["url_route"]["kwargs"]["token"])
+
+    def still_allowed(self) -> bool:
+        """Checked at every poll: revoking a token closes the overlays open with it within `POLL_SECONDS`."""
+        return overlay_token_owner(self.token) is not None

@@ -62,10 +62,21 @@ def test_an_anonymous_socket_is_refused() -> None:
 
 
 def test_an_overlay_token_opens_the_overlay_feed_until_revoked(owner) -> None:  # type: ignore[no-untyped-def]
+    from project.asgi import application
+
     token = overlay_token_create(user=owner)
     assert connect(f"/ws/live/overlay/{token.key}/", [ORIGIN])[0] is True
     assert connect("/ws/live/overlay/not-a-token/", [ORIGIN]) == (False, consumers.REFUSED)
-    overlay_token_revoke(user=owner, token_id=token.pk)
+
+    async def revoked_while_open() -> Any:
+        communicator = WebsocketCommunicator(application, f"/ws/live/overlay/{token.key}/", headers=[ORIGIN])
+        assert (await communicator.connect(timeout=10))[0]
+        await database_sync_to_async(overlay_token_revoke)(user=owner, token_id=token.pk)
+        closed = await communicator.receive_output(10)  # no live session: the close is the first output
+        await communicator.wait()
+        return closed
+
+    assert async_to_sync(revoked_while_open)() == {"type": "websocket.close", "code": consumers.REFUSED}
     assert connect(f"/ws/live/overlay/{token.key}/", [ORIGIN]) == (False, consumers.REFUSED)
 
 
