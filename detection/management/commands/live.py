@@ -7,6 +7,7 @@ figures follow once a second.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from argparse import ArgumentParser
@@ -17,7 +18,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from detection.models import SessionType
 from detection.pipeline.detector import ModelError
@@ -39,6 +40,8 @@ from detection.services.live import (
     live_status_save,
 )
 from detection.services.model_versions import ModelVersionError, detect_settings_for, model_ref, model_version_choose
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -101,7 +104,10 @@ class Command(BaseCommand):
     def _beat(session: LiveSession, stop: threading.Event) -> None:
         try:
             while not stop.wait(settings.VODSCOPE_JOB_HEARTBEAT_SECONDS):
-                live_heartbeat(session=session)
+                try:
+                    live_heartbeat(session=session)
+                except DatabaseError as exc:  # a missed beat is retried at the next; the session goes on
+                    logger.warning("live heartbeat not saved: %s", exc)
         finally:
             connection.close()  # this thread's own database connection
 

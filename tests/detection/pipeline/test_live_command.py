@@ -93,7 +93,7 @@ def test_live_and_batch_find_the_same_events_on_the_same_video(material) -> None
     assert all(abs(a.video_time - b.video_time) <= 1.0 for a, b in zip(live, batch))
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the command's heartbeat thread writes beside the test's connection
 def test_a_capture_session_is_recorded_to_disk_and_becomes_a_reviewable_recording(  # type: ignore[no-untyped-def]
     material, django_user_model, settings, tmp_path
 ) -> None:
