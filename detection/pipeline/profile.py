@@ -38,6 +38,9 @@ class Thresholds:
     proposal_overlay: float = 0.4
     # A keyframe screen below this is unsure: the span of a change runs on to a sure keyframe.
     proposal_screen: float = 0.5
+    # A refused screen that leads back into the current state re-synchronises the machine only when
+    # that state's own screen had been gone this long (a whole raid's end and menus went unseen).
+    resync_gap_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,29 @@ class Draft:
 
 @dataclass(frozen=True)
 class Stray:
-    """A screen the machine refused: the state it shows and what was read on it."""
+    """A screen the machine refused: the state it shows, what was read on it, where it appeared."""
 
     state: str
     data: dict[str, Any]
+    label: str = ""
+    first_time: float = 0.0
+    first_frame: int = 0
+    # When the machine's own state's screen had last shown as this one appeared.
+    state_seen: tuple[float, int] | None = None
+
+    def confirmed(self, like: Confirmed) -> Confirmed:
+        """The refused screen as a confirmed one, for the events of the way through it."""
+        return replace(like, label=self.label or like.label, first_time=self.first_time, first_frame=self.first_frame)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "data": dict(self.data), "label": self.label, "first_time": self.first_time,
+                "first_frame": self.first_frame, "state_seen": list(self.state_seen) if self.state_seen else None}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Stray:
+        seen = raw.get("state_seen")
+        return cls(str(raw["state"]), dict(raw["data"]), str(raw.get("label", "")), float(raw.get("first_time", 0.0)),
+                   int(raw.get("first_frame", 0)), (float(seen[0]), int(seen[1])) if seen else None)
 
 
 @dataclass(frozen=True)
@@ -62,14 +81,14 @@ class GameStateMachine(StateMachine):
         # The last screen refused since one that fits the state (its state and its readings): the
         # machine, not the game, may be wrong, and the next screen tells (see `on_screen`).
         stray = (snapshot or {}).get("stray")
-        self.stray: Stray | None = Stray(str(stray["state"]), dict(stray["data"])) if stray else None
+        self.stray: Stray | None = Stray.from_json(stray) if stray else None
         # When a screen of the current state last showed (video seconds, frame): a raid whose end
         # screen went unseen ended about then.
         seen = (snapshot or {}).get("last_seen")
         self.last_seen: tuple[float, int] | None = (float(seen[0]), int(seen[1])) if seen else None
 
     def snapshot(self) -> dict[str, Any]:
-        stray = {"state": self.stray.state, "data": dict(self.stray.data)} if self.stray else None
+        stray = self.stray.to_json() if self.stray else None
         seen = list(self.last_seen) if self.last_seen else None
         return {"state": self.state, "context": dict(self.context), "stray": stray, "last_seen": seen}
 
@@ -101,52 +120,73 @@ class GameStateMachine(StateMachine):
 
         One missed screen must not cost a raid: when a refused screen is followed by one it may
         lead to (two screens agreeing with each other, none with the state), the machine was lost,
-        not the game. It follows them: the transition runs from the old state to the new screen's,
-        through the refused one."""
+        not the game. It follows them: from the old state into the refused screen's, at its time,
+        then on. That holds even when the way leads back to the state the machine is in, if that
+        state's own screen had been gone a while before the refused one appeared (a raid whose end
+        and the next raid's menus went unseen but for its match-found screen)."""
         target = self.profile.screens[confirmed.label]
-        if target == self.state:
+        stray = self.stray
+        through = self._through(stray, target) if stray is not None else None
+        if target == self.state and not (through and self._gone_before(stray)):
             self.stray = None
             self.remember(data)
             return Step()
         skips = self.profile.max_skipped_states_proven if proven else self.profile.max_skipped_states
-        path = self._path(self.state, target, skips)
-        if path is None and self.stray is not None:
-            path = self._resync_path(self.stray, target)
-        if path is None:
-            self.stray = Stray(target, {k: v for k, v in data.items() if v not in (None, "")})
-            return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
-        previous, self.state, stray = self.state, target, self.stray
-        self.stray, last_seen = None, self.last_seen
+        path = self._path(self.state, target, skips) if target != self.state else None
+        if path is not None:
+            return Step(drafts=self._enter(path, confirmed, data))
+        if stray is not None and through is not None:
+            before, onward = through
+            # The old state ended when its screen last showed before the refused one came.
+            self.last_seen = stray.state_seen
+            drafts = self._enter(before, stray.confirmed(confirmed), stray.data)
+            if len(onward) > 1:
+                drafts += self._enter(onward, confirmed, data)
+            else:
+                self.remember(data)
+            return Step(drafts=drafts)
+        self.stray = Stray(target, {k: v for k, v in data.items() if v not in (None, "")}, confirmed.label,
+                           confirmed.first_time, confirmed.first_frame, self.last_seen)
+        return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
+
+    def _enter(self, path: list[str], confirmed: Confirmed, data: dict[str, Any]) -> list[Draft]:
+        """Drafts of going along `path` (allowed steps) to its end, seen at `confirmed`."""
+        previous, target = path[0], path[-1]
+        self.state, self.stray, last_seen = target, None, self.last_seen
         self.last_seen = (confirmed.first_time, confirmed.first_frame)
         drafts = [Draft(self.profile.transition_event, confirmed, {"from_state": previous, "to_state": target})]
         if any(state in self.profile.raid_reset_on for state in path[1:]):
             self.context = {}
-        if stray is not None and stray.state in path:
-            self.remember(stray.data)
-        steps = list(zip(path, path[1:]))
         active = self.profile.raid_active_state
-        if (self.profile.raid_start_from, active) in steps:
-            raid = {key: self.context.get(key) for key in self.profile.raid_start_fields}
-            drafts.append(Draft(self.profile.raid_start_event, confirmed, raid))
-        elif previous == active and target in self.profile.outcomes:
+        if previous == active and target in self.profile.outcomes:
             drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": self.profile.outcomes[target]}))
-        elif previous == active:
+            return drafts
+        if previous == active:
             # The raid's end screen went unseen: the raid still ended, when its own screen was last
             # shown; how it ended is for review to say.
             ended = confirmed if last_seen is None else replace(confirmed, first_time=last_seen[0], first_frame=last_seen[1])
             drafts.append(Draft(self.profile.raid_end_event, ended, {"outcome": None}, inferred=True))
+        if (self.profile.raid_start_from, active) in zip(path, path[1:]):
+            raid = {key: self.context.get(key) for key in self.profile.raid_start_fields}
+            drafts.append(Draft(self.profile.raid_start_event, confirmed, raid))
         else:
             self.remember(data)
-        return Step(drafts=drafts)
+        return drafts
 
-    def _resync_path(self, stray: Stray, target: str) -> list[str] | None:
-        """The way from the current state through the refused screen's state to `target`, when the
-        refused screen may lead to `target` (or shows the same state); None when they disagree too."""
+    def _through(self, stray: Stray, target: str) -> tuple[list[str], list[str]] | None:
+        """The way from the current state into the refused screen's state, and from there on to
+        `target`, when the refused screen may lead to `target` (or shows its state); else None."""
         onward = [stray.state] if stray.state == target else self._path(stray.state, target, self.profile.max_skipped_states)
         if onward is None:
             return None
         before = self._path(self.state, stray.state, len(self.profile.states))
-        return None if before is None else [*before, *onward[1:]]
+        return None if before is None else (before, onward)
+
+    def _gone_before(self, stray: Stray | None) -> bool:
+        """The current state's own screen had not shown for `resync_gap_seconds` when `stray` appeared."""
+        if stray is None or stray.state_seen is None:
+            return False
+        return stray.first_time - stray.state_seen[0] >= self.profile.thresholds.resync_gap_seconds
 
     def _path(self, start: str, target: str, skips: int) -> list[str] | None:
         """The shortest allowed path, skipping at most `max_skipped_states` screens the detector

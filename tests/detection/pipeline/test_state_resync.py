@@ -31,12 +31,13 @@ def test_a_missed_stash_after_a_raid_does_not_cost_the_next_raid() -> None:
     queue = machine.on_screen(confirmed("queue_timer", 10.0), {})
     assert queue.rejection is not None and machine.state == "missing_in_action"
     drafts = walk(machine, [("match_found", 20.0, {}), ("loading_screen", 25.0, {}), ("gameplay_hud", 30.0, {})])
-    assert [(d.type, d.data.get("to_state")) for d in drafts] == [
-        ("state_transition", "deploying"), ("state_transition", "raid_active"), ("raid_start", None)]
+    # Into the refused queue's state when it appeared, then on with the screens that agree with it.
+    assert [(d.type, d.data.get("to_state"), d.confirmed.first_time) for d in drafts] == [
+        ("state_transition", "queuing", 10.0), ("state_transition", "deploying", 20.0),
+        ("state_transition", "raid_active", 30.0), ("raid_start", None, 30.0)]
     assert drafts[0].data["from_state"] == "missing_in_action"
     # The stash lay on the way: the last raid's map is forgotten, not carried into this one.
-    assert drafts[2].data == {"map_name": None, "character_type": None, "game_mode": None}
-    assert drafts[2].confirmed.first_time == 30.0
+    assert drafts[3].data == {"map_name": None, "character_type": None, "game_mode": None}
     assert machine.on_overlay(confirmed("kill_notification", 40.0)).drafts[0].type == "kill"
 
 
@@ -88,8 +89,8 @@ def test_a_raid_lost_without_trace_ends_before_the_next_one_starts() -> None:
     machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
     assert machine.on_screen(confirmed("queue_timer", 100.0), {}).rejection is not None
     drafts = walk(machine, [("match_found", 110.0, {}), ("gameplay_hud", 120.0, {})])
-    assert [d.type for d in drafts] == ["state_transition", "raid_end", "state_transition", "raid_start"]
-    assert drafts[1].inferred and drafts[3].data["map_name"] is None
+    assert [d.type for d in drafts] == ["state_transition", "raid_end", "state_transition", "state_transition", "raid_start"]
+    assert drafts[1].inferred and drafts[4].data["map_name"] is None
 
 
 def test_an_inferred_raid_end_goes_to_review_first() -> None:
@@ -119,3 +120,29 @@ def test_an_unseen_raid_end_is_placed_where_the_raid_was_last_seen() -> None:
     transition, raid_end = resumed.on_screen(confirmed("post_raid_screen", 50.0), {}).drafts
     assert transition.confirmed.first_time == 50.0
     assert (raid_end.confirmed.first_time, raid_end.confirmed.first_frame, raid_end.inferred) == (39.9, 399, True)
+
+
+def test_a_raid_lost_but_for_the_next_match_found_screen_ends_and_the_next_one_starts() -> None:
+    """The blanked render's case: the raid's end, the menus and the queue went unseen; only the next
+    match-found screen was seen before the next raid's HUD. The HUD had been gone for a minute."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
+    machine.seen("gameplay_hud", video_time=135.4, frame_number=1354)
+    assert machine.on_screen(confirmed("match_found", 178.0), {}).rejection is not None
+    # The next raid's HUD shows on a few frames before it is confirmed.
+    machine.seen("gameplay_hud", video_time=195.3, frame_number=1953)
+    drafts = machine.on_screen(confirmed("gameplay_hud", 195.3), {}).drafts
+    assert [(d.type, d.confirmed.first_time) for d in drafts] == [
+        ("state_transition", 178.0), ("raid_end", 135.4), ("state_transition", 195.3), ("raid_start", 195.3)]
+    assert drafts[0].data == {"from_state": "raid_active", "to_state": "deploying"}
+    assert drafts[0].confirmed.label == "match_found" and drafts[1].inferred
+    assert drafts[3].data["map_name"] is None and machine.state == "raid_active"
+
+
+def test_a_flicker_inside_a_raid_does_not_split_it() -> None:
+    """The same screens a moment after the HUD last showed: a false detection, not a new raid."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
+    machine.seen("gameplay_hud", video_time=100.0, frame_number=1000)
+    assert machine.on_screen(confirmed("match_found", 101.0), {}).rejection is not None
+    machine.seen("gameplay_hud", video_time=102.0, frame_number=1020)
+    assert machine.on_screen(confirmed("gameplay_hud", 102.0), {}).drafts == []
+    assert machine.state == "raid_active" and machine.context == {"map_name": "woods"}
