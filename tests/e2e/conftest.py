@@ -24,8 +24,10 @@ CHROMIUM_ARGS = [
 SCREENSHOT_DIR = os.environ.get("VODSCOPE_SCREENSHOTS", "")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per module: Playwright's loop runs in the test thread while it is open, and the
+    suite's later modules (WebSocket tests, the VLM analyst) run event loops of their own there."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -18,7 +18,7 @@ from review.services_live import overlay_token_create
 from tests.e2e.conftest import login
 from tests.project.worker import worker_environment
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
