@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Protocol
 
 import av
-import av.error
 from av.video.reformatter import VideoReformatter
 
 from detection.pipeline.source import (
@@ -32,6 +31,7 @@ from detection.pipeline.source import (
     VideoSource,
     VideoSourceError,
     analysis_frame,
+    open_video,
 )
 from detection.pipeline.types import Event, Frame
 
@@ -182,16 +182,8 @@ class CaptureSource(LiveSource):
         super().__init__(detection_fps=detection_fps, capacity=capacity)
         self.url = url
         self.record_to = record_to
-        try:
-            self._container = av.open(url, format=input_format, options=options or {}, timeout=10.0)
-        except av.error.FFmpegError as exc:
-            raise VideoSourceError(f"{url}: cannot be opened ({exc})") from exc
-        if not self._container.streams.video:
-            self._container.close()
-            raise VideoSourceError(f"{url}: no video stream")
-        self._stream = self._container.streams.video[0]
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        self.stream_fps = float(rate) if rate else 30.0
+        self._container, self._stream, self.stream_fps = open_video(
+            url, unreadable="cannot be opened", format=input_format, options=options or {}, timeout=10.0)
 
     def _capture(self) -> Iterator[Frame]:
         recording = av.open(str(self.record_to), "w") if self.record_to is not None else None

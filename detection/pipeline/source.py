@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
+from av.container import InputContainer
+from av.video.stream import VideoStream
 from av.video.reformatter import VideoReformatter
 
 from detection.pipeline.types import Frame
@@ -125,6 +128,24 @@ class DecodeOptions:
     analysis_width: int = 640
 
 
+def open_video(
+    target: str, *, unreadable: str = "not a readable video", **open_args: Any
+) -> tuple[InputContainer, VideoStream, float]:
+    """The container at `target` (a file, a device, a URL; `open_args` go to `av.open`), its first
+    video stream and that stream's frame rate (30 when it names none). Nothing video is refused
+    with a `VideoSourceError` naming `target`, and nothing is left open."""
+    try:
+        container = av.open(target, **open_args)
+    except av.error.FFmpegError as exc:
+        raise VideoSourceError(f"{target}: {unreadable} ({exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise VideoSourceError(f"{target}: no video stream")
+    stream = container.streams.video[0]
+    rate = stream.average_rate or stream.guessed_rate
+    return container, stream, float(rate) if rate else 30.0
+
+
 class FileVideoSource(VideoSource):
     def __init__(
         self,
@@ -141,18 +162,9 @@ class FileVideoSource(VideoSource):
         self.started_at = started_at
         self.options = options
         self._fps = detection_fps
-        try:
-            self._container = av.open(str(self.path))
-        except av.error.FFmpegError as exc:
-            raise VideoSourceError(f"{self.path}: not a readable video ({exc})") from exc
-        if not self._container.streams.video:
-            self._container.close()
-            raise VideoSourceError(f"{self.path}: no video stream")
-        self._stream = self._container.streams.video[0]
+        self._container, self._stream, self.stream_fps = open_video(str(self.path))
         if options.threads:
             self._stream.thread_type = "AUTO"
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        self.stream_fps = float(rate) if rate else 30.0
         if options.skip_nonref and self.stream_fps >= 2 * detection_fps:
             self._stream.codec_context.skip_frame = "NONREF"
         self._length = self._duration()
