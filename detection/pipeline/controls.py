@@ -7,6 +7,7 @@ one. Each reader looks for what every such habit shares, never for one look's co
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -18,17 +19,22 @@ SWITCH_ASPECT = 1.4
 LEADING_JUNK = re.compile(r"^[^A-Za-z0-9]+")
 
 
+def _outlines(grey: np.ndarray) -> Sequence[np.ndarray]:
+    """Every outline's contour. A light blur first: film grain on a busy backdrop must not join an
+    outline to its surroundings."""
+    contours, _ = cv2.findContours(cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 30, 90), cv2.RETR_LIST,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    return contours
+
+
 def _find_control(
     grey: np.ndarray, min_side: float, max_side: float, *, centre_y: float | None = None, right_of: float | None = None
 ) -> tuple[int, int, int, int] | None:
     """A square or switch-shaped outline of a plausible height. Beside a label (`centre_y`, and
     `right_of`, where the label's words surely started): level with it, solid (a box or a pill,
-    not a letter or a tick), the nearest that ends before the words; else the largest.
-    A light blur first: film grain on a busy backdrop must not join the outline to its surroundings."""
-    edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 30, 90)
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    not a letter or a tick), the nearest that ends before the words; else the largest."""
     best: tuple[int, int, int, int] | None = None
-    for contour in contours:
+    for contour in _outlines(grey):
         x, y, w, h = cv2.boundingRect(contour)
         if not (min_side <= h <= max_side and 0.8 <= w / h <= 2.3):
             continue
@@ -158,10 +164,8 @@ def _row_neighbour(image: np.ndarray, known: list[tuple[int, int, int, int]]) ->
     """The nearest button-shaped box level with the `known` buttons' areas and clear of them."""
     x0, y0, x1, y1 = known[0]
     row_h, centre = y1 - y0, (y0 + y1) / 2
-    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (3, 3), 0)
-    contours, _ = cv2.findContours(cv2.Canny(grey, 30, 90), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     best: tuple[float, tuple[int, int, int, int]] | None = None
-    for contour in contours:
+    for contour in _outlines(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)):
         x, y, w, h = cv2.boundingRect(contour)
         if not (0.5 * row_h <= h <= 1.6 * row_h and w >= h and abs(y + h / 2 - centre) <= 0.3 * row_h):
             continue
