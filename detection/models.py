@@ -107,6 +107,8 @@ class Job(models.Model):
         EXPORT = "export", "Export"
         TRAIN = "train", "Train"
         PROXY = "proxy", "Browser proxy"
+        LIVE = "live", "Live session"
+        SUMMARIZE = "summarize", "Session summary"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
