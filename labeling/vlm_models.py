@@ -5,6 +5,8 @@ its row in place (unique per video, prompt, spec and window number), so labels n
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from detection.models import Job, Recording
@@ -45,6 +47,11 @@ class WindowLabel(models.Model):
     requests = models.PositiveIntegerField(default=0)
     latency_ms = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(auto_now=True)
+    # A reviewer's correction wins over the model's label wherever labels are used (export, lane, training).
+    corrected_label = models.JSONField(null=True, blank=True)
+    corrected_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="corrected_window_labels")
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["video_path", "start"]
@@ -55,6 +62,10 @@ class WindowLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video_path} {self.start:.1f}-{self.end:.1f} s ({self.status})"
+
+    @property
+    def effective_label(self) -> dict[str, Any] | None:
+        return self.corrected_label if self.corrected_label is not None else self.label
 
 
 class VlmCacheEntry(models.Model):
