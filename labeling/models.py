@@ -98,3 +98,6 @@ class ModelActivation(models.Model):
 
 # ---- VLM window labels and their answer cache (h-vlm) ----
 from labeling.vlm_models import VlmCacheEntry, WindowLabel  # noqa: E402,F401  # defined beside, registered here
+
+# ---- Session reasoning: raid and session summaries (h-reason) ----
+from labeling.summary_models import RaidSummary, SessionSummary  # noqa: E402,F401  # defined beside, registered here
