@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from detection.models import Job, Recording
+from labeling import admin_inputs  # noqa: F401  # InputLog's admin (h-input), registered on import
 from labeling.services.vlm_job import label_options_from_params
 from labeling.vlm_models import VlmCacheEntry, WindowLabel
 from project.jobs.registry import JobRefused
