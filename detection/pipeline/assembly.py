@@ -9,6 +9,7 @@ from typing import Any
 
 import cv2
 
+from detection.pipeline.calibration import IDENTITY, Calibration
 from detection.pipeline.fields import FieldReader, Reading
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.readings import Pending
@@ -43,9 +44,13 @@ def thumbnail(frame: Frame, *, width: int) -> bytes:
 
 
 class EventAssembler:
-    def __init__(self, profile: GameProfile, fields: FieldReader, *, recent: Iterable[RecentEvent] = ()) -> None:
+    def __init__(
+        self, profile: GameProfile, fields: FieldReader, *, recent: Iterable[RecentEvent] = (),
+        calibration: Calibration = IDENTITY,
+    ) -> None:
         self.profile = profile
         self.fields = fields
+        self.calibration = calibration
         self.recent: deque[RecentEvent] = deque(recent, maxlen=RECENT)
 
     def data(self, draft: Draft, reading: Reading) -> dict[str, Any]:
@@ -95,14 +100,19 @@ class EventAssembler:
             if draft.inferred:
                 # Nobody saw it happen: below any review threshold, so a person confirms it first.
                 sure *= INFERRED_DISCOUNT
+            # The chance it is right, as measured on held-out footage (identity without a calibration).
+            calibrated = self.calibration.confidence(draft.type, sure, inferred=draft.inferred)
+            extra: dict[str, Any] = {"inferred": True} if draft.inferred else {}
+            if not self.calibration.is_identity:
+                extra["raw_confidence"] = round(sure, 4)
             event = Event(
                 event_id=f"{draft.type}-{draft.confirmed.first_frame}",
                 type=draft.type,
                 video_time=draft.confirmed.first_time,
                 frame_number=draft.confirmed.first_frame,
-                confidence=round(sure, 4),
+                confidence=round(calibrated, 4),
                 data=self.data(draft, reading),
-                evidence={**evidence, "inferred": True} if draft.inferred else evidence,
+                evidence={**evidence, **extra},
                 thumbnail=pending.thumbnail,
             )
             self.recent.append(RecentEvent(event.event_id, event.type, event.video_time, event.data))
