@@ -12,18 +12,24 @@ from urllib.parse import urlsplit
 
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from detection.models import DetectedEvent, Job, Recording
+from detection.pipeline.labels import INTENT_VALUES
+from labeling.services.label_correction import LabelCorrectionInvalid, correction_initial, window_label_correct
+from labeling.vlm_models import WindowLabel
 from review import selectors, services
 from review.export import recording_event_log_json
 from review.forms import EventForm, initial_for
 from review.htmx import HtmxHttpRequest
 from review.proxy import recording_proxy_request
 from review.fragments import event_rows_html, format_offset, timeline_html, type_colours
+from review.label_lane import (
+    label_text, lane_duration, lane_schema, lane_segments_html, lane_windows, tactic_colours,
+)
 from review.vocabulary import event_specs
 
 ACTIONS = {
@@ -79,6 +85,7 @@ def review_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         duration=duration,
         duration_text=format_offset(recording.duration_seconds or 0).split(".")[0],
         jobs_context=_jobs_context(recording),
+        lane=_lane_context(recording),
         needs_proxy=selectors.recording_needs_proxy(recording),
         type_filters=[(spec.type, spec.label, colours[spec.type]) for spec in event_specs().values()],
         state_filters=[(key, label) for key, (label, _) in selectors.STATE_FILTERS.items()],
@@ -258,3 +265,59 @@ def review_proxy(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("review-page", pk=recording.pk)
     return _jobs_response(request, recording)
+
+
+def _lane_context(recording: Recording) -> dict[str, Any]:
+    schema = lane_schema()
+    windows = lane_windows(recording=recording)
+    return {
+        "count": len(windows),
+        "segments": lane_segments_html(windows, schema=schema, duration=lane_duration(recording, windows)),
+        "colours": list(tactic_colours(schema).values()),
+    }
+
+
+def _lane_response(request: HtmxHttpRequest, recording: Recording) -> HttpResponse:
+    return render(request, "review/_label_lane.html", {"recording": recording, "lane": _lane_context(recording)})
+
+
+@require_GET
+def review_labels(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The label lane alone (review.js fetches it again when a job ends)."""
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    return _lane_response(request, recording)
+
+
+@require_http_methods(["GET", "POST"])
+def review_label_correct(request: HtmxHttpRequest, pk: int, label_pk: int) -> HttpResponse:
+    """GET: the correction form for one window; POST: save it and answer the lane (400 and the form, saying why)."""
+    recording = selectors.recording_for_review(user=request.user, pk=pk)
+    window = get_object_or_404(WindowLabel.objects.select_related("corrected_by"), recording=recording, pk=label_pk)
+    schema = lane_schema()
+    if request.method == "POST":
+        try:
+            window_label_correct(window=window, user=request.user, values=request.POST, schema=schema)
+        except LabelCorrectionInvalid as exc:
+            form = _correct_form(request, window, initial=dict(request.POST.items()), error=str(exc), status=400)
+            return reswap(retarget(form, "#label-popup"), "innerHTML")
+        if not request.htmx:
+            return redirect("review-page", pk=recording.pk)
+        return trigger_client_event(_lane_response(request, recording), "review:toast", {"message": "Label saved"})
+    return _correct_form(request, window, initial=correction_initial(window, schema=schema))
+
+
+def _correct_form(request: HtmxHttpRequest, window: WindowLabel, *, initial: dict[str, Any], error: str = "",
+                  status: int = 200) -> HttpResponse:
+    schema = lane_schema()
+    context = {
+        "window": window,
+        "url": reverse("review-label-correct", args=[window.recording_id, window.pk]),
+        "when": f"{format_offset(window.start)}–{format_offset(window.end)}",
+        "colours": list(tactic_colours(schema).values()),
+        "hud": [(field, initial.get(field.name)) for field in schema.hud_fields],
+        "intents": INTENT_VALUES,
+        "initial": initial,
+        "error": error,
+        "model_said": label_text(window.label, schema) if window.label else "",
+    }
+    return render(request, "review/_label_correct.html", context, status=status)

@@ -149,6 +149,60 @@
     else if (ev.key === "Enter" && !ev.target.closest("button, textarea")) { ev.preventDefault(); form.requestSubmit(); }
   }
 
+  // The label lane: a VLM window label per segment (sorted by start); `t` corrects the one under the playhead.
+  const lane = () => document.getElementById("label-lane");
+  const popup = () => document.getElementById("label-popup");
+  let laneSegments = null; // cached while the lane is the one in the page (a correction swaps it)
+  let currentSegment = null;
+
+  function segments() {
+    if (!laneSegments || (laneSegments.length && !laneSegments[0].isConnected)) {
+      laneSegments = Array.from(document.querySelectorAll("#label-lane .seg"));
+    }
+    return laneSegments;
+  }
+
+  // The window whose span holds `t`; of overlapping windows (a stride shorter than a window), the latest started.
+  function windowAt(t) {
+    let found = null;
+    for (const seg of segments()) {
+      if (parseFloat(seg.dataset.start) > t) break;
+      if (t < parseFloat(seg.dataset.end)) found = seg;
+    }
+    return found;
+  }
+
+  function markCurrent(t) {
+    const seg = windowAt(t);
+    if (seg === currentSegment) return;
+    if (currentSegment) currentSegment.classList.remove("current");
+    if (seg) seg.classList.add("current");
+    currentSegment = seg;
+  }
+
+  function openCorrection() {
+    const seg = windowAt(player.currentTime || 0);
+    if (!seg) { toast("No labelled window at the player's time"); return; }
+    player.pause();
+    htmx.ajax("GET", `${lane().dataset.url}${seg.dataset.id}/correct/`, { target: "#label-popup", swap: "innerHTML" })
+      .then(() => focusForm(popup()));
+  }
+
+  function closeCorrection() {
+    if (popup()) popup().innerHTML = "";
+    backToList();
+  }
+
+  function onLabelFormKey(ev, form) {
+    if (ev.key === "Escape") { ev.preventDefault(); closeCorrection(); return; }
+    if (ev.key === "Enter" && !ev.target.closest("button")) { ev.preventDefault(); form.requestSubmit(); return; }
+    // Number keys pick a tactic, except while typing a HUD value.
+    if (/^[1-9]$/.test(ev.key) && ev.target.type !== "number") {
+      const option = form.querySelector(`select[name=tactic] option[data-key="${ev.key}"]`);
+      if (option) { ev.preventDefault(); option.selected = true; }
+    }
+  }
+
   const KEYS = {
     j: () => select(neighbour(selectedRow(), 1)),
     k: () => select(neighbour(selectedRow(), -1)),
@@ -159,6 +213,7 @@
     e: () => act("edit", selectedRow()),
     r: () => { const row = selectedRow(); if (row && row.dataset.status === "deleted") act("restore", row); },
     n: () => addAtPlayer(),
+    t: () => openCorrection(),
     u: () => undo(),
     " ": () => (player.paused ? player.play().catch(() => {}) : player.pause()),
     ",": () => { player.pause(); seekTo(player.currentTime - 1 / fps, false); },
@@ -168,6 +223,8 @@
 
   document.addEventListener("keydown", (ev) => {
     if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
+    const labelForm = ev.target.closest && ev.target.closest(".label-form");
+    if (labelForm) { onLabelFormKey(ev, labelForm); return; }
     const form = ev.target.closest && ev.target.closest(".event-form");
     if (form) { onFormKey(ev, form); return; }
     if (ev.key === "Escape" && ev.target.closest("#filters")) { ev.preventDefault(); backToList(); return; }
@@ -185,10 +242,13 @@
     if (button) {
       const action = button.dataset.act;
       if (action === "help") document.getElementById("keys").showModal();
+      else if (action === "label-cancel") closeCorrection();
       else if (action === "cancel") cancelForm(button.closest("form"));
       else act(action, button.closest("li[data-event-id]"));
       return;
     }
+    const seg = ev.target.closest("#label-lane .seg");
+    if (seg) { seekTo(parseFloat(seg.dataset.start), false); markCurrent(parseFloat(seg.dataset.start)); return; }
     const row = ev.target.closest("li[data-event-id]");
     if (row && !row.classList.contains("editing")) { select(row); seekRow(row); }
   });
@@ -209,6 +269,7 @@
     const total = player.duration || duration;
     const t = player.currentTime;
     if (total) playhead.style.left = `${(100 * t) / total}%`;
+    markCurrent(t);
     const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
     clock.textContent = `${h}:${String(m).padStart(2, "0")}:${s.toFixed(1).padStart(4, "0")}`;
   });
@@ -259,12 +320,24 @@
   // A detection run adds events, a proxy changes what the video URL serves: pick both up in place.
   document.body.addEventListener("review:jobs-done", (ev) => {
     refreshList();
+    htmx.ajax("GET", lane().dataset.url, { target: "#label-lane", swap: "outerHTML" }); // a vlm job's labels
     if (ev.detail.proxy && !player.src.endsWith("?v=proxy")) {
       const at = player.currentTime;
       player.src = player.src.split("?")[0] + "?v=proxy";
       player.addEventListener("loadedmetadata", () => { player.currentTime = at; }, { once: true });
       for (const note of document.querySelectorAll(".notice")) note.remove();
     }
+  });
+  // A correction refused (400) comes back as the form saying why: shown in the popup, not a "not saved" toast.
+  document.body.addEventListener("htmx:beforeSwap", (ev) => {
+    if (ev.detail.xhr.status === 400 && ev.detail.elt.closest && ev.detail.elt.closest(".label-form")) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", (ev) => {
+    if (ev.target.id === "label-lane") { laneSegments = null; markCurrent(player.currentTime || 0); }
+    if (ev.target.id === "label-popup") focusForm(popup());
   });
   document.body.addEventListener("review:select", (ev) => select(rowById(ev.detail.id)));
   document.body.addEventListener("review:toast", (ev) => toast(ev.detail.message));
