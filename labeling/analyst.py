@@ -55,6 +55,7 @@ class PreparedWindow:
     content_hash: str                # of the decoded pixels, not the JPEG bytes
     ocr: dict[str, int | None]
     context: dict[str, Any] = field(default_factory=dict)
+    inputs: str = ""                 # the input log's summary of the window; "" when the recording has no log
 
 
 @dataclass
@@ -109,6 +110,23 @@ class BudgetSpent(Exception):
     pass
 
 
+# Said after the prompt file's text when the recording has an input log (never otherwise: a window
+# without one gets the prompt file's text unchanged). Its own version, so labels made with the
+# summary are stored apart from those made without (`prompt_version_for`) and compared by vlm_compare.
+INPUTS_PROMPT_VERSION = "inputs1"
+INPUTS_PROMPT = ("\n\nThe player's mouse and keyboard during this clip, from an input log aligned to the video: "
+                 "{summary} Use it for intent_matches: does this input fit the tactic you see?")
+
+
+def prompt_version_for(version: str, *, inputs: bool) -> str:
+    """The version labels are stored under: the prompt file's, marked when an input summary was added."""
+    return f"{version}+{INPUTS_PROMPT_VERSION}" if inputs else version
+
+
+def prompt_with_inputs(prompt: str, window: PreparedWindow) -> str:
+    return prompt + INPUTS_PROMPT.format(summary=window.inputs) if window.inputs else prompt
+
+
 class Analyst:
     def __init__(self, *, backends: list[VlmBackend], schema: LabelSchema, prompt: Prompt, limits: Limits,
                  cache: AnswerCache, params: dict[str, Any] | None = None) -> None:
@@ -139,6 +157,8 @@ class Analyst:
         parts = [window.content_hash, self.prompt.version, self.prompt.digest, backend.type_key,
                  backend.config.model, backend.config.seed, backend.config.max_output_tokens, self.params,
                  window.context]
+        if window.inputs:  # appended only when present: keys of windows without a log stay what they were
+            parts += [INPUTS_PROMPT_VERSION, INPUTS_PROMPT, window.inputs]
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
     async def run(self, windows: Iterator[PreparedWindow],
@@ -186,8 +206,9 @@ class Analyst:
                                       raw=entry.get("raw", ""), cached=True)
         request = VlmRequest(
             system=self.prompt.system,
-            prompt=self.prompt.render(self.schema, frame_times=list(window.frame_times),
-                                      seconds=window.end - window.start, context=window.context),
+            prompt=prompt_with_inputs(self.prompt.render(self.schema, frame_times=list(window.frame_times),
+                                                         seconds=window.end - window.start, context=window.context),
+                                      window),
             images=window.images,
             schema=self.schema.json_schema(),
         )

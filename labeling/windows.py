@@ -53,7 +53,7 @@ def _fit(image: np.ndarray, width: int) -> np.ndarray:
 
 
 def window_prepare(window: Window, *, profile: GameProfile, schema: LabelSchema, reader: TextReader | None,
-                   context: dict[str, Any]) -> PreparedWindow:
+                   context: dict[str, Any], inputs: str = "") -> PreparedWindow:
     digest = hashlib.blake2b(digest_size=20)
     images: list[bytes] = []
     for frame in window.frames:
@@ -75,20 +75,26 @@ def window_prepare(window: Window, *, profile: GameProfile, schema: LabelSchema,
         content_hash=digest.hexdigest(),
         ocr=ocr,
         context=context,
+        inputs=inputs,
     )
 
 
 def windows_prepared(video: Path, plan: WindowPlan, *, spec: WindowSpec, profile: GameProfile, schema: LabelSchema,
                      reader: TextReader | None,
-                     context_for: Callable[[float, float], dict[str, Any]]) -> Iterator[PreparedWindow]:
-    """Decode once, prepare each planned window as its last frame arrives; the source closes at the end."""
+                     context_for: Callable[[float, float], dict[str, Any]],
+                     inputs_for: Callable[[float, float], str] | None = None) -> Iterator[PreparedWindow]:
+    """Decode once, prepare each planned window as its last frame arrives; the source closes at the end.
+
+    `inputs_for` (labeling.inputlog_services.window_inputs_for) summarises the recording's input log over
+    each window; None when there is no log."""
     # B-frames skipped: a window frame is then the next reference frame, a few frames late, with its own PTS.
     source = FileVideoSource(video, detection_fps=spec.fps,
                              options=DecodeOptions(analysis_width=FRAME_WIDTH, skip_nonref=True))
     with source:
         for window in windows_read(source, plan, spec=spec):
-            yield window_prepare(window, profile=profile, schema=schema, reader=reader,
-                                 context=context_for(window.planned.start, window.planned.end))
+            start, end = window.planned.start, window.planned.end
+            yield window_prepare(window, profile=profile, schema=schema, reader=reader, context=context_for(start, end),
+                                 inputs=inputs_for(start, end) if inputs_for is not None else "")
 
 
 def video_duration(video: Path) -> float:
