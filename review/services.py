@@ -175,6 +175,7 @@ def event_add(
     EventChange.objects.create(
         event=event, recording=recording, user=user, action=EventChange.Action.ADD, after=event_snapshot(event)
     )
+    annotation_sync_event(event=event, user=user)  # no box yet: its frame asks for one in the queue
     return event
 
 

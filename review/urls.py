@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("review.urls_recordings")),
     path("", include("review.urls_review")),
     path("", include("review.urls_live")),
+    path("", include("review.urls_queue")),
 ]

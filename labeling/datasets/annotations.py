@@ -3,8 +3,10 @@ event's box and class; a deleted (false positive) detection makes its frame a ha
 events and the state machine's rejections become candidates for the active-learning queue.
 
 `annotation_sync_event` is the one hook review calls after every change of an event (approve, delete,
-restore, edit, undo), inside the same transaction: the frame follows the event's current review state,
-and every change of a frame's boxes is audited in AnnotationChange.
+restore, edit, add, undo), inside the same transaction: the frame follows the event's current review state,
+and every change of a frame's boxes is audited in AnnotationChange. A candidate frame carries the
+detector's boxes as proposals (what the queue shows and accepts); an event added by hand has no box, so
+its frame becomes a candidate asking for one.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def annotation_sync_event(*, event: DetectedEvent, user: Any) -> FrameAnnotation
     """The event's frame as its review now says (see the module docstring); None when it has no box."""
     seen = event_box(event)
     if seen is None:
-        return None
+        return annotation_request_box(event=event) if event.source == DetectedEvent.Source.MANUAL else None
     frame_number, box = seen
     frame = _frame_for(event.recording, frame_number, status=FrameAnnotation.Status.LABELLED,
                        source=FrameAnnotation.Source.REVIEW)
@@ -69,14 +71,31 @@ def annotation_sync_event(*, event: DetectedEvent, user: Any) -> FrameAnnotation
         frame.status = FrameAnnotation.Status.LABELLED
         if not frame.boxes.exists():
             frame.reason = f"hard negative: {box.label} was a false positive"
-    elif not frame.boxes.exists():
-        # Back to unreviewed (undo): nothing known about the frame any more.
+    elif frame.status == FrameAnnotation.Status.CANDIDATE or not frame.boxes.exists():
+        # Back to unreviewed (undo): the detector's box is a proposal again, on a candidate frame.
+        BoxAnnotation.objects.create(frame=frame, event=event, label=box.label, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1)
         frame.status, frame.reason, frame.confidence = FrameAnnotation.Status.CANDIDATE, "unreviewed detection", event.confidence
+        frame.label = box.label
     frame.save()
     after = frame_boxes(frame)
     if after != before or not frame.changes.exists():
         AnnotationChange.objects.create(frame=frame, user=user, action=f"review:{event.review_status}",
                                         before={"boxes": before}, after={"boxes": after, "status": frame.status})
+    return frame
+
+
+def annotation_request_box(*, event: DetectedEvent) -> FrameAnnotation | None:
+    """An event added by hand has no box: its frame joins the queue as a candidate asking for one (drawn in
+    the box editor); undoing the addition takes the request back unless someone has worked on the frame."""
+    recording = event.recording
+    frame_number = event.frame_number or round(event.video_offset_seconds * (recording.avg_fps or 30.0))
+    asked = FrameAnnotation.objects.filter(recording=recording, frame_number=frame_number,
+                                           status=FrameAnnotation.Status.CANDIDATE, source=FrameAnnotation.Source.HAND)
+    if event.review_status == Status.DELETED:
+        asked.filter(changes__isnull=True, boxes__isnull=True).delete()
+        return None
+    frame = _frame_for(recording, frame_number, status=FrameAnnotation.Status.CANDIDATE,
+                       source=FrameAnnotation.Source.HAND, reason=f"{event.event_type} added by hand: draw its box")
     return frame
 
 
@@ -89,9 +108,13 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
                    .values_list("frame_number", flat=True))
     fps = recording.avg_fps or 30.0
     made: dict[int, FrameAnnotation] = {}
+    proposals: dict[int, list[tuple[DetectedEvent, LabelledBox]]] = {}
     for event in DetectedEvent.objects.filter(recording=recording, review_status=Status.UNREVIEWED):
         seen = event_box(event)
-        if seen is not None and seen[0] not in labelled and seen[0] not in made:
+        if seen is None or seen[0] in labelled:
+            continue
+        proposals.setdefault(seen[0], []).append((event, seen[1]))
+        if seen[0] not in made:
             made[seen[0]] = FrameAnnotation(
                 recording=recording, frame_number=seen[0], video_offset_seconds=seen[0] / fps,
                 status=FrameAnnotation.Status.CANDIDATE, confidence=event.confidence, label=seen[1].label,
@@ -110,11 +133,24 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
         made[number] = candidate
     stale = FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE,
                                            changes__isnull=True).exclude(frame_number__in=list(made))
+    stale = stale.exclude(source=FrameAnnotation.Source.HAND)  # asked for by a reviewer, not by a detection
     stale.delete()
     existing = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
     new = [frame for number, frame in made.items() if number not in existing]
     FrameAnnotation.objects.bulk_create(new, ignore_conflicts=True)
+    _propose_boxes(recording, proposals)
     return len(new)
+
+
+def _propose_boxes(recording: Recording, proposals: dict[int, list[tuple[DetectedEvent, LabelledBox]]]) -> None:
+    """The detector's boxes on candidate frames that have none yet: what the queue shows and `a` accepts."""
+    frames = dict(FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE,
+                                                 frame_number__in=list(proposals), boxes__isnull=True)
+                  .values_list("frame_number", "id"))
+    BoxAnnotation.objects.bulk_create(
+        BoxAnnotation(frame_id=frame_id, event=event, label=box.label, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1)
+        for number, frame_id in frames.items() for event, box in proposals[number]
+    )
 
 
 def frame_image_path(frame: FrameAnnotation) -> Path:

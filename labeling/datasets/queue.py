@@ -2,7 +2,8 @@
 
 A frame is worth more when the detector was unsure (confidence inside the decision band, 0.5-0.7 by
 default, is worth the most, falling off linearly outside it), when the state machine refused what it
-saw (disagreement), and when its class is rare among the labelled boxes. Frames are taken best first;
+saw (disagreement), when its class is rare among the labelled boxes, and when a reviewer asked for its
+box (an event added by hand). Frames are taken best first;
 one whose perceptual hash is within a few bits of a frame already taken is dropped as a near-duplicate;
 caps per recording and per batch keep one long recording from filling the queue.
 """
@@ -22,6 +23,7 @@ class QueueSettings:
     uncertainty_weight: float = 1.0
     disagreement_weight: float = 0.8
     rarity_weight: float = 0.5
+    requested_weight: float = 2.5  # a reviewer is waiting for this box: above all the other reasons together
     duplicate_bits: int = 6  # of 64: phashes this close are the same picture
     per_recording: int = 50
     per_batch: int = 200
@@ -36,6 +38,7 @@ class Candidate:
     rejected: bool = False
     label: str = ""
     phash: str = ""
+    requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,10 @@ def score(candidate: Candidate, class_counts: Mapping[str, int], settings: Queue
         reasons.append("disagreement: the state machine rejected it")
     if rare >= 0.5:
         reasons.append(f"rare class: {candidate.label} ({class_counts.get(candidate.label, 0)} labelled)")
+    if candidate.requested:
+        reasons.append("asked: an event added by hand needs its box")
     total = (settings.uncertainty_weight * unsure + settings.disagreement_weight * candidate.rejected
-             + settings.rarity_weight * rare)
+             + settings.rarity_weight * rare + settings.requested_weight * candidate.requested)
     return Pick(candidate=candidate, score=round(total, 4), reasons=tuple(reasons))
 
 
@@ -93,7 +98,9 @@ def scores(candidates: Sequence[Candidate], class_counts: Mapping[str, int], set
     rejected = np.array([c.rejected for c in candidates], dtype=np.float64)
     rare_by_label = {label: rarity(label, class_counts) for label in {c.label for c in candidates}}
     rare = np.array([rare_by_label[c.label] for c in candidates], dtype=np.float64)
-    total = settings.uncertainty_weight * unsure + settings.disagreement_weight * rejected + settings.rarity_weight * rare
+    requested = np.array([c.requested for c in candidates], dtype=np.float64)
+    total = (settings.uncertainty_weight * unsure + settings.disagreement_weight * rejected
+             + settings.rarity_weight * rare + settings.requested_weight * requested)
     return np.round(total, 4)
 
 

@@ -21,6 +21,15 @@ class QueuePage:
     per_page: int
     total: int
 
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_rank(self) -> int:
+        """The rank (1-based, over the whole queue) of this page's first pick."""
+        return (self.page - 1) * self.per_page + 1
+
 
 def labelled_class_counts() -> dict[str, int]:
     rows = (BoxAnnotation.objects.filter(frame__status=FrameAnnotation.Status.LABELLED)
@@ -35,13 +44,47 @@ def queue_page(
     rows = FrameAnnotation.objects.filter(status=FrameAnnotation.Status.CANDIDATE)
     if recording_ids is not None:
         rows = rows.filter(recording_id__in=recording_ids)
+    hand = FrameAnnotation.Source.HAND
     candidates = [
         Candidate(key=key, recording_id=recording, frame_number=frame, confidence=confidence, rejected=rejected,
-                  label=label, phash=phash)
-        for key, recording, frame, confidence, rejected, label, phash in rows.order_by().values_list(
-            "id", "recording_id", "frame_number", "confidence", "rejected", "label", "phash")
+                  label=label, phash=phash, requested=source == hand)
+        for key, recording, frame, confidence, rejected, label, phash, source in rows.order_by().values_list(
+            "id", "recording_id", "frame_number", "confidence", "rejected", "label", "phash", "source")
     ]
     picks = select(candidates, class_counts=labelled_class_counts(), settings=settings)
-    page = max(1, page)
+    page = min(max(1, page), max(1, -(-len(picks) // per_page)))
     start = (page - 1) * per_page
     return QueuePage(picks=tuple(picks[start:start + per_page]), page=page, per_page=per_page, total=len(picks))
+
+
+@dataclass(frozen=True)
+class BoxView:
+    """A box as the page places it: percentages of the frame."""
+
+    label: str
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class QueueCard:
+    rank: int
+    frame: FrameAnnotation  # its recording and boxes fetched
+    boxes: tuple[BoxView, ...]
+    pick: Pick | None = None  # None for a card shown again after an action (no longer in the queue)
+
+
+def box_views(frame: FrameAnnotation) -> tuple[BoxView, ...]:
+    return tuple(BoxView(b.label, round(b.x0 * 100, 2), round(b.y0 * 100, 2), round((b.x1 - b.x0) * 100, 2),
+                         round((b.y1 - b.y0) * 100, 2)) for b in frame.boxes.all())
+
+
+def queue_cards(page: QueuePage) -> list[QueueCard]:
+    """The page's picks with their frames, recordings and boxes: two queries whatever the page size."""
+    frames = FrameAnnotation.objects.select_related("recording").prefetch_related("boxes").in_bulk(
+        [pick.candidate.key for pick in page.picks])
+    return [QueueCard(rank=page.first_rank + index, frame=frames[pick.candidate.key],
+                      boxes=box_views(frames[pick.candidate.key]), pick=pick)
+            for index, pick in enumerate(page.picks) if pick.candidate.key in frames]
