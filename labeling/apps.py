@@ -16,3 +16,10 @@ class LabelingConfig(AppConfig):
         from labeling.datasets.jobs import export_job_handle
 
         job_kind_register(JobKind(name=Job.Kind.EXPORT, queue="export", handler=export_job_handle))
+        from labeling.reasoning.jobs import summarize_job_handle
+
+        job_kind_register(JobKind(name=Job.Kind.SUMMARIZE, queue="vlm", handler=summarize_job_handle,
+                                  one_active_per_recording=True))
+        from labeling.training.job import train_job_handle
+
+        job_kind_register(JobKind(name=Job.Kind.TRAIN, queue="train", handler=train_job_handle))

@@ -2,7 +2,9 @@
 declares `type_key` and registers its class; settings and the CLI name backends by that key.
 
 Backends make ONE attempt per call. Their clients' own retries are off so that the analyst's retry
-policy, rate limiter and circuit breaker (labeling/analyst.py) see every failure.
+policy, rate limiter and circuit breaker (labeling/analyst.py, labeling/backends/guard.py) see every failure.
+A request with no images is a text request (session reasoning): the same call, the same JSON-schema answer,
+temperature 0 and the configured seed; each backend sends it in its protocol's plain-text form.
 """
 from __future__ import annotations
 
@@ -31,6 +33,12 @@ class VlmRequest:
     images: tuple[bytes, ...]  # JPEG
     schema: dict[str, Any]
     temperature: float = 0.0
+    schema_name: str = "window_label"  # OpenAI's json_schema name: letters, digits, '_' and '-'
+
+
+def text_request(*, system: str, prompt: str, schema: dict[str, Any], schema_name: str) -> VlmRequest:
+    """A request for a text model: no images, an answer in `schema`, temperature 0."""
+    return VlmRequest(system=system, prompt=prompt, images=(), schema=schema, schema_name=schema_name)
 
 
 @dataclass(frozen=True)

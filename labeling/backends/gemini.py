@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
@@ -50,15 +52,10 @@ class GeminiBackend(VlmBackend):
             response_json_schema=request.schema,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
-        try:
+        with _translated():
             response = await self._client.aio.models.generate_content(
                 model=self.config.model, contents=[types.Content(role="user", parts=parts)], config=config
             )
-        except errors.APIError as exc:
-            raise BackendError(f"gemini: {exc.code} {exc.message}", retryable=retryable_status(exc.code),
-                               status=exc.code, retry_after=_retry_delay(exc)) from exc
-        except httpx2.HTTPError as exc:
-            raise BackendError(f"gemini: {type(exc).__name__}: {exc}", retryable=True) from exc
         usage = response.usage_metadata
         return VlmAnswer(
             text=response.text or "",
@@ -67,13 +64,9 @@ class GeminiBackend(VlmBackend):
         )
 
     async def models(self) -> list[str]:
-        try:
+        with _translated():
             pager = await self._client.aio.models.list()
             return [str(m.name).removeprefix("models/") async for m in pager]
-        except errors.APIError as exc:
-            raise BackendError(f"gemini: {exc.code} {exc.message}", retryable=False, status=exc.code) from exc
-        except httpx2.HTTPError as exc:
-            raise BackendError(f"gemini: {type(exc).__name__}: {exc}", retryable=True) from exc
 
     def image_tokens(self, width: int, height: int) -> int:
         if width <= _SMALL_SIDE and height <= _SMALL_SIDE:
@@ -82,6 +75,18 @@ class GeminiBackend(VlmBackend):
 
     async def close(self) -> None:
         await self._client.aio.aclose()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The client's failures as BackendError: an API answer by its status, a transport failure retryable."""
+    try:
+        yield
+    except errors.APIError as exc:
+        raise BackendError(f"gemini: {exc.code} {exc.message}", retryable=retryable_status(exc.code),
+                           status=exc.code, retry_after=_retry_delay(exc)) from exc
+    except httpx2.HTTPError as exc:
+        raise BackendError(f"gemini: {type(exc).__name__}: {exc}", retryable=True) from exc
 
 
 def _retry_delay(exc: errors.APIError) -> float | None:

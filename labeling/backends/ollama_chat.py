@@ -1,6 +1,8 @@
 """Ollama through `ollama` (/api/chat with a JSON-schema `format`): MiniCPM-V, Qwen-VL, LLaVA."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -26,8 +28,11 @@ class OllamaBackend(VlmBackend):
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": request.prompt, "images": list(request.images)})
-        try:
+        user: dict[str, Any] = {"role": "user", "content": request.prompt}
+        if request.images:  # a text request sends none, not an empty list a text-only model might refuse
+            user["images"] = list(request.images)
+        messages.append(user)
+        with _translated():
             response = await self._client.chat(
                 model=self.config.model,
                 messages=messages,
@@ -36,21 +41,12 @@ class OllamaBackend(VlmBackend):
                          "num_predict": self.config.max_output_tokens},
                 stream=False,
             )
-        except ollama.ResponseError as exc:
-            raise BackendError(f"ollama: {exc.status_code} {exc.error}", retryable=retryable_status(exc.status_code),
-                               status=exc.status_code) from exc
-        except (httpx.HTTPError, ConnectionError) as exc:
-            raise BackendError(f"ollama: {type(exc).__name__}: {exc}", retryable=True) from exc
         return VlmAnswer(text=response.message.content or "", tokens_in=int(response.prompt_eval_count or 0),
                          tokens_out=int(response.eval_count or 0))
 
     async def models(self) -> list[str]:
-        try:
+        with _translated():
             listed = await self._client.list()
-        except ollama.ResponseError as exc:
-            raise BackendError(f"ollama: {exc.status_code} {exc.error}", retryable=False, status=exc.status_code) from exc
-        except (httpx.HTTPError, ConnectionError) as exc:
-            raise BackendError(f"ollama: {type(exc).__name__}: {exc}", retryable=True) from exc
         names = [str(m.model) for m in listed.models]
         # "minicpm-v" names "minicpm-v:latest": both spellings count as present.
         return names + [n.removesuffix(":latest") for n in names if n.endswith(":latest")]
@@ -58,3 +54,15 @@ class OllamaBackend(VlmBackend):
     def image_tokens(self, width: int, height: int) -> int:
         slices = -(-width // _SLICE) * -(-height // _SLICE)
         return _SLICE_TOKENS * (slices + (1 if slices > 1 else 0))
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The client's failures as BackendError: an API answer by its status, a transport failure retryable."""
+    try:
+        yield
+    except ollama.ResponseError as exc:
+        raise BackendError(f"ollama: {exc.status_code} {exc.error}", retryable=retryable_status(exc.status_code),
+                           status=exc.status_code) from exc
+    except (httpx.HTTPError, ConnectionError) as exc:
+        raise BackendError(f"ollama: {type(exc).__name__}: {exc}", retryable=True) from exc

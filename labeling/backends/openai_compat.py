@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import openai
@@ -33,13 +35,9 @@ class OpenAICompatBackend(VlmBackend):
         )
 
     async def ask(self, request: VlmRequest) -> VlmAnswer:
-        content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}]
-        for image in request.images:
-            url = "data:image/jpeg;base64," + base64.b64encode(image).decode()
-            content.append({"type": "image_url", "image_url": {"url": url, "detail": "low"}})
         messages: list[Any] = [{"role": "system", "content": request.system}] if request.system else []
-        messages.append({"role": "user", "content": content})
-        try:
+        messages.append({"role": "user", "content": _content(request)})
+        with _translated():
             response = await self._client.chat.completions.create(
                 model=self.config.model,
                 messages=messages,
@@ -47,14 +45,8 @@ class OpenAICompatBackend(VlmBackend):
                 seed=self.config.seed,
                 max_tokens=self.config.max_output_tokens,
                 response_format={"type": "json_schema",
-                                 "json_schema": {"name": "window_label", "schema": request.schema, "strict": True}},
+                                 "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": True}},
             )
-        except openai.APIStatusError as exc:
-            raise BackendError(f"openai: {exc.status_code} {exc.message}", retryable=retryable_status(exc.status_code),
-                               status=exc.status_code,
-                               retry_after=retry_after_header(exc.response.headers.get("retry-after"))) from exc
-        except openai.APIError as exc:  # connection refused, timeout
-            raise BackendError(f"openai: {type(exc).__name__}: {exc}", retryable=True) from exc
         choice = response.choices[0] if response.choices else None
         usage = response.usage
         return VlmAnswer(text=(choice.message.content or "") if choice else "",
@@ -62,13 +54,8 @@ class OpenAICompatBackend(VlmBackend):
                          tokens_out=usage.completion_tokens if usage else 0)
 
     async def models(self) -> list[str]:
-        try:
+        with _translated():
             page = await self._client.models.list()
-        except openai.APIStatusError as exc:
-            raise BackendError(f"openai: {exc.status_code} {exc.message}", retryable=False,
-                               status=exc.status_code) from exc
-        except openai.APIError as exc:
-            raise BackendError(f"openai: {type(exc).__name__}: {exc}", retryable=True) from exc
         return [m.id for m in page.data]
 
     def image_tokens(self, width: int, height: int) -> int:
@@ -76,3 +63,27 @@ class OpenAICompatBackend(VlmBackend):
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _content(request: VlmRequest) -> str | list[dict[str, Any]]:
+    """A text request is a plain string (what every server takes, llama.cpp's included); images go as parts."""
+    if not request.images:
+        return request.prompt
+    content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}]
+    for image in request.images:
+        url = "data:image/jpeg;base64," + base64.b64encode(image).decode()
+        content.append({"type": "image_url", "image_url": {"url": url, "detail": "low"}})
+    return content
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The client's failures as BackendError: an API answer by its status, a transport failure retryable."""
+    try:
+        yield
+    except openai.APIStatusError as exc:
+        raise BackendError(f"openai: {exc.status_code} {exc.message}", retryable=retryable_status(exc.status_code),
+                           status=exc.status_code,
+                           retry_after=retry_after_header(exc.response.headers.get("retry-after"))) from exc
+    except openai.APIError as exc:  # connection refused, timeout
+        raise BackendError(f"openai: {type(exc).__name__}: {exc}", retryable=True) from exc
