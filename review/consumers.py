@@ -1,10 +1,12 @@
 """The live feed over WebSocket (contract: docs/live.md): the dashboard's (a logged-in session) and an
 overlay's (the secret token in its URL). Anyone else is refused before the handshake completes.
 
-Messages reach a feed two ways, deduplicated here by event id and per-job `seq`: pushed through the
-`live` group (the Redis layer carries the live process's sends across processes) and found by
-polling the rows every `POLL_SECONDS` (what works with the embedded in-memory layer, which reaches
-no other process, and what catches a reconnecting client up from `?since=<last event id>`).
+Messages reach a feed two ways, deduplicated here by event and label id and per-job `seq`: pushed
+through the `live` group (the Redis layer carries the live process's sends across processes at once)
+and found by polling the rows (what works with the embedded in-memory layer, which reaches no other
+process, and what catches a reconnecting client up from `?since=<last event id>`). The poll is on
+indexed ids: every `FAST_POLL_SECONDS` while a session runs and the layer cannot push across
+processes (embedded), every `POLL_SECONDS` otherwise (pushes do the work; the poll only catches up).
 """
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
 
 from detection.services.live import LIVE_GROUP
 from review.services_live import live_jobs_for, live_messages_after, overlay_token_owner
 
 POLL_SECONDS = 0.5
+FAST_POLL_SECONDS = 0.1
 REFUSED = 4403
 
 
@@ -31,8 +35,11 @@ class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         since = query.get("since", [""])[0]
         self.last_event: int | None = int(since) if since.isdigit() else None
+        self.last_label: int | None = None
         self.seen: dict[str, int] = {}
         self.jobs: set[int] = set()
+        self.running = False
+        self.pushed = self.channel_layer is not None and not isinstance(self.channel_layer, InMemoryChannelLayer)
         await self.accept()
         if self.channel_layer is not None:
             await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
@@ -51,7 +58,7 @@ class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def poll(self) -> None:
         while True:
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(FAST_POLL_SECONDS if self.running and not self.pushed else POLL_SECONDS)
             await self.poll_once()
 
     async def poll_once(self) -> None:
@@ -60,18 +67,20 @@ class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
             self.poller.cancel()
             await self.close(code=REFUSED)
             return
-        messages, self.jobs = pending
+        messages, self.jobs, self.running = pending
         for message in messages:
             await self.relay(message)
 
     def still_allowed(self) -> bool:
         return True
 
-    def _pending(self) -> tuple[list[dict[str, Any]], set[int]] | None:
+    def _pending(self) -> tuple[list[dict[str, Any]], set[int], bool] | None:
         if not self.still_allowed():
             return None
         jobs = set(live_jobs_for(self.viewer).values_list("pk", flat=True))
-        return live_messages_after(user=self.viewer, since_event=self.last_event, seen=self.seen), jobs
+        messages, running = live_messages_after(user=self.viewer, since_event=self.last_event,
+                                                since_label=self.last_label, seen=self.seen)
+        return messages, jobs, running
 
     async def live_message(self, envelope: dict[str, Any]) -> None:
         """A message the live process sent to the group (production)."""
@@ -84,6 +93,10 @@ class LiveFeedConsumer(AsyncJsonWebsocketConsumer):
             if self.last_event is not None and message["id"] <= self.last_event:
                 return
             self.last_event = message["id"]
+        elif message["type"] == "label":
+            if self.last_label is not None and message["id"] <= self.last_label:
+                return
+            self.last_label = message["id"]
         else:
             key, seq = f"{message['type']}:{message['job']}", int(message.get("seq", 0))
             if seq and seq <= self.seen.get(key, 0):

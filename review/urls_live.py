@@ -7,6 +7,7 @@ from review import views_live
 
 urlpatterns = [
     path("live/", views_live.live_dashboard, name="live-dashboard"),
+    path("live/sessions/", views_live.live_session_start, name="live-session-start"),
     path("live/sessions/<int:job_id>/stop/", views_live.live_session_stop, name="live-session-stop"),
     path("live/overlay/<str:token>/", views_live.live_overlay, name="live-overlay"),
     path("live/overlay-tokens/", views_live.live_overlay_token_new, name="live-overlay-token-new"),

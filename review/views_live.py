@@ -9,16 +9,43 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from detection.models import Job
+from detection.services.live_job import live_session_queue
+from detection.services.live_run import LiveRefused
+from project.jobs.registry import JobRefused
 from project.jobs.services import job_cancel
+from review.forms_live import LiveStartForm
 from review.models import OverlayToken
 from review.services_live import live_jobs_for, overlay_token_create, overlay_token_owner, overlay_token_revoke
 
 
 @login_required
 def live_dashboard(request: HttpRequest) -> HttpResponse:
+    return _dashboard(request, LiveStartForm())
+
+
+def _dashboard(request: HttpRequest, form: LiveStartForm, *, status: int = 200) -> HttpResponse:
     tokens = OverlayToken.objects.filter(created_by_id=request.user.pk, revoked_at__isnull=True)
-    running = live_jobs_for(request.user).filter(status=Job.Status.RUNNING).select_related("recording")
-    return render(request, "live/dashboard.html", {"tokens": tokens, "running": running, "feed_path": "/ws/live/"})
+    active = live_jobs_for(request.user).filter(status__in=Job.ACTIVE_STATUSES).select_related("recording")
+    return render(request, "live/dashboard.html",
+                  {"tokens": tokens, "running": active, "feed_path": "/ws/live/", "start_form": form}, status=status)
+
+
+@login_required
+@require_POST
+def live_session_start(request: HttpRequest) -> HttpResponse:
+    """Staff start a live session: a `live` job for the live worker; a bad choice is a 400 saying why."""
+    if not request.user.is_staff:
+        raise PermissionDenied("only staff start live sessions")
+    form = LiveStartForm(request.POST)
+    if form.is_valid():
+        try:
+            job = live_session_queue(owner=request.user, options=form.options())
+        except (LiveRefused, JobRefused) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Live session #{job.pk} queued: it starts when the live worker takes it.")
+            return redirect("live-dashboard")
+    return _dashboard(request, form, status=400)
 
 
 @login_required

@@ -9,6 +9,11 @@ Every live source gives frames a `video_time` (seconds since its first frame, on
 own clock) and a `real_time` (the wall-clock moment that frame was captured or, for a file
 played at real time, shown); `real_time - video_time` is the session's start, the same for
 every frame, so an event's capture time is `started_at + event.video_time`.
+
+An event starts at its first frame but can only be confirmed once the temporal filter has seen
+enough frames of it: that wait is the game's (the thing must stay on screen), not Vodscope's. The
+loop therefore stamps each event's evidence with `confirmed_at`, the capture time of the frame
+that made it confirmable, from which Vodscope's own latency is measured (docs/live.md).
 """
 from __future__ import annotations
 
@@ -33,7 +38,10 @@ from detection.pipeline.source import (
     analysis_frame,
     open_video,
 )
+from detection.pipeline.event_log import format_timestamp
 from detection.pipeline.types import Event, Frame
+
+CONFIRMING_FRAMES_KEPT = 256  # capture times of the latest frames fed, to find an event's confirming frame
 
 
 class FrameQueue:
@@ -247,17 +255,19 @@ class LiveLoop:
 
     def __init__(self, *, source: LiveSource, run: Feedable, on_events: Callable[[list[Event]], None],
                  on_stats: Callable[[LiveStats], None] | None = None, stats_every: float = 1.0,
-                 batch_size: int = 4) -> None:
+                 batch_size: int = 4, on_frames: Callable[[list[Frame]], None] | None = None) -> None:
         self.source = source
         self.run = run
         self.on_events = on_events
         self.on_stats = on_stats
+        self.on_frames = on_frames  # sees every frame fed, after inference (live labelling's windows)
         self.stats_every = stats_every
         self.batch_size = batch_size
         self.frames = 0
         self.video_time = 0.0
         self._latency: float | None = None
         self._window = (time.monotonic(), 0)
+        self._captured: dict[int, datetime] = {}  # frame number → capture time, the latest frames fed
 
     def stop(self) -> None:
         """Safe from a signal handler: capture stops, the loop finishes what is queued and returns."""
@@ -270,6 +280,8 @@ class LiveLoop:
                 self.run.feed(batch)
                 self._fed(batch)
                 self._emit(self.run.take_new_events())
+                if self.on_frames is not None:
+                    self.on_frames(batch)
                 self._maybe_stats()
         finally:
             self.source.close()
@@ -283,13 +295,23 @@ class LiveLoop:
     def _fed(self, batch: list[Frame]) -> None:
         self.frames += len(batch)
         self.video_time = batch[-1].video_time
+        for frame in batch:
+            if frame.real_time is not None:
+                self._captured[frame.number] = frame.real_time
+        while len(self._captured) > CONFIRMING_FRAMES_KEPT:
+            del self._captured[next(iter(self._captured))]
         captured = batch[-1].real_time
         if captured is not None:
             self._latency = (datetime.now(UTC) - captured).total_seconds()
 
     def _emit(self, events: list[Event]) -> None:
         if events:
-            self.on_events(events)
+            self.on_events([self._stamped(event) for event in events])
+
+    def _stamped(self, event: Event) -> Event:
+        """The event with `confirmed_at`: when its confirming frame was captured (None if not among those kept)."""
+        captured = self._captured.get(int(event.evidence.get("confirmed_at_frame", -1)))
+        return replace(event, evidence={**event.evidence, "confirmed_at": format_timestamp(captured)})
 
     def stats(self) -> LiveStats:
         since, frames_then = self._window

@@ -1,5 +1,7 @@
 """A live session in the database: one Recording (the played file, or what was captured, remuxed
-to disk) and one running detect Job whose events are written as they are confirmed.
+to disk) and one `live` Job whose events are written as they are confirmed. The job is run by a
+worker on the `live` queue (started from the dashboard, detection/services/live_job.py) or by
+`manage.py live` itself (created running: the command is its runner).
 
 The rows are the truth the dashboard reads: events are saved with the detect job's idempotent
 writer (`detected_events_save`), and the latest game state and stats go to the job's `result`.
@@ -45,16 +47,29 @@ class LiveSession:
 
 def live_session_start(*, owner: Any, title: str, video_path: str, session_type: str,
                        source: str, params: dict[str, Any]) -> LiveSession:
-    """The Recording and its running detect Job (never queued: the live process is its runner)."""
-    version = model_version_choose(version_id=params.get("model_version"),
-                                   profile=load_profile(settings.VODSCOPE_GAME_PROFILE))
+    """The Recording and its running live Job (never queued: `manage.py live` is its runner)."""
+    version = _version(params)
     with transaction.atomic():
         recording = Recording.objects.create(owner=owner, title=title[:255], source_path=video_path,
                                              session_type=session_type, status=Recording.Status.PROCESSING)
-        job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, created_by=owner,
+        job = Job.objects.create(kind=Job.Kind.LIVE, recording=recording, created_by=owner,
                                  status=Job.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
                                  params={**params, "live": True, "source": source})
     return LiveSession(recording=recording, job=job, version=version)
+
+
+def live_session_for_job(*, job: Job, video_path: str) -> LiveSession:
+    """A queued session's rows once a worker runs it and its source is open (`video_path`: what is recorded)."""
+    assert job.recording is not None  # a live job is made with its recording
+    job.recording.source_path = video_path
+    job.recording.status = Recording.Status.PROCESSING
+    job.recording.save(update_fields=["source_path", "status", "updated_at"])
+    return LiveSession(recording=job.recording, job=job, version=_version(job.params))
+
+
+def _version(params: dict[str, Any]) -> ModelVersion:
+    return model_version_choose(version_id=params.get("model_version"),
+                                profile=load_profile(settings.VODSCOPE_GAME_PROFILE))
 
 
 def live_session_started_at(*, session: LiveSession, started_at: datetime) -> None:
@@ -96,7 +111,30 @@ def live_heartbeat(*, session: LiveSession) -> None:
 
 
 def live_session_finish(*, session: LiveSession, video_path: str, error: str = "") -> None:
-    """The job ends (failed with the capture's error, if any); the recording gets its video's facts."""
+    """`manage.py live`'s end: the job ends (failed with the capture's error, if any), the recording gets
+    its video's facts. A worker's live job ends through the job runner instead (live_session_ended)."""
+    live_recording_finish(recording_id=session.recording.pk, video_path=video_path, error=error)
+    job = session.job
+    job.status, job.error, job.finished_at = (Job.Status.FAILED if error else Job.Status.SUCCEEDED), error, timezone.now()
+    job.result = {**job.result, "seq": int(job.result.get("seq", 0)) + 1, "running": False}
+    job.save(update_fields=["status", "error", "finished_at", "result"])
+    live_broadcast(state_message(job))
+
+
+def live_session_ended(*, session: LiveSession, video_path: str, error: str = "") -> dict[str, Any]:
+    """A worker's live job ends: the recording is finished and feeds hear `running: false` now, before the
+    runner records the job's status from the result returned here."""
+    live_recording_finish(recording_id=session.recording.pk, video_path=video_path, error=error)
+    job = session.job
+    result: dict[str, Any] = {**job.result, "seq": int(job.result.get("seq", 0)) + 1, "running": False}
+    job.result = result
+    Job.objects.filter(pk=job.pk).update(result=result)
+    live_broadcast(state_message(job))
+    return result
+
+
+def live_recording_finish(*, recording_id: int, video_path: str, error: str = "") -> None:
+    """The session's recording, whatever ended it, gets its video's facts and is ready for review."""
     fields: dict[str, Any] = {"source_path": video_path, "status": Recording.Status.PROCESSED, "error": error[:2000]}
     try:
         info = probe_video(video_path, ffprobe=settings.VODSCOPE_FFPROBE)
@@ -104,12 +142,7 @@ def live_session_finish(*, session: LiveSession, video_path: str, error: str = "
                       codec=info.codec, container=info.container, size_bytes=Path(video_path).stat().st_size)
     except (ProbeError, OSError) as exc:
         logger.warning("live recording %s could not be probed: %s", video_path, exc)
-    Recording.objects.filter(pk=session.recording.pk).update(**fields)
-    job = session.job
-    job.status, job.error, job.finished_at = (Job.Status.FAILED if error else Job.Status.SUCCEEDED), error, timezone.now()
-    job.result = {**job.result, "seq": int(job.result.get("seq", 0)) + 1}
-    job.save(update_fields=["status", "error", "finished_at", "result"])
-    live_broadcast(state_message(job))
+    Recording.objects.filter(pk=recording_id).update(**fields)
 
 
 def live_broadcast(message: dict[str, Any]) -> None:
@@ -135,6 +168,7 @@ def event_message(row: DetectedEvent) -> dict[str, Any]:
         "timestamp": format_timestamp(row.timestamp),
         "confidence": round(row.confidence, 4),
         "data": row.data,
+        "confirmed_at": row.evidence.get("confirmed_at"),
         # The review page's thumbnail route: it checks that the viewer may see the recording.
         "thumbnail": reverse("review-event-thumbnail", args=[row.recording_id, row.pk]) if row.thumbnail else "",
     }
@@ -143,7 +177,8 @@ def event_message(row: DetectedEvent) -> dict[str, Any]:
 def state_message(job: Job) -> dict[str, Any]:
     state = job.result.get("state") or {}
     return {"type": "state", "job": job.pk, "recording": job.recording_id, "seq": job.result.get("seq", 0),
-            "running": job.status == Job.Status.RUNNING, "state": state.get("state"), "raid": state.get("raid", {})}
+            "running": job.status == Job.Status.RUNNING and job.result.get("running", True) is not False,
+            "state": state.get("state"), "raid": state.get("raid", {})}
 
 
 def stats_message(job: Job) -> dict[str, Any]:

@@ -4,11 +4,16 @@ went stale (their worker died whole, or its machine did) and sends them back to 
 A job whose worker *process* died while its worker lives is re-queued at once instead (dispatch.JobRequest);
 the sweep is for what no surviving process saw die. Period: VODSCOPE_JOB_HEARTBEAT_SECONDS; stale after
 VODSCOPE_JOB_STALE_SECONDS without a beat.
+
+A kind that must never be re-queued (a live session: the moments it missed are gone) registers a stale
+rule (`stale_rule_register`, from its app's ready()): each sweep runs the rules first, and what they end
+is no longer running when the re-queue looks.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery.signals import worker_ready, worker_shutdown
@@ -18,6 +23,23 @@ from django.db import connection
 from project.jobs.dispatch import job_requeue_orphans
 
 logger = logging.getLogger(__name__)
+
+# Each ends (or otherwise settles) its own kind's stale running jobs; returns their ids.
+StaleRule = Callable[..., list[int]]
+STALE_RULES: list[StaleRule] = []
+
+
+def stale_rule_register(rule: StaleRule) -> None:
+    """`rule(stale_after=timedelta)`; registering the same rule twice keeps one."""
+    if rule not in STALE_RULES:
+        STALE_RULES.append(rule)
+
+
+def jobs_sweep(*, stale_after: timedelta) -> list[int]:
+    """One sweep: the kinds' own stale rules, then every other stale job back to its queue."""
+    for rule in STALE_RULES:
+        rule(stale_after=stale_after)
+    return job_requeue_orphans(stale_after=stale_after)
 
 
 class OrphanSweep(threading.Thread):
@@ -30,7 +52,7 @@ class OrphanSweep(threading.Thread):
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                job_requeue_orphans(stale_after=self.stale_after)
+                jobs_sweep(stale_after=self.stale_after)
             except Exception:  # a database or broker hiccup must not end the sweep for the worker's lifetime
                 logger.exception("orphan sweep failed; trying again in %s s", self.period)
             finally:

@@ -1,4 +1,4 @@
-// The live feed (docs/live.md): fills [data-live] elements from `event`, `state` and `stats` messages,
+// The live feed (docs/live.md): fills [data-live] elements from `event`, `state`, `stats` and `label` messages,
 // reconnects by itself and asks for what it missed with ?since=<last event id>.
 (function () {
   "use strict";
@@ -19,7 +19,9 @@
 
   function onEvent(event) {
     lastEvent = event.id;
-    if (event.timestamp) put("event.latency", `${Math.max(0, Date.now() - Date.parse(event.timestamp))} ms`);
+    // Vodscope's own latency: from the capture of the frame that made the event confirmable (docs/live.md).
+    const confirmed = event.confirmed_at || event.timestamp;
+    if (confirmed) put("event.latency", `${Math.max(0, Date.now() - Date.parse(confirmed))} ms`);
     if (kinds.length && !kinds.includes(event.event_type)) return;
     const feed = field("feed");
     if (!feed) return;
@@ -49,6 +51,15 @@
     put("stats.latency", message.latency_ms == null ? null : `${message.latency_ms} ms`);
   }
 
+  function onLabel(message) {
+    const label = message.label || {};
+    put("label.tactic", label.tactic); put("label.health", label.health); put("label.shield", label.shield);
+    put("label.window", `${clock(message.start)}–${clock(message.end)}${message.source === "ocr" ? " (OCR only)" : ""}`);
+    if (message.window_end_at) put("label.latency", `${Math.max(0, Date.now() - Date.parse(message.window_end_at))} ms`);
+    const box = field("label");
+    if (box) box.dataset.tactic = label.tactic || "";
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const since = lastEvent === null ? "" : `?since=${lastEvent}`;
@@ -59,6 +70,7 @@
       if (data.type === "event") onEvent(data);
       else if (data.type === "state") onState(data);
       else if (data.type === "stats") onStats(data);
+      else if (data.type === "label") onLabel(data);
     };
     socket.onclose = () => {
       root.dataset.connected = "false";
