@@ -2,7 +2,9 @@
 
 A keyframe depends on no other frame, so each thread opens the file on its own and hands its
 decoder only every n-th keyframe packet; nothing else is decoded or even parsed. PyAV decodes with
-the GIL released, so n threads decode n keyframes at a time, beside the detector's runs.
+the GIL released, so n threads decode n keyframes at a time, beside the detector's runs. The first
+thread also notes every packet's time and size (`packets`): where the encoder spent its bits
+between keyframes, for free.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import av.error
 from av.video.reformatter import VideoReformatter
 
 from detection.pipeline.prefetch import FrameChannel
+from detection.pipeline.proposal import Packet
 from detection.pipeline.source import VideoDecodeError, VideoSource, VideoSourceError, analysis_frame, check_readable
 from detection.pipeline.types import Frame
 
@@ -40,11 +43,13 @@ class KeyframeSource(VideoSource):
         self.analysis_width = analysis_width
         self.depth = depth
         self.keyframes = 0
+        self.packets: list[Packet] = []
         self._start(0.0)
 
     def _start(self, seconds: float) -> None:
         self._stop = threading.Event()
         self._from = seconds
+        self.packets = []
         self._turn = 0
         self._channels = [FrameChannel(self.depth, self._stop) for _ in range(self.workers)]
         self._threads = [
@@ -68,6 +73,9 @@ class KeyframeSource(VideoSource):
                 for packet in container.demux(stream):
                     if self._stop.is_set():
                         return
+                    if worker == 0 and packet.size and packet.pts is not None and packet.time_base is not None:
+                        self.packets.append(Packet(float(packet.pts * packet.time_base), packet.size,
+                                                   packet.is_keyframe))
                     if packet.size and (not packet.is_keyframe or self._before_start(packet)):
                         continue
                     # The empty packet at the end flushes the decoder's reorder delay.
@@ -99,6 +107,12 @@ class KeyframeSource(VideoSource):
             self._turn = (self._turn + 1) % self.workers
             self.keyframes += 1
         return frame
+
+    def all_packets(self) -> list[Packet]:
+        """Every packet from the start or the last seek on; call once `read_frame` returned None
+        (the first thread may still be demuxing the end when another's keyframes ran out)."""
+        self._threads[0].join()
+        return list(self.packets)
 
     def seek(self, seconds: float) -> None:
         self._halt()

@@ -1,39 +1,36 @@
 """Two-pass detection: a keyframe-only proposal pass finds where something may happen, then the
 full pipeline decodes only those spans at the detection rate.
 
-Keyframes decode several times faster than a full decode (no inter prediction). Between two
-keyframes that show the same screen and no overlay nothing is decoded again; a screen change
-between two keyframes becomes a span from the first to just past the second, and an overlay (a
-kill notification) at a keyframe a span from the keyframe before to just past it. When keyframes
-lie further apart than the shortest overlay lasts, a notification could fall between two of
-them: raid spans are then decoded whole.
+Keyframes decode several times faster than a full decode (no inter prediction), and the packets
+between them are only measured, never decoded. The rules that turn what the keyframes show and
+the packet sizes into spans are in `proposal.py`. Here: the pass itself (detector on every
+keyframe, an image difference of the spec regions, the words of a keyframe where the detector is
+unsure and its neighbour differs) and `SpanSource`, which reads only the spans.
 """
 from __future__ import annotations
 
+import bisect
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from detection.pipeline.detector import Detector
+from detection.pipeline.fields import FieldReader
+from detection.pipeline.gate import RegionChangeGate
 from detection.pipeline.keyframes import KeyframeSource
 from detection.pipeline.profile import GameProfile
+from detection.pipeline.proposal import Activity, Keyframe, Span, SpanRules, merge, needs_words, spans_from
 from detection.pipeline.source import FileVideoSource, VideoSource
-from detection.pipeline.types import Frame
+from detection.pipeline.text import TextReader
+from detection.pipeline.types import Box, Detection, Frame
 
+__all__ = ["Keyframe", "Proposal", "Span", "SpanSource", "merge", "propose", "spans_from"]
 
-@dataclass(frozen=True)
-class Keyframe:
-    time: float
-    screen: str | None
-    overlay: bool
-    # The detector's best screen scored at least the profile's `proposal_screen`.
-    sure: bool = True
-
-
-@dataclass(frozen=True)
-class Span:
-    start: float
-    end: float
+WHOLE = Box(0.0, 0.0, 1.0, 1.0)
+# Share of a region's pixels that must differ for a keyframe to have moved (timers and blinking
+# cursors stay below it; another screen does not).
+MOVED_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,7 @@ class Proposal:
     spans: list[Span]
     duration: float
     seconds: float  # wall time of the proposal pass
+    word_reads: int = 0
 
     @property
     def covered(self) -> float:
@@ -53,16 +51,17 @@ def propose(
     *,
     detector: Detector,
     profile: GameProfile,
-    shortest_overlay: float = 2.0,
-    settle: float = 0.5,
+    reader: TextReader | None = None,
+    rules: SpanRules = SpanRules(),
     batch_size: int = 8,
     workers: int = 1,
 ) -> Proposal:
-    """`workers`: threads that decode keyframes at once (see `KeyframeSource`)."""
+    """`workers`: threads that decode keyframes at once (see `KeyframeSource`). Without a `reader`
+    no words are read: an unsure keyframe that moved counts as a change."""
     started = time.perf_counter()
     source = KeyframeSource(path, workers=workers)
+    looks = KeyframeLooks(profile, reader)
     frames: list[Frame] = []
-    keyframes: list[Keyframe] = []
     try:
         while True:
             frame = source.read_frame()
@@ -70,72 +69,80 @@ def propose(
                 frames.append(frame)
             if frames and (frame is None or len(frames) == batch_size):
                 for f, detections in zip(frames, detector.detect([f.image for f in frames])):
-                    screens = [d for d in detections if d.label in profile.screens]
-                    best = max(screens, key=lambda d: d.confidence, default=None)
-                    overlay = any(d.label in profile.overlays and d.confidence >= profile.thresholds.proposal_overlay
-                                  for d in detections)
-                    sure = best is not None and best.confidence >= profile.thresholds.proposal_screen
-                    keyframes.append(Keyframe(f.video_time, best.label if best else None, overlay, sure))
+                    looks.add(f, detections)
                 frames = []
             if frame is None:
                 break
-        duration = source.duration or (keyframes[-1].time if keyframes else 0.0)
+        duration = source.duration or (looks.keyframes[-1].time if looks.keyframes else 0.0)
+        activity = Activity(source.all_packets())
     finally:
         source.close()
-    spans = spans_from(keyframes, profile=profile, duration=duration, shortest_overlay=shortest_overlay, settle=settle)
-    return Proposal(keyframes, spans, duration, time.perf_counter() - started)
+    spans = spans_from(looks.keyframes, profile=profile, duration=duration, activity=activity, rules=rules)
+    return Proposal(looks.keyframes, spans, duration, time.perf_counter() - started, looks.word_reads)
 
 
-def spans_from(
-    keyframes: list[Keyframe], *, profile: GameProfile, duration: float, shortest_overlay: float, settle: float
-) -> list[Span]:
-    """`settle`: seconds decoded past the keyframe that shows a change, for the temporal filter to confirm it.
-
-    A change runs on to the first keyframe after it whose screen the detector is sure of: a screen
-    it half-recognises (one end screen scored as a queue) is only told apart by its words, which
-    the full pass reads, and needs more frames for that than a settle holds."""
-    if not keyframes:
-        return [Span(0.0, duration)]
-    times = [k.time for k in keyframes] + [duration]
-    gaps = sorted(b - a for a, b in zip(times, times[1:]))
-    sparse = bool(gaps) and gaps[len(gaps) // 2] > shortest_overlay
-    overlay_screens = {profile.raid_active_state}
-    raw: list[Span] = [Span(0.0, times[1] + settle)]
-    for i, key in enumerate(keyframes):
-        before = times[i - 1] if i > 0 else 0.0
-        after = times[i + 1]
-        following = keyframes[i + 1] if i + 1 < len(keyframes) else None
-        if following is not None and following.screen != key.screen:
-            sure = next((j for j in range(i + 1, len(keyframes)) if keyframes[j].sure), len(keyframes))
-            raw.append(Span(key.time, times[sure] + settle))
-        if key.overlay:
-            # It appeared after the keyframe before; one still showing at the next keyframe gets that one's span.
-            raw.append(Span(before, key.time + settle))
-        in_raid = key.screen is not None and profile.screens.get(key.screen) in overlay_screens
-        if sparse and in_raid:
-            raw.append(Span(key.time, after))
-    return [Span(span.start, min(span.end, duration)) for span in merge(raw)]
+def spans_of(frames: FileVideoSource, proposal: Proposal) -> SpanSource:
+    """The full pass's source: `frames` read over the proposed spans only."""
+    return SpanSource(frames, proposal.spans, [k.time for k in proposal.keyframes])
 
 
-def merge(spans: list[Span]) -> list[Span]:
-    merged: list[Span] = []
-    for span in sorted(spans, key=lambda s: s.start):
-        if merged and span.start <= merged[-1].end + 1e-6:
-            last = merged[-1]
-            merged[-1] = Span(last.start, max(last.end, span.end))
-        else:
-            merged.append(span)
-    return merged
+class KeyframeLooks:
+    """Keyframes in order, each with what the detector saw, whether its regions moved since the
+    last keyframe that differed, and (when the detector alone cannot tell whether it shows its
+    neighbour's screen) the screens whose words it shows. Holds only the previous keyframe's frame."""
+
+    def __init__(self, profile: GameProfile, reader: TextReader | None) -> None:
+        self.profile = profile
+        self.fields = None if reader is None else FieldReader(profile, reader)
+        thresholds = profile.thresholds
+        self.gate = RegionChangeGate([*profile.regions.values(), WHOLE], threshold=MOVED_SHARE,
+                                     pixel_delta=thresholds.gate_pixel, max_reuse=1 << 30)
+        self.worded = tuple(label for label in profile.screens if profile.keywords.get(label))
+        self.keyframes: list[Keyframe] = []
+        self.word_reads = 0
+        self._previous: Frame | None = None
+
+    def add(self, frame: Frame, detections: list[Detection]) -> None:
+        thresholds = self.profile.thresholds
+        screens = [d for d in detections if d.label in self.profile.screens]
+        best = max(screens, key=lambda d: d.confidence, default=None)
+        overlay = any(d.label in self.profile.overlays and d.confidence >= thresholds.proposal_overlay
+                      for d in detections)
+        sure = best is not None and best.confidence >= thresholds.proposal_screen
+        key = Keyframe(frame.video_time, best.label if best else None, overlay, sure, moved=self.gate.changed(frame))
+        if self.keyframes and self._previous is not None and self.fields is not None:
+            before = self.keyframes[-1]
+            if needs_words(before, key):
+                if before.words is None:
+                    self.keyframes[-1] = replace(before, words=self._words(self._previous, before))
+                key = replace(key, words=self._words(frame, key))
+        self.keyframes.append(key)
+        self._previous = frame
+
+    def _words(self, frame: Frame, key: Keyframe) -> frozenset[str]:
+        """The screens whose words show in the spec region of the detector's screen (or, failing
+        that, anywhere in the frame)."""
+        assert self.fields is not None
+        box = self.profile.regions.get(key.screen, WHOLE) if key.screen else WHOLE
+        self.word_reads += 1
+        return frozenset(self.fields.classes_by_text(frame, Detection(key.screen or "", 0.0, box), among=self.worded))
 
 
 class SpanSource(VideoSource):
-    """Reads only the given spans of another source, in order (seeking between them)."""
+    """Reads only the given spans of another source, in order. Between two spans it seeks, unless
+    no keyframe of `keyframes` lies between them: a seek would land on the keyframe before and
+    decode the same frames again, so it reads on and drops them."""
 
-    def __init__(self, source: FileVideoSource, spans: list[Span]) -> None:
+    def __init__(self, source: FileVideoSource, spans: list[Span], keyframes: Sequence[float] = ()) -> None:
         self.source = source
         self.spans = list(spans)
+        self.keyframes = sorted(keyframes)
+        self.seeks = 0
         self._index = -1
+        self._start = 0.0
         self._end = -1.0
+        self._position: float | None = None  # video time of the last frame read, None before any or after a seek
+        self._held: Frame | None = None
 
     @property
     def fps(self) -> float:
@@ -150,17 +157,36 @@ class SpanSource(VideoSource):
         if self._index >= len(self.spans):
             return False
         span = self.spans[self._index]
-        self.source.seek(span.start)
-        self._end = span.end
+        if not self._reads_on_to(span.start):
+            self.source.seek(span.start)
+            self.seeks += 1
+            self._held = None
+        self._start, self._end = span.start, span.end
         return True
+
+    def _reads_on_to(self, start: float) -> bool:
+        position = self._position
+        if position is None or start < position or not self.keyframes:
+            return False
+        after = bisect.bisect_right(self.keyframes, position + 1e-6)
+        return after == len(self.keyframes) or self.keyframes[after] > start + 1e-6
 
     def read_frame(self) -> Frame | None:
         while True:
             if self._index < 0 and not self._next_span():
                 return None
-            frame = self.source.read_frame() if self._index < len(self.spans) else None
-            if frame is not None and frame.video_time < self._end:
+            frame, self._held = self._held or self.source.read_frame(), None
+            if frame is None:
+                if not self._next_span():
+                    return None
+                continue
+            self._position = frame.video_time
+            if frame.video_time < self._start - 1e-6:
+                continue
+            if frame.video_time < self._end:
                 return frame
+            # Past this span: it may open the next one when that one is read on to.
+            self._held = frame
             if not self._next_span():
                 return None
 
@@ -168,7 +194,7 @@ class SpanSource(VideoSource):
         kept = [s for s in self.spans if s.end > seconds]
         if kept and kept[0].start < seconds:
             kept[0] = Span(seconds, kept[0].end)
-        self.spans, self._index = kept, -1
+        self.spans, self._index, self._position, self._held = kept, -1, None, None
 
     def close(self) -> None:
         self.source.close()

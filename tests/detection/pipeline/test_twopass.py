@@ -7,6 +7,7 @@ import pytest
 from detection.pipeline.factory import DetectSettings, build_pipeline, open_source
 from detection.pipeline.prefetch import PrefetchSource
 from detection.pipeline.source import FileVideoSource
+from detection.pipeline.proposal import SpanRules
 from detection.pipeline.twopass import Keyframe, Span, SpanSource, merge, spans_from
 from tests.detection.pipeline.synthetic import PROFILE, Script, write_video
 
@@ -24,26 +25,16 @@ def test_spans_surround_screen_changes_and_overlays() -> None:
         (0, "stash_screen", False), (2, "stash_screen", False), (4, "map_select", False), (6, "map_select", False),
         (8, "gameplay_hud", False), (10, "gameplay_hud", False), (12, "gameplay_hud", True), (14, "gameplay_hud", False),
         (16, "gameplay_hud", False), (18, "gameplay_hud", False)]]
-    spans = spans_from(keys, profile=PROFILE, duration=20.0, shortest_overlay=2.0, settle=1.0)
-    assert spans == [Span(0.0, 5.0), Span(6.0, 9.0), Span(10.0, 13.0)]
+    spans = spans_from(keys, profile=PROFILE, duration=20.0, activity=None, rules=SpanRules(settle=1.0))
+    # Dense keyframes (2 s, the shortest notification): nothing between two same screens is decoded.
+    assert spans == [Span(0.0, 1.0), Span(2.0, 5.0), Span(6.0, 9.0), Span(10.0, 13.0)]
 
 
 @pytest.mark.pure
-def test_a_change_runs_on_to_the_first_keyframe_whose_screen_is_sure() -> None:
-    keys = [Keyframe(0.0, "gameplay_hud", False), Keyframe(2.0, "gameplay_hud", False),
-            Keyframe(4.0, "queue_timer", False, sure=False), Keyframe(6.0, "queue_timer", False, sure=False),
-            Keyframe(8.0, "post_raid_screen", False), Keyframe(10.0, "post_raid_screen", False),
-            Keyframe(12.0, "post_raid_screen", False)]
-    spans = spans_from(keys, profile=PROFILE, duration=14.0, shortest_overlay=2.0, settle=0.5)
-    # The half-recognised end screen at 4 s is decoded until 8 s shows a screen the detector is sure of.
-    assert spans == [Span(0.0, 8.5)]  # without: [Span(0.0, 4.5), Span(6.0, 8.5)]
-
-
-@pytest.mark.pure
-def test_sparse_keyframes_decode_whole_raids() -> None:
+def test_sparse_keyframes_without_packet_sizes_decode_whole_raids() -> None:
     keys = [Keyframe(0.0, "stash_screen", False), Keyframe(5.0, "gameplay_hud", False),
             Keyframe(10.0, "gameplay_hud", False), Keyframe(15.0, "gameplay_hud", False)]
-    spans = spans_from(keys, profile=PROFILE, duration=20.0, shortest_overlay=2.0, settle=1.0)
+    spans = spans_from(keys, profile=PROFILE, duration=20.0, activity=None, rules=SpanRules(settle=1.0))
     assert spans == [Span(0.0, 20.0)]
 
 

@@ -1,0 +1,168 @@
+"""The two-pass proposal rules: from what the keyframes show and where the encoder spent its bits
+between them, the spans of video the full pass must decode.
+
+Two cues, neither of which needs the detector to be sure of a look:
+
+- **Is this keyframe's screen the one before's?** Two sure detections decide it. Otherwise a
+  keyframe whose spec regions did not move is the same screen; one that moved is compared with
+  its neighbour by the screens whose words it shows (`Keyframe.words`); a keyframe whose words
+  could not be read either counts as a change (decoding too much costs time, too little costs events).
+- **Where did something appear between two keyframes?** H.264 spends almost nothing on a still
+  screen or a slowly moving scene, and a large share of a keyframe's bits on a frame that shows
+  new content: a cut to another screen, a notification drawn over the scene (the spec shows one
+  2-4 s, so with keyframes 8 s apart most fall between two). Such frames are *bursts*
+  (`Activity.bursts`). The full pass decodes a short span at each burst of a gap that changed
+  screens or lies inside a raid; a gap with more bursts than `max_bursts` (a restless scene, where
+  the cue says nothing) is decoded whole, as is every such gap when packet sizes are unknown.
+"""
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from detection.pipeline.profile import GameProfile
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """What the proposal pass saw at one keyframe.
+
+    `screen`: the detector's best screen (None: none); `sure`: it scored at least the profile's
+    `proposal_screen`. `moved`: the spec regions differ from the last keyframe that differed
+    (True when not compared). `words`: the screens whose words the keyframe shows, None when not read.
+    """
+
+    time: float
+    screen: str | None
+    overlay: bool
+    sure: bool = True
+    moved: bool = True
+    words: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One compressed frame as demuxed: presentation time, bytes, keyframe or not."""
+
+    time: float
+    size: int
+    key: bool
+
+
+@dataclass(frozen=True)
+class SpanRules:
+    """`settle`: seconds decoded past a burst or a changed keyframe (confirmation, words and fields
+    need a second or two of frames). `margin`: seconds before a burst. `longest_overlay` (the spec:
+    at most 4 s) bounds how far before a keyframe an overlay it shows appeared; with keyframes
+    further apart than `shortest_overlay` (2 s) one can fall between two. A burst is a non-key frame
+    of at least `burst_share` of its keyframe's bytes and `burst_jump` times the median of the
+    frames just before it."""
+
+    settle: float = 2.0
+    margin: float = 0.4
+    shortest_overlay: float = 2.0
+    longest_overlay: float = 4.0
+    burst_share: float = 0.12
+    burst_jump: float = 5.0
+    max_bursts: int = 4
+
+
+class Activity:
+    """Packet sizes of a whole video, to find bursts between keyframes without decoding anything."""
+
+    def __init__(self, packets: Sequence[Packet], *, history: int = 15) -> None:
+        ordered = sorted(packets, key=lambda p: p.time)
+        self.times = [p.time for p in ordered]
+        self._share: list[float] = []
+        self._jump: list[float] = []
+        key_size = 0
+        recent: list[int] = []
+        for packet in ordered:
+            if packet.key:
+                key_size = packet.size
+                self._share.append(0.0)
+                self._jump.append(0.0)
+                continue
+            before = sorted(recent[-history:])
+            median = before[len(before) // 2] if before else packet.size
+            self._share.append(packet.size / key_size if key_size else 0.0)
+            self._jump.append(packet.size / max(1, median))
+            recent.append(packet.size)
+
+    def bursts(self, start: float, end: float, *, share: float, jump: float) -> list[float]:
+        """Times of the burst frames strictly between `start` and `end`."""
+        low = bisect.bisect_right(self.times, start + 1e-6)
+        high = bisect.bisect_left(self.times, end - 1e-6)
+        return [self.times[i] for i in range(low, high) if self._share[i] >= share and self._jump[i] >= jump]
+
+
+def same_screen(before: Keyframe, after: Keyframe) -> bool:
+    """Whether `after` shows the screen `before` showed (see the module's docstring)."""
+    if before.sure and after.sure:
+        return before.screen == after.screen
+    if not after.moved:
+        return True
+    if before.words is not None and after.words is not None and (before.words or after.words):
+        return before.words == after.words
+    return False
+
+
+def needs_words(before: Keyframe, after: Keyframe) -> bool:
+    """Only the words of both can tell whether `after` shows `before`'s screen."""
+    return not (before.sure and after.sure) and after.moved and (before.words is None or after.words is None)
+
+
+def in_raid(key: Keyframe, profile: GameProfile) -> bool:
+    screens = set(key.words or ()) | ({key.screen} if key.screen else set())
+    return any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
+
+
+def spans_from(
+    keyframes: Sequence[Keyframe], *, profile: GameProfile, duration: float, activity: Activity | None,
+    rules: SpanRules = SpanRules(),
+) -> list[Span]:
+    if not keyframes:
+        return [Span(0.0, duration)]
+    times = [k.time for k in keyframes] + [duration]
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    sparse = bool(gaps) and gaps[len(gaps) // 2] > rules.shortest_overlay
+    raw = [Span(0.0, keyframes[0].time + rules.settle)]
+    pairs = list(zip(keyframes, keyframes[1:]))
+    for before, after in pairs:
+        changed = not same_screen(before, after)
+        if changed:
+            raw.append(Span(after.time, after.time + rules.settle))
+        if after.overlay:
+            # It appeared at most `longest_overlay` before, and after the keyframe before.
+            raw.append(Span(max(before.time, after.time - rules.longest_overlay), after.time + rules.settle))
+        if changed or (sparse and (in_raid(before, profile) or in_raid(after, profile))):
+            raw += _around_bursts(before.time, after.time, activity, rules)
+    last = keyframes[-1]
+    if sparse and in_raid(last, profile):
+        raw += _around_bursts(last.time, duration, activity, rules)
+    return [Span(max(0.0, s.start), min(s.end, duration)) for s in merge(raw) if s.start < duration]
+
+
+def _around_bursts(start: float, end: float, activity: Activity | None, rules: SpanRules) -> list[Span]:
+    bursts = None if activity is None else activity.bursts(start, end, share=rules.burst_share, jump=rules.burst_jump)
+    if bursts is None or len(bursts) > rules.max_bursts:
+        return [Span(start, end + rules.settle)]
+    return [Span(t - rules.margin, t + rules.settle) for t in bursts]
+
+
+def merge(spans: Sequence[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if merged and span.start <= merged[-1].end + 1e-6:
+            last = merged[-1]
+            merged[-1] = Span(last.start, max(last.end, span.end))
+        else:
+            merged.append(span)
+    return merged

@@ -1,0 +1,134 @@
+"""The proposal rules on synthetic keyframe observations and packet sizes (no video, no model)."""
+from __future__ import annotations
+
+import pytest
+
+from detection.pipeline.proposal import Activity, Keyframe, Packet, Span, SpanRules, same_screen, spans_from
+from detection.pipeline.twopass import SpanSource
+from detection.pipeline.types import Frame
+from tests.detection.pipeline.synthetic import PROFILE
+
+pytestmark = pytest.mark.pure
+
+RULES = SpanRules(settle=1.0, margin=0.5)
+HUD = frozenset({"gameplay_hud"})
+
+
+def packets(duration: float, *, keyframes_every: float, bursts: dict[float, int] = {}, fps: int = 10) -> Activity:
+    """A still scene: keyframes of 20,000 bytes, other frames of 100, and a frame of `bursts[t]` bytes at t."""
+    found = []
+    for n in range(int(duration * fps)):
+        t = n / fps
+        key = abs(t / keyframes_every - round(t / keyframes_every)) < 1e-9
+        size = 20_000 if key else next((b for at, b in bursts.items() if abs(at - t) < 1e-9), 100)
+        found.append(Packet(t, size, key))
+    return Activity(found)
+
+
+def raid_keyframes(*times: float, **changes: Keyframe) -> list[Keyframe]:
+    return [changes.get(f"k{int(t)}", Keyframe(t, "gameplay_hud", False)) for t in times]
+
+
+def test_an_unsure_keyframe_whose_words_match_its_neighbour_proposes_nothing() -> None:
+    # A held-out HUD scored 0.3 as a queue screen: its words (SHIELD in the HUD strip) are the raid's.
+    unsure = Keyframe(8.0, "queue_timer", False, sure=False, words=HUD)
+    # The pass reads the words of both sides of every pair it cannot tell apart by the detector.
+    keys = [Keyframe(0.0, "gameplay_hud", False, words=HUD), unsure, Keyframe(16.0, "gameplay_hud", False, words=HUD)]
+    assert same_screen(keys[0], unsure) and same_screen(unsure, keys[2])
+    spans = spans_from(keys, profile=PROFILE, duration=24.0, activity=packets(24.0, keyframes_every=8.0), rules=RULES)
+    assert spans == [Span(0.0, 1.0)]  # the start; no change, no burst, no kill: nothing else
+
+
+def test_an_unsure_keyframe_whose_words_differ_proposes_a_span_at_the_cut() -> None:
+    survived = Keyframe(8.0, "queue_timer", False, sure=False, words=frozenset({"survived_screen"}))
+    keys = [Keyframe(0.0, "gameplay_hud", False, words=HUD), survived]
+    activity = packets(16.0, keyframes_every=8.0, bursts={5.3: 15_000})  # the cut to the end screen
+    spans = spans_from(keys, profile=PROFILE, duration=16.0, activity=activity, rules=RULES)
+    assert spans == [Span(0.0, 1.0), Span(4.8, 6.3), Span(8.0, 9.0)]
+
+
+def test_an_unsure_keyframe_that_did_not_move_is_its_neighbours_screen() -> None:
+    still = Keyframe(8.0, None, False, sure=False, moved=False)
+    assert same_screen(Keyframe(0.0, "loading_screen", False), still)
+    assert not same_screen(Keyframe(0.0, "loading_screen", False), Keyframe(8.0, None, False, sure=False))
+
+
+def test_unreadable_words_on_a_moved_unsure_keyframe_count_as_a_change() -> None:
+    before = Keyframe(0.0, "queue_timer", False, words=frozenset())
+    assert not same_screen(before, Keyframe(8.0, "queue_timer", False, sure=False, words=frozenset()))
+    assert same_screen(before, Keyframe(8.0, "queue_timer", False, sure=True))
+
+
+def test_a_kill_between_sparse_keyframes_is_caught_by_its_burst() -> None:
+    # Keyframes 8 s apart, all on the HUD; a notification shows from 11.2 s to 14 s, seen by no keyframe.
+    keys = raid_keyframes(0.0, 8.0, 16.0, 24.0)
+    activity = packets(32.0, keyframes_every=8.0, bursts={11.2: 4_000, 14.0: 3_000})
+    spans = spans_from(keys, profile=PROFILE, duration=32.0, activity=activity, rules=RULES)
+    assert spans == [Span(0.0, 1.0), Span(10.7, 12.2), Span(13.5, 15.0)]
+    assert any(span.start < 11.2 and span.end > 11.2 + 0.3 for span in spans)  # appearance and confirmation
+
+
+def test_small_frames_of_a_moving_scene_are_no_bursts() -> None:
+    # Frames of 1,500 bytes (7 % of a keyframe) a second apart: motion, not new content.
+    keys = raid_keyframes(0.0, 8.0)
+    activity = packets(16.0, keyframes_every=8.0, bursts={float(t): 1_500 for t in range(1, 16) if t != 8})
+    assert spans_from(keys, profile=PROFILE, duration=16.0, activity=activity, rules=RULES) == [Span(0.0, 1.0)]
+
+
+def test_a_restless_raid_gap_is_decoded_whole() -> None:
+    keys = raid_keyframes(0.0, 8.0, 16.0)
+    activity = packets(24.0, keyframes_every=8.0, bursts={t + 0.5: 5_000 for t in range(9, 15)})
+    spans = spans_from(keys, profile=PROFILE, duration=24.0, activity=activity, rules=RULES)
+    assert Span(8.0, 17.0) in spans
+
+
+def test_a_kill_at_a_keyframe_is_decoded_from_at_most_the_longest_notification_before() -> None:
+    keys = raid_keyframes(0.0, 8.0, 16.0, k8=Keyframe(8.0, "gameplay_hud", True))
+    spans = spans_from(keys, profile=PROFILE, duration=24.0, activity=packets(24.0, keyframes_every=8.0), rules=RULES)
+    assert Span(4.0, 9.0) in spans
+
+
+def test_activity_bursts_are_relative_to_the_keyframe_and_the_frames_before() -> None:
+    activity = packets(8.0, keyframes_every=8.0, bursts={2.0: 4_000, 5.0: 2_000})
+    assert activity.bursts(0.0, 8.0, share=0.12, jump=5.0) == [2.0]
+    assert activity.bursts(0.0, 8.0, share=0.05, jump=5.0) == [2.0, 5.0]
+    assert activity.bursts(2.0, 8.0, share=0.12, jump=5.0) == []
+
+
+class FakeFrames:
+    """10 frames a second for 30 s with keyframes every 8 s; a seek restarts at the keyframe before."""
+
+    def __init__(self) -> None:
+        self.next = 0
+        self.decoded = 0
+        self.fps = 10.0
+        self.duration = 30.0
+
+    def seek(self, seconds: float) -> None:
+        target = round(seconds * 10)
+        self.next = target - target % 80
+        self.skip_to = target
+
+    def read_frame(self) -> Frame | None:
+        while self.next < 300:
+            n, self.next = self.next, self.next + 1
+            self.decoded += 1
+            if n >= getattr(self, "skip_to", 0):
+                return Frame(image=None, number=n, video_time=n / 10)  # type: ignore[arg-type]
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def test_spans_in_one_gop_are_read_on_to_not_sought_again() -> None:
+    frames = FakeFrames()
+    spans = [Span(9.0, 10.0), Span(12.0, 13.0), Span(17.0, 18.0)]
+    source = SpanSource(frames, spans, keyframes=[0.0, 8.0, 16.0, 24.0])  # type: ignore[arg-type]
+    seen = []
+    while (frame := source.read_frame()) is not None:
+        seen.append(round(frame.video_time, 1))
+    assert seen == [round(9.0 + i / 10, 1) for i in range(10)] + [round(12.0 + i / 10, 1) for i in range(10)] + \
+        [round(17.0 + i / 10, 1) for i in range(10)]
+    # 9-13 s: one seek to the keyframe at 8 s; 17 s lies past the keyframe at 16 s: a seek there.
+    assert source.seeks == 2
