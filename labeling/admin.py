@@ -7,6 +7,8 @@ from django.http import HttpRequest
 from detection.models import Job, Recording
 from labeling import admin_inputs  # noqa: F401  # InputLog's admin (h-input), registered on import
 from labeling.services.vlm_job import label_options_from_params
+from labeling.training.job import train_job_start
+from labeling.training.params import TrainError
 from labeling.vlm_models import VlmCacheEntry, WindowLabel
 from project.jobs.registry import JobRefused
 from project.jobs.services import job_create
@@ -33,6 +35,23 @@ def vlm_label_selected_recordings(modeladmin: admin.ModelAdmin, request: HttpReq
             modeladmin.message_user(request, f"{recording}: {exc}", messages.ERROR)
     if started:
         modeladmin.message_user(request, f"Queued vlm jobs {started}", messages.SUCCESS)
+
+
+# ---- Training (h-train): the selected recordings' reviewed frames, from the active model's weights ----
+
+TRAIN_BASE_IMAGES = 200  # rendered frames beside the reviewed ones, so one recording still has a validation side
+
+
+@admin.action(description="Train a new model version on the selected recordings' reviewed frames")
+def train_on_selected_recordings(modeladmin: admin.ModelAdmin, request: HttpRequest,
+                                 queryset: QuerySet[Recording]) -> None:
+    params = {"recordings": sorted(queryset.values_list("pk", flat=True)), "base_images": TRAIN_BASE_IMAGES}
+    try:
+        job = train_job_start(params=params, user=request.user)
+    except (TrainError, JobRefused) as exc:
+        modeladmin.message_user(request, f"Training not started: {exc}", messages.ERROR)
+        return
+    modeladmin.message_user(request, f"Queued train job {job.pk}; follow it on the Models page", messages.SUCCESS)
 
 
 @admin.register(WindowLabel)

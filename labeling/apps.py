@@ -20,3 +20,6 @@ class LabelingConfig(AppConfig):
 
         job_kind_register(JobKind(name=Job.Kind.SUMMARIZE, queue="vlm", handler=summarize_job_handle,
                                   one_active_per_recording=True))
+        from labeling.training.job import train_job_handle
+
+        job_kind_register(JobKind(name=Job.Kind.TRAIN, queue="train", handler=train_job_handle))

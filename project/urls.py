@@ -15,5 +15,6 @@ urlpatterns = [
     # The hosted stream-producer API lives at the contract's exact paths (/api/session, /api/raid/...).
     path("api/", include("importer.api_urls")),
     path("importer/", include("importer.urls")),
+    path("", include("labeling.urls")),
     path("", include("review.urls")),
 ]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Vodscope needs on a fresh Debian machine: system tools (ffmpeg, chromium), a venv, the pinned packages.
-# Usage: scripts/setup.sh [runtime|dev]
+# Usage: scripts/setup.sh [runtime|dev|train]
+#   train: only the training venv .venv-train (torch, ultralytics: requirements-train.txt), which the `train`
+#   job and `manage.py train_model` run as a subprocess; the app's own .venv never imports torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour="${1:-runtime}"
@@ -22,6 +24,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
+if [ "$flavour" = train ]; then
+  [ -x .venv-train/bin/python ] || "$PYTHON" -m venv .venv-train
+  stamp=".venv-train/.installed-train"
+  if [ ! -f "$stamp" ] || [ requirements-train.txt -nt "$stamp" ]; then
+    .venv-train/bin/pip install -q --disable-pip-version-check -r requirements-train.txt
+    .venv-train/bin/python -c "import torch, ultralytics, onnx, onnxruntime"
+    touch "$stamp"
+  fi
+  exit 0
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
