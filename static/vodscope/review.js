@@ -185,7 +185,12 @@
     if (!seg) { toast("No labelled window at the player's time"); return; }
     player.pause();
     htmx.ajax("GET", `${lane().dataset.url}${seg.dataset.id}/correct/`, { target: "#label-popup", swap: "innerHTML" })
-      .then(() => focusForm(popup()));
+      .then(focusTactic);
+  }
+
+  function focusTactic() {
+    const field = popup() && popup().querySelector("select[name=tactic]");
+    if (field) field.focus();
   }
 
   function closeCorrection() {
@@ -330,14 +335,14 @@
   });
   // A correction refused (400) comes back as the form saying why: shown in the popup, not a "not saved" toast.
   document.body.addEventListener("htmx:beforeSwap", (ev) => {
-    if (ev.detail.xhr.status === 400 && ev.detail.elt.closest && ev.detail.elt.closest(".label-form")) {
+    if (ev.detail.xhr.status === 400 && ev.detail.target && ev.detail.target.id === "label-popup") {
       ev.detail.shouldSwap = true;
       ev.detail.isError = false;
     }
   });
   document.body.addEventListener("htmx:afterSettle", (ev) => {
     if (ev.target.id === "label-lane") { laneSegments = null; markCurrent(player.currentTime || 0); }
-    if (ev.target.id === "label-popup") focusForm(popup());
+    if (popup() && popup().contains(ev.target)) focusTactic(); // a refused correction, back with its reason
   });
   document.body.addEventListener("review:select", (ev) => select(rowById(ev.detail.id)));
   document.body.addEventListener("review:toast", (ev) => toast(ev.detail.message));
