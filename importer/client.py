@@ -110,6 +110,11 @@ class ImportClient:
         if self._sessions_at(plan.started_at):
             if entry is None or entry.status == "done" or (entry.mode == "atomic" and entry.status == "failed"):
                 outcome.status = "skipped"
+            elif entry.mode == "live":
+                raise PermanentError(
+                    "this session was forwarded live and its forwarding stopped part way; "
+                    "remove that session on the target and import again"
+                )
             elif entry.mode == "atomic":
                 # The atomic call went out in an earlier run and the session is there: all of it is,
                 # by the contract, and it was written before this run's baseline (nothing created now).
@@ -129,7 +134,7 @@ class ImportClient:
             if self._atomic(plan, entry, outcome):
                 return
         entry = self.ledger.start(key, plan, mode="individual", fingerprint=fingerprint)
-        entry.baseline = {"kills": stat_total(self._read("/api/stats").data, "kills")}
+        self.record_baseline(entry)
         self.ledger.save(entry)
         self._individual(plan, entry, outcome, resumed=False)
 
@@ -155,37 +160,50 @@ class ImportClient:
     def _individual(self, plan: SessionPlan, entry: LedgerEntry, outcome: SessionOutcome, *, resumed: bool) -> None:
         outcome.mode = "individual"
         steps = plan_steps(plan)
-        ids: dict[str, int] = dict(entry.remote_ids)
+        # Only the step a crashed run was on can be in doubt; written then, it is in the baseline.
         maybe_written = resumed
         for index in range(entry.next_step, len(steps)):
-            step = steps[index]
-            path = step.path.replace("{raid}", str(ids.get(f"raid:{step.raid_index}", "")))
-            remote_id: int | None = None
-            # Only the step a crashed run was on can be in doubt; written then, it is in the baseline.
-            found = self._reconcile(plan, steps, index, ids, entry) if maybe_written else None
-            if found is not None:
-                remote_id = found
-            else:
-                response = self._write(
-                    step.method,
-                    path,
-                    step.body,
-                    reconcile=lambda: self._reconcile(plan, steps, index, ids, entry),
-                    assume_sent=maybe_written,
-                )
-                if response.status >= 400:
-                    raise PermanentError(f"{step.method} {path}: {response.status} {response.error}")
-                remote_id = _id(response.data)
-                if not (isinstance(response.data, dict) and response.data.get("earlier")):
-                    _count(outcome.created, step)
+            if self.send_step(plan, steps, index, entry, maybe_written=maybe_written):
+                _count(outcome.created, steps[index])
             maybe_written = False
-            if step.kind in ("session", "raid") and remote_id is not None:
-                ids[step.key] = remote_id
-                entry.remote_ids = dict(ids)
-            entry.next_step = index + 1
             self.ledger.save(entry)
-            self.on_step(step.key)
+            self.on_step(steps[index].key)
         self.ledger.finish(entry, status="done")
+
+    def send_step(self, plan: SessionPlan, steps: list[Step], index: int, entry: LedgerEntry, *, maybe_written: bool) -> bool:
+        """Put step `index` on the target once; True when this call wrote it, False when it was already there.
+
+        `maybe_written`: an earlier attempt may have sent it, so the target is read back before anything
+        is sent. Records a session's or raid's remote id and the cursor in `entry` (the caller saves it).
+        Raises PermanentError on a refusal, GaveUp when the target stayed unreachable.
+        """
+        step = steps[index]
+        ids = dict(entry.remote_ids)
+        path = step.path.replace("{raid}", str(ids.get(f"raid:{step.raid_index}", "")))
+        found = self._reconcile(plan, steps, index, ids, entry) if maybe_written else None
+        created = False
+        if found is not None:
+            remote_id: int | None = found
+        else:
+            response = self._write(
+                step.method,
+                path,
+                step.body,
+                reconcile=lambda: self._reconcile(plan, steps, index, ids, entry),
+                assume_sent=maybe_written,
+            )
+            if response.status >= 400:
+                raise PermanentError(f"{step.method} {path}: {response.status} {response.error}")
+            remote_id = _id(response.data)
+            created = not (isinstance(response.data, dict) and response.data.get("earlier"))
+        if step.kind in ("session", "raid") and remote_id is not None:
+            entry.remote_ids = {**ids, step.key: remote_id}
+        entry.next_step = index + 1
+        return created
+
+    def record_baseline(self, entry: LedgerEntry) -> None:
+        """The target's kill total before the first write: how a lost kill is found without a read-back."""
+        entry.baseline = {"kills": stat_total(self._read("/api/stats").data, "kills")}
 
     def _reconcile(
         self, plan: SessionPlan, steps: list[Step], index: int, ids: dict[str, int], entry: LedgerEntry

@@ -17,7 +17,7 @@ from importer import contract
 from importer.contract import ContractError, format_time
 
 # At one video offset a raid opens before what happens in it, and closes after.
-_ORDER = {"raid_start": 0, "state_transition": 1, "kill": 2, "raid_end": 3}
+EVENT_ORDER = {"raid_start": 0, "state_transition": 1, "kill": 2, "raid_end": 3}
 # The raid_active transition and raid_start come from the same frame; rounding may split them.
 _START_SLACK = timedelta(seconds=2)
 _OUTCOME_ALIASES = {"killed_in_action": "killed", "missing_in_action": "mia", "extracted": "survived"}
@@ -130,7 +130,7 @@ def build_session_plan(
         moment = real_time(start, event.video_offset_seconds) if started_at or log.started_at else event.timestamp
         return moment or start
 
-    for event in sorted(log.events, key=lambda e: (e.video_offset_seconds, _ORDER.get(e.type, 9))):
+    for event in sorted(log.events, key=lambda e: (e.video_offset_seconds, EVENT_ORDER.get(e.type, 9))):
         moment = at(event)
         last_time = max(last_time, moment)
         where = f"{event.type} at {_clock(event.video_offset_seconds)}"
