@@ -1,6 +1,7 @@
 """`manage.py render_demo --out DIR --minutes M ...`: an OBS-like demo recording and its truth file."""
 from __future__ import annotations
 
+import argparse
 from datetime import datetime, timezone
 from typing import Any
 
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detection.pipeline.event_log import EventLogError, parse_timestamp
 from detection.render.families import DEFAULT_FAMILY, FAMILIES
+from detection.render.inputs import write_session_input_log
 from detection.render.session import render_session
 from detection.render.timeline import DEMO_PACING, QUICK_PACING
 
@@ -42,6 +44,9 @@ class Command(BaseCommand):
                             help="hide this many screens (one at least a stash or end screen) behind black, frozen or noise "
                                  "frames; the truth is unchanged and its metadata lists what was hidden")
         parser.add_argument("--blank-stretch", type=int, default=0, help="hide this many screens in a row after a raid")
+        parser.add_argument("--input-log", action=argparse.BooleanOptionalAction, default=True,
+                            help="write <name>.inputs.csv beside the video: a synthetic mouse/keyboard log matching its "
+                                 "truth (docs/input-log.md)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -66,3 +71,5 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{result.video} ({result.frames} frames, {result.speed:.1f}x real time)\n{result.truth}")
+        if options["input_log"]:
+            self.stdout.write(str(write_session_input_log(result.video, result.truth, seed=options["seed"])))
