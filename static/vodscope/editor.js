@@ -54,7 +54,7 @@
 
   function setStatus(text, kind) {
     statusLine.textContent = text;
-    statusLine.className = `status ${kind || "muted"}`;
+    statusLine.className = `save-state ${kind || "muted"}`;
   }
 
   function setZoom(next, anchor) {
@@ -318,6 +318,7 @@
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, textarea") || (event.target === classSelect && !event.ctrlKey)) return;
     const key = event.key;
+    if ((key === "Enter" || key === " ") && event.target.closest("button, a")) return; // the control's own click
     const ctrl = event.ctrlKey || event.metaKey;
     const step = event.shiftKey ? 10 : 1;
     let handled = true;
