@@ -10,7 +10,9 @@ class DetectionConfig(AppConfig):
     def ready(self) -> None:
         from detection.models import Job
         from detection.services.detect import detect_job_handle
-        from detection.services.live_job import LIVE_QUEUE, live_job_handle, live_sessions_end_stale
+        from celery.signals import worker_shutting_down
+
+        from detection.services.live_job import LIVE_QUEUE, live_job_handle, live_runners_stop, live_sessions_end_stale
         from project.jobs.registry import JobKind, job_kind_register
         from project.jobs.sweep import stale_rule_register
 
@@ -19,3 +21,4 @@ class DetectionConfig(AppConfig):
         )
         job_kind_register(JobKind(name=Job.Kind.LIVE, queue=LIVE_QUEUE, handler=live_job_handle))
         stale_rule_register(live_sessions_end_stale)
+        worker_shutting_down.connect(live_runners_stop, weak=False, dispatch_uid="detection.live.stop")

@@ -1,8 +1,11 @@
 """The `live` job kind: a live session started from the dashboard and run by a worker on the `live` queue.
 
 Queue and worker: a session runs until stopped, for hours, so it has a queue of its own and its own
-worker process (`celery -A project worker -Q live`, started beside the detect worker by scripts/run.sh):
-detect jobs never wait behind a stream, and a stream never waits behind a backlog of detect jobs.
+worker process (`celery -A project worker -Q live --pool threads --concurrency 2`, started beside the
+detect worker by scripts/run.sh): detect jobs never wait behind a stream, and a stream never waits
+behind a backlog of detect jobs. The threads pool runs sessions in the worker's own process, so a
+worker told to stop (SIGTERM: Celery's warm shutdown) stops its sessions cleanly, every confirmed
+event flushed, instead of waiting for streams that never end (`live_runners_stop`).
 
 Never resumed: a live session cannot be re-run from a checkpoint (the moments it missed are gone),
 so a live job whose process died ends, its status and message saying so, with every event it had
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -41,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 LIVE_QUEUE = "live"
 TAP_CLOSE_SECONDS = 10.0  # at the end, labels and forwards still in flight get this long
+
+
+_RUNNING: set[LiveRunner] = set()  # the sessions this process runs for its jobs
+_RUNNING_LOCK = threading.Lock()
 
 
 class LiveSessionLost(Exception):
@@ -84,12 +92,28 @@ def live_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     except LiveRefused as exc:
         live_session_ended(session=session, video_path=runner.video_path, error=str(exc))
         raise
-    outcome = runner.run(session, taps=taps, tap_timeout=TAP_CLOSE_SECONDS)
+    with _RUNNING_LOCK:
+        _RUNNING.add(runner)
+    try:
+        outcome = runner.run(session, taps=taps, tap_timeout=TAP_CLOSE_SECONDS)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(runner)
     result = live_session_ended(session=session, video_path=runner.video_path, error=outcome.error)
     if outcome.error:
         raise LiveRefused(f"the capture failed: {outcome.error}; the {outcome.events} events confirmed are kept")
     return {**result, "events": outcome.events, "stopped": runner.stopped, "final": outcome.stats.to_json(),
             **outcome.taps}
+
+
+def live_runners_stop(**_: object) -> None:
+    """The worker is shutting down (Celery's `worker_shutting_down`): every session it runs stops cleanly."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for runner in running:
+        runner.stop()
+    if running:
+        logger.warning("worker shutting down: stopping %s live session(s)", len(running))
 
 
 def live_taps(*, session: LiveSession, options: LiveOptions) -> tuple[LiveTap, ...]:
