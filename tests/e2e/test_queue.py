@@ -56,3 +56,17 @@ def test_the_queue_orders_and_its_keys_label(page_factory, live_server, owner, f
     page.keyboard.press("e")
     page.wait_for_url(f"**/recordings/queue/frames/{frames[2].pk}/edit/?next=%2Frecordings%2Fqueue%2F")
     page.wait_for_selector("#editor-canvas")
+
+
+def test_j_past_the_last_card_turns_the_page(page_factory, live_server, owner, frames, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("review.views_queue.PER_PAGE", 2)  # the live server runs in this process
+    page = page_factory(owner)
+    page.goto(f"{live_server.url}/recordings/queue/")
+    page.wait_for_selector('li.qcard[aria-selected="true"]')
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # past the last card of page 1
+    page.wait_for_function("document.getElementById('queue-list').dataset.page === '2'")
+    page.wait_for_url("**/recordings/queue/?page=2")
+    page.wait_for_function(f"document.querySelector('li.qcard[aria-selected=\"true\"]')?.dataset.frameId === '{frames[2].pk}'")
+    page.keyboard.press("k")  # before the first card of page 2: back to page 1, on its last card
+    page.wait_for_function(f"document.querySelector('li.qcard[aria-selected=\"true\"]')?.dataset.frameId === '{frames[9].pk}'")
