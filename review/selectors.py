@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Max, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from detection.models import DetectedEvent, Job, Recording
@@ -25,6 +25,10 @@ STATE_FILTERS = {
     "all": ("All", Q()),
 }
 BAND_FILTERS = ("", "low", "high")
+# "" in video order; "attention": the events the VLM cross-check disputes first (labeling/crosscheck.py), then
+# the rest, each in video order, so a reviewer meets the detector's likely mistakes first.
+ORDERS = {"": "Video order", "attention": "Disputed first"}
+DISPUTED = Q(evidence__vlm_check__agrees=False)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class ReviewFilters:
     types: tuple[str, ...] = ()
     band: str = ""  # "" all, "low" below the threshold, "high" at or above it
     state: str = ""
+    order: str = ""
 
     @classmethod
     def from_query(cls, query: Any) -> ReviewFilters:
@@ -39,14 +44,17 @@ class ReviewFilters:
         types = tuple(t for t in query.getlist("type") if t in known)
         band = query.get("band", "")
         state = query.get("state", "")
+        order = query.get("order", "")
         return cls(
             types=types,
             band=band if band in BAND_FILTERS else "",
             state=state if state in STATE_FILTERS else "",
+            order=order if order in ORDERS else "",
         )
 
     @property
     def active(self) -> bool:
+        """Filters narrow the list; the order only rearranges it."""
         return bool(self.types or self.band or self.state)
 
 
@@ -63,6 +71,7 @@ class EventRow:
     source: str
     review_status: str
     partial: bool = False
+    disputed: bool = False  # the VLM cross-check says what the detector claims is not on screen
 
     @classmethod
     def from_event(cls, event: DetectedEvent) -> EventRow:
@@ -76,6 +85,7 @@ class EventRow:
             source=event.source,
             review_status=event.review_status,
             partial=event.partial,
+            disputed=(event.evidence or {}).get("vlm_check", {}).get("agrees") is False,
         )
 
 
@@ -121,12 +131,13 @@ def event_for_review(*, recording: Recording, pk: int) -> DetectedEvent:
 
 
 def review_events(*, recording: Recording, filters: ReviewFilters) -> list[EventRow]:
-    """One query, only the columns a row shows."""
-    queryset: QuerySet[DetectedEvent] = (
-        DetectedEvent.objects.filter(recording=recording)
-        .filter(STATE_FILTERS[filters.state][1])
-        .order_by("video_offset_seconds", "id")
+    """One query, only the columns a row shows (and whether the cross-check disputes the event)."""
+    queryset: QuerySet[DetectedEvent] = DetectedEvent.objects.filter(recording=recording).filter(
+        STATE_FILTERS[filters.state][1]
     )
+    disputed = Case(When(DISPUTED, then=Value(True)), default=Value(False), output_field=BooleanField())
+    ordering = ("video_offset_seconds", "id")
+    queryset = queryset.order_by(disputed.desc(), *ordering) if filters.order == "attention" else queryset.order_by(*ordering)
     if filters.types:
         queryset = queryset.filter(event_type__in=filters.types)
     threshold = review_threshold()
@@ -134,7 +145,7 @@ def review_events(*, recording: Recording, filters: ReviewFilters) -> list[Event
         queryset = queryset.filter(confidence__lt=threshold)
     elif filters.band == "high":
         queryset = queryset.filter(confidence__gte=threshold)
-    return [EventRow(*values) for values in queryset.values_list(*ROW_FIELDS)]
+    return [EventRow(*values) for values in queryset.annotate(disputed=disputed).values_list(*ROW_FIELDS, "disputed")]
 
 
 def review_counts(*, recording: Recording) -> ReviewCounts:
