@@ -151,3 +151,31 @@ def test_production_pushes_through_the_redis_layer_without_polling(owner, monkey
         return message
 
     assert async_to_sync(scenario)()["event_id"] == "pushed"
+
+
+def test_a_live_label_reaches_the_dashboard_as_a_label_message(owner) -> None:  # type: ignore[no-untyped-def]
+    from labeling.vlm_models import WindowLabel
+    from project.asgi import application
+
+    session = session_for(owner)
+    owner_cookie = cookie_for(owner)
+
+    def labelled() -> WindowLabel:
+        return WindowLabel.objects.create(
+            recording=session.recording, job=session.job, video_path="/tmp/none.mkv", prompt_version="tactical_v1",
+            spec=f"live{session.job.pk}:5x2/2", window_index=7, start=14.0, end=16.0,
+            frames=[14.0, 14.4, 14.8, 15.2, 15.6], status=WindowLabel.Status.LABELLED, source=WindowLabel.Source.VLM,
+            backend="ollama:test-model", label={"tactic": "kiting", "health": 73, "shield": 40})
+
+    async def scenario() -> dict[str, Any]:
+        communicator = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, owner_cookie])
+        assert (await communicator.connect(timeout=10))[0]
+        await database_sync_to_async(labelled)()
+        message = await receive_until(communicator, lambda m: m["type"] == "label")
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+    assert message["job"] == session.job.pk and message["recording"] == session.recording.pk
+    assert message["label"] == {"tactic": "kiting", "health": 73, "shield": 40}
+    assert (message["start"], message["end"], message["window"], message["source"]) == (14.0, 16.0, 7, "vlm")
