@@ -285,14 +285,14 @@ class InputTrack:
         buttons: list[tuple[float, str, bool]] = []
         keys: list[tuple[float, str, bool]] = []
         for e in log.events:
-            t = e.seconds + offset_seconds
+            t = round(e.seconds + offset_seconds, 6)  # 1.7 - 0.1 is 1.6 here, not 1.5999999999999999
             if e.x is not None and e.y is not None:
                 moves.append((t, e.x, e.y))
             if e.kind in ("down", "up"):
                 buttons.append((t, e.button, e.kind == "down"))
             elif e.kind in ("key_down", "key_up"):
                 keys.append((t, e.key, e.kind == "key_down"))
-        times = [e.seconds + offset_seconds for e in log.events]
+        times = [round(e.seconds + offset_seconds, 6) for e in log.events]
         return cls(moves=tuple(moves), buttons=tuple(buttons), keys=tuple(keys), first=min(times), last=max(times))
 
     def covers(self, start: float, end: float) -> bool:

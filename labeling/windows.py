@@ -45,7 +45,7 @@ def jpeg(image: np.ndarray) -> bytes:
     return bytes(data)
 
 
-def _fit(image: np.ndarray, width: int) -> np.ndarray:
+def fit_width(image: np.ndarray, width: int) -> np.ndarray:
     if image.shape[1] <= width:
         return image
     height = max(2, int(round(image.shape[0] * width / image.shape[1])))
@@ -57,12 +57,12 @@ def window_prepare(window: Window, *, profile: GameProfile, schema: LabelSchema,
     digest = hashlib.blake2b(digest_size=20)
     images: list[bytes] = []
     for frame in window.frames:
-        small = _fit(frame.image, FRAME_WIDTH)
+        small = fit_width(frame.image, FRAME_WIDTH)
         digest.update(np.ascontiguousarray(small).tobytes())
         images.append(jpeg(small))
     hud = hud_crop(window.frames[-1], profile, schema)
     digest.update(np.ascontiguousarray(hud).tobytes())
-    images.append(jpeg(_fit(hud, HUD_MAX_WIDTH)))
+    images.append(jpeg(fit_width(hud, HUD_MAX_WIDTH)))
     ocr: dict[str, int | None] = {f.name: None for f in schema.hud_fields}
     if reader is not None:
         ocr = hud_values([line.text for line in reader.read(hud)], schema)
