@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/", include("importer.api_urls")),
     path("importer/", include("importer.urls")),
     path("", include("labeling.urls")),
+    path("", include("labeling.urls_summaries")),
     path("", include("review.urls")),
 ]
