@@ -18,7 +18,7 @@ from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult
 from detection.pipeline.prefetch import PrefetchSource
 from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSource
 from detection.pipeline.text import RapidTextReader
-from detection.pipeline.twopass import Proposal, SpanSource, propose
+from detection.pipeline.twopass import Proposal, propose, spans_of
 
 _DETECTORS: dict[tuple[Any, ...], OnnxDetector] = {}
 _READERS: dict[tuple[int, float, int], RapidTextReader] = {}
@@ -90,11 +90,11 @@ def open_source(
     decoded ahead in a thread beside the pipeline."""
     proposal = None
     if settings.two_pass:
-        proposal = propose(path, detector=pipeline.detector, profile=pipeline.profile, batch_size=settings.batch_size,
-                           workers=min(8, _cores()))
+        proposal = propose(path, detector=pipeline.detector, reader=pipeline.fields.reader, profile=pipeline.profile,
+                           batch_size=settings.batch_size, workers=min(8, _cores()))
     options = DecodeOptions(skip_nonref=settings.skip_nonref, threads=_frame_threads())
     frames = FileVideoSource(path, detection_fps=settings.detection_fps, started_at=started_at, options=options)
-    return PrefetchSource(frames if proposal is None else SpanSource(frames, proposal.spans)), proposal
+    return PrefetchSource(frames if proposal is None else spans_of(frames, proposal)), proposal
 
 
 def _cores() -> int:

@@ -22,8 +22,9 @@ from detection.pipeline.labels import label_schema_load, prompt_load
 from detection.pipeline.profile import GameProfile, load_profile
 from detection.pipeline.text import RapidTextReader
 from detection.pipeline.windows import Span, WindowSpec, state_spans, window_plan
-from labeling.analyst import Analyst, Limits, PreparedWindow, WindowResult
+from labeling.analyst import Analyst, Limits, PreparedWindow, WindowResult, prompt_version_for
 from labeling.backends.base import BackendConfig, backend_create
+from labeling.inputlog_services import window_inputs_for
 from labeling.vlm_models import VlmCacheEntry, WindowLabel
 from labeling.windows import video_duration, windows_prepared
 
@@ -150,19 +151,22 @@ def vlm_label_run(
     prompt = prompt_load(options.profile, options.prompt_version or schema.default_prompt)
     duration = video_duration(video)
     detected = _detected(recording, profile, states=options.states, duration=duration)
+    inputs_for = window_inputs_for(recording)  # None without an input log: the prompt is as before
+    version = prompt_version_for(prompt.version, inputs=inputs_for is not None)
     plan = window_plan(duration=duration, spec=options.spec, spans=detected.spans)
-    summary = LabelSummary(windows=len(plan.windows), skipped=plan.skipped, prompt_version=prompt.version)
+    summary = LabelSummary(windows=len(plan.windows), skipped=plan.skipped, prompt_version=version)
     backends = [backend_create(config) for config in options.backends]
     summary.backends = [b.name for b in backends]
     analyst = Analyst(backends=backends, schema=schema, prompt=prompt, limits=options.limits, cache=DbCache(),
                       params={"frames": options.spec.frames, "seconds": options.spec.seconds})
     reader = RapidTextReader(max_side=960, min_score=profile.ocr.min_score) if options.ocr else None
     windows: Iterator[PreparedWindow] = windows_prepared(video, plan, spec=options.spec, profile=profile,
-                                                         schema=schema, reader=reader, context_for=detected.context)
+                                                         schema=schema, reader=reader, context_for=detected.context,
+                                                         inputs_for=inputs_for)
     spec_key = f"{options.spec.frames}x{options.spec.seconds:g}/{options.spec.stride:g}"
 
     def store(result: WindowResult) -> None:
-        window_label_store(result, video=video, recording=recording, job=job, prompt_version=prompt.version, spec_key=spec_key)
+        window_label_store(result, video=video, recording=recording, job=job, prompt_version=version, spec_key=spec_key)
         _count(summary, result)
         if output is not None:
             output.write(json.dumps(window_line(result), sort_keys=True) + "\n")
