@@ -27,17 +27,23 @@ def _span(parsed: ParsedLog, offset_seconds: float) -> tuple[float, float]:
     return parsed.events[0].seconds + offset_seconds, parsed.events[-1].seconds + offset_seconds
 
 
-@transaction.atomic
-def input_log_attach(*, recording: Recording, path: str | Path, offset_seconds: float = 0.0,
-                     screen: tuple[int, int] | None = None) -> InputLog:
-    """Validate the whole file and store it as the recording's log (replacing any before it)."""
+def input_log_check(*, recording: Recording, path: str | Path,
+                    screen: tuple[int, int] | None = None) -> tuple[Path, ParsedLog]:
+    """The file's real path and its parse; an InputLogError naming what is wrong (place, format, bad lines)."""
     try:
         resolved = resolve_allowed_path(path)
     except IngestError as exc:
         raise InputLogError(str(exc)) from None
     if not resolved.is_file():
         raise InputLogError(f"{path}: not a file")
-    parsed = input_log_read(resolved, started_at=recording.started_at, screen=screen, format=format_of(resolved))
+    return resolved, input_log_read(resolved, started_at=recording.started_at, screen=screen, format=format_of(resolved))
+
+
+@transaction.atomic
+def input_log_attach(*, recording: Recording, path: str | Path, offset_seconds: float = 0.0,
+                     screen: tuple[int, int] | None = None) -> InputLog:
+    """Validate the whole file and store it as the recording's log (replacing any before it)."""
+    resolved, parsed = input_log_check(recording=recording, path=path, screen=screen)
     first, last = _span(parsed, offset_seconds)
     log, _ = InputLog.objects.update_or_create(recording=recording, defaults={
         "path": str(resolved), "format": parsed.format, "offset_seconds": offset_seconds, "rows": len(parsed.events),
