@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.datasets.annotations import frame_boxes
+from detection.models import DetectedEvent
+from detection.selectors import recordings_visible_to
+from labeling.datasets.annotations import annotation_frame_for_event, frame_boxes
 from labeling.datasets.box_edits import BoxesInvalid, boxes_parse, frame_boxes_save
 from labeling.datasets.transfer import dataset_classes
 from labeling.models import FrameAnnotation
@@ -48,6 +51,17 @@ def editor_page(request: HtmxHttpRequest, frame_pk: int) -> HttpResponse:
     }
     changes = frame.changes.select_related("user")[:HISTORY_SHOWN]
     return render(request, "review/editor.html", {"frame": frame, "config": config, "changes": changes})
+
+
+@require_GET
+def editor_for_event(request: HtmxHttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    """From a review row to the box editor on the frame the event was seen on (made ready if it is not yet)."""
+    recording = get_object_or_404(recordings_visible_to(request.user), pk=pk)
+    event = get_object_or_404(DetectedEvent.objects.filter(recording=recording), pk=event_pk)
+    event.recording = recording
+    frame = annotation_frame_for_event(event=event)
+    back = reverse("review-page", args=[recording.pk])
+    return redirect(f"{reverse('editor-page', args=[frame.pk])}?{urlencode({'next': back})}")
 
 
 @require_POST

@@ -100,6 +100,25 @@ def annotation_request_box(*, event: DetectedEvent) -> FrameAnnotation | None:
 
 
 @transaction.atomic
+def annotation_frame_for_event(*, event: DetectedEvent) -> FrameAnnotation:
+    """The frame to draw an event's box on (the box editor opened from review): the frame its box was seen on,
+    a candidate with the detector's box proposed unless it is training data already; for an event without a
+    box, its own frame asking for one."""
+    seen = event_box(event)
+    recording = event.recording
+    if seen is None:
+        frame_number = event.frame_number or round(event.video_offset_seconds * (recording.avg_fps or 30.0))
+        return _frame_for(recording, frame_number, status=FrameAnnotation.Status.CANDIDATE,
+                          source=FrameAnnotation.Source.HAND, reason=f"{event.event_type}: draw its box")
+    frame_number, box = seen
+    frame = _frame_for(recording, frame_number, status=FrameAnnotation.Status.CANDIDATE, confidence=event.confidence,
+                       label=box.label, reason=f"unreviewed {box.label}")
+    if frame.status == FrameAnnotation.Status.CANDIDATE and not frame.boxes.filter(event=event).exists():
+        BoxAnnotation.objects.create(frame=frame, event=event, label=box.label, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1)
+    return frame
+
+
+@transaction.atomic
 def annotation_candidates_collect(*, recording: Recording) -> int:
     """The recording's candidate frames as its current unreviewed detections and rejections say (called when a
     detect job ends): new ones added, ones no longer seen (a later run superseded them) dropped unless someone

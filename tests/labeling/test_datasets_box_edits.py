@@ -152,3 +152,20 @@ def test_undo_back_to_unreviewed_proposes_the_box_again(owner, recording) -> Non
     review_undo_last(recording=recording, user=owner)
     frame.refresh_from_db()
     assert frame.status == "candidate" and boxes_of(frame) == [("kill_notification", 0.1, 0.2, 0.5, 0.6)]
+
+
+def test_review_opens_the_editor_on_an_events_frame(client, owner, recording) -> None:  # type: ignore[no-untyped-def]
+    seen = detected(recording, 6, 0.9, [0.2, 0.2, 0.4, 0.4])
+    by_hand = event_add(recording=recording, user=owner, event_type="kill",
+                        data={"enemy_type": "pmc", "weapon": "M4A1", "headshot": True}, video_offset_seconds=0.3)
+    client.force_login(owner)
+    response = client.get(f"/recordings/{recording.pk}/queue/events/{seen.pk}/")
+    frame = FrameAnnotation.objects.get(recording=recording, frame_number=6)
+    assert response.status_code == 302
+    assert response["Location"] == f"/recordings/queue/frames/{frame.pk}/edit/?next=%2Frecordings%2F{recording.pk}%2Freview%2F"
+    assert frame.status == "candidate" and boxes_of(frame) == [("kill_notification", 0.2, 0.2, 0.4, 0.4)]
+    client.get(f"/recordings/{recording.pk}/queue/events/{seen.pk}/")  # again: still the one proposal
+    assert boxes_of(frame) == [("kill_notification", 0.2, 0.2, 0.4, 0.4)]
+    response = client.get(f"/recordings/{recording.pk}/queue/events/{by_hand.pk}/")
+    asked = FrameAnnotation.objects.get(recording=recording, frame_number=by_hand.frame_number)
+    assert response["Location"].startswith(f"/recordings/queue/frames/{asked.pk}/edit/") and asked.source == "hand"
