@@ -53,6 +53,7 @@ def summarize(recording, url: str, *extra: str) -> None:  # type: ignore[no-unty
                  "--model", "llama3", *extra)
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(("key", "suffix"), PROTOCOLS)
 def test_a_text_request_carries_temperature_zero_the_seed_and_no_images(key, suffix):
     request = text_request(system="you summarise", prompt="what happened?", schema={"type": "object"},

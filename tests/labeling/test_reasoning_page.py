@@ -36,6 +36,7 @@ def summaries(recording) -> None:  # type: ignore[no-untyped-def]
                                            "highlights": ["raid 1: quiet loot run"]})
 
 
+@pytest.mark.once
 def test_the_review_page_shows_the_summaries_with_model_and_prompt(client, reviewer, recording):
     summaries(recording)
     DetectedEventFactory(recording=recording, event_type="kill", video_offset_seconds=75.0,
@@ -63,6 +64,7 @@ def test_the_owner_starts_one_summarize_job_and_the_panel_polls_while_it_runs(cl
     assert client.post(f"/recordings/{recording.pk}/summaries/start/").status_code == 302  # no JS: back to the page
 
 
+@pytest.mark.once
 def test_who_may_not_start_or_see_gets_404(client, reviewer, outsider, recording):
     assert login(client, reviewer).post(f"/recordings/{recording.pk}/summaries/start/").status_code == 404
     client.logout()
