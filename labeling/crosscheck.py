@@ -63,12 +63,12 @@ class CrosscheckOptions:
 
 @dataclass
 class CrosscheckResult:
-    events: int = 0
+    events: int = 0         # those the prompt has a claim for (its type, a raid end's outcome)
     agreed: int = 0
     disputed: int = 0
     unclear: int = 0
     failed: int = 0
-    skipped: int = 0        # no claim for its type (or outcome) in the prompt, or no image to show
+    skipped: int = 0        # no image to show (video unreadable, no thumbnail); events with no claim are not counted
     cached: int = 0
     requests: int = 0
     model: str = ""
