@@ -91,4 +91,4 @@ def _cursor(track: InputTrack, start: float, end: float) -> str:
     heading = " and ".join(word for word, amount in (("right" if dx > 0 else "left", abs(dx)),
                                                      ("down" if dy > 0 else "up", abs(dy))) if amount >= 0.02)
     return (f"cursor from ({x0:.2f}, {y0:.2f}) to ({x1:.2f}, {y1:.2f}) (0-1 of the screen), "
-            f"travelling {travelled:.2f} screen widths" + (f", net {heading}" if heading else ", ending where it began"))
+            f"a path of {travelled:.2f} screen-lengths" + (f", net {heading}" if heading else ", ending where it began"))
