@@ -16,7 +16,8 @@ Latency, two figures per event (the same machine's clock for every time):
 Labels: `window_end_to_browser`, from the capture of a window's last frame to the receipt of its
 `label` message (the backend answers in `--vlm-delay` s). Target: p95 < 2 s with a 1 s backend.
 Dropped frames: the same real-time source feeding a stand-in detector that takes `--slow` seconds a
-frame. Memory: the live process's RSS once it is warm (10 s in), every minute, and at the end.
+frame. Memory: the live process's RSS once it is warm (10 s after its first stats message: model
+loaded, frames flowing), then every minute, and at the end.
 """
 from __future__ import annotations
 
@@ -130,10 +131,10 @@ def end_to_end(video: Path, seconds: float, fps: float, *, label: bool, vlm_dela
             live = subprocess.Popen(command, cwd=ROOT, env=live_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             try:
                 started = time.monotonic()
-                next_rss = started + WARM_SECONDS
+                next_rss: float | None = None  # from the first stats message: the model loaded, frames flowing
                 stop_at = started + seconds
                 while time.monotonic() < stop_at and live.poll() is None:
-                    if time.monotonic() >= next_rss:
+                    if next_rss is not None and time.monotonic() >= next_rss:
                         rss.append((round(time.monotonic() - started), round(rss_mb(live.pid), 1)))
                         next_rss += 60
                     try:
@@ -141,6 +142,8 @@ def end_to_end(video: Path, seconds: float, fps: float, *, label: bool, vlm_dela
                     except TimeoutError:
                         continue
                     now = time.time()
+                    if message["type"] == "stats" and next_rss is None:
+                        next_rss = time.monotonic() + WARM_SECONDS
                     if message["type"] == "event" and message.get("confirmed_at"):
                         confirm.append(seconds_since(message["confirmed_at"], now))
                         first_frame.append(seconds_since(message["timestamp"], now))
