@@ -86,3 +86,21 @@ def test_an_unknown_backend_is_named():
 
     with pytest.raises(ImproperlyConfigured, match="no VLM backend 'claude'; registered: \\['gemini', 'ollama', 'openai'\\]"):
         backend_create(BackendConfig(type_key="claude", model="x"))
+
+
+@pytest.mark.parametrize(("key", "suffix"), PROTOCOLS)
+def test_listing_models_fails_as_asking_does(key, suffix):
+    """One translation of the client's errors per backend serves both calls."""
+    with FakeVlm() as server:
+        url = server.url
+    backend = backend_create(BackendConfig(type_key=key, model="test-model", base_url=url + suffix, api_key="k"))
+
+    async def go():  # type: ignore[no-untyped-def]
+        try:
+            return await backend.models()
+        finally:
+            await backend.close()
+
+    with pytest.raises(BackendError) as caught:
+        async_to_sync(go)()
+    assert caught.value.retryable and str(caught.value).startswith(f"{key}: ")
