@@ -31,6 +31,8 @@ class FrameAnnotation(models.Model):
     confidence = models.FloatField(null=True, blank=True, help_text="The detector's confidence, for candidates")
     label = models.CharField(max_length=64, blank=True, help_text="The class the detector saw, for candidates")
     rejected = models.BooleanField(default=False, help_text="The state machine refused what was seen on it")
+    disagreement = models.CharField(max_length=255, blank=True,
+                                    help_text="How detections of this frame disagree (two classes on one spot)")
     image = models.CharField(max_length=1024, blank=True, help_text="Path under MEDIA_ROOT")
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)

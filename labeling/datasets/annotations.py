@@ -24,6 +24,7 @@ from .items import LabelledBox, frame_item_name
 
 Status = DetectedEvent.ReviewStatus
 KEPT = (Status.APPROVED, Status.EDITED)
+DISAGREEMENT_IOU = 0.5
 
 
 def event_box(event: DetectedEvent) -> tuple[int, LabelledBox] | None:
@@ -156,9 +157,29 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
     stale.delete()
     existing = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
     new = [frame for number, frame in made.items() if number not in existing]
+    for number, frame in made.items():
+        frame.disagreement = _disagreement([box for _, box in proposals.get(number, [])])
     FrameAnnotation.objects.bulk_create(new, ignore_conflicts=True)
     _propose_boxes(recording, proposals)
     return len(new)
+
+
+def _disagreement(boxes: list[LabelledBox]) -> str:
+    """Two detections of one spot with different classes (boxes overlapping by half or more): say which."""
+    for index, first in enumerate(boxes):
+        for second in boxes[index + 1:]:
+            if first.label != second.label and _overlap(first, second) >= DISAGREEMENT_IOU:
+                return f"two detections differ: {first.label} or {second.label}"
+    return ""
+
+
+def _overlap(a: LabelledBox, b: LabelledBox) -> float:
+    """Intersection over union."""
+    width = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
+    height = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+    inter = width * height
+    union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _propose_boxes(recording: Recording, proposals: dict[int, list[tuple[DetectedEvent, LabelledBox]]]) -> None:

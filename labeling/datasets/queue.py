@@ -2,10 +2,10 @@
 
 A frame is worth more when the detector was unsure (confidence inside the decision band, 0.5-0.7 by
 default, is worth the most, falling off linearly outside it), when the state machine refused what it
-saw (disagreement), when its class is rare among the labelled boxes, and when a reviewer asked for its
-box (an event added by hand). Frames are taken best first;
-one whose perceptual hash is within a few bits of a frame already taken is dropped as a near-duplicate;
-caps per recording and per batch keep one long recording from filling the queue.
+saw or two of its detections disagree (disagreement), when its class is rare among the labelled boxes,
+and when a reviewer asked for its box (an event added by hand). Frames are taken best first; one whose
+perceptual hash is within a few bits of a frame already taken is dropped as a near-duplicate; caps per
+recording and per batch keep one long recording from filling the queue.
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class Candidate:
     label: str = ""
     phash: str = ""
     requested: bool = False
+    disagreement: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,14 @@ def score(candidate: Candidate, class_counts: Mapping[str, int], settings: Queue
         reasons.append(f"uncertain: confidence {candidate.confidence:.2f}")
     if candidate.rejected:
         reasons.append("disagreement: the state machine rejected it")
+    elif candidate.disagreement:
+        reasons.append(f"disagreement: {candidate.disagreement}")
     if rare >= 0.5:
         reasons.append(f"rare class: {candidate.label} ({class_counts.get(candidate.label, 0)} labelled)")
     if candidate.requested:
         reasons.append("asked: an event added by hand needs its box")
-    total = (settings.uncertainty_weight * unsure + settings.disagreement_weight * candidate.rejected
+    disagrees = candidate.rejected or bool(candidate.disagreement)
+    total = (settings.uncertainty_weight * unsure + settings.disagreement_weight * disagrees
              + settings.rarity_weight * rare + settings.requested_weight * candidate.requested)
     return Pick(candidate=candidate, score=round(total, 4), reasons=tuple(reasons))
 
@@ -95,7 +99,7 @@ def scores(candidates: Sequence[Candidate], class_counts: Mapping[str, int], set
     confidence = np.array([np.nan if c.confidence is None else c.confidence for c in candidates], dtype=np.float64)
     distance = np.maximum(np.maximum(low - confidence, confidence - high), 0.0)
     unsure = np.nan_to_num(np.clip(1.0 - distance / settings.falloff, 0.0, None), nan=0.0)
-    rejected = np.array([c.rejected for c in candidates], dtype=np.float64)
+    rejected = np.array([c.rejected or bool(c.disagreement) for c in candidates], dtype=np.float64)
     rare_by_label = {label: rarity(label, class_counts) for label in {c.label for c in candidates}}
     rare = np.array([rare_by_label[c.label] for c in candidates], dtype=np.float64)
     requested = np.array([c.requested for c in candidates], dtype=np.float64)

@@ -47,9 +47,9 @@ def queue_page(
     hand = FrameAnnotation.Source.HAND
     candidates = [
         Candidate(key=key, recording_id=recording, frame_number=frame, confidence=confidence, rejected=rejected,
-                  label=label, phash=phash, requested=source == hand)
-        for key, recording, frame, confidence, rejected, label, phash, source in rows.order_by().values_list(
-            "id", "recording_id", "frame_number", "confidence", "rejected", "label", "phash", "source")
+                  label=label, phash=phash, requested=source == hand, disagreement=disagreement)
+        for key, recording, frame, confidence, rejected, label, phash, source, disagreement in rows.order_by().values_list(
+            "id", "recording_id", "frame_number", "confidence", "rejected", "label", "phash", "source", "disagreement")
     ]
     picks = select(candidates, class_counts=labelled_class_counts(), settings=settings)
     page = min(max(1, page), max(1, -(-len(picks) // per_page)))

@@ -169,3 +169,18 @@ def test_review_opens_the_editor_on_an_events_frame(client, owner, recording) ->
     response = client.get(f"/recordings/{recording.pk}/queue/events/{by_hand.pk}/")
     asked = FrameAnnotation.objects.get(recording=recording, frame_number=by_hand.frame_number)
     assert response["Location"].startswith(f"/recordings/queue/frames/{asked.pk}/edit/") and asked.source == "hand"
+
+
+def test_two_detections_of_one_spot_that_disagree_make_a_disagreement(client, owner, recording) -> None:  # type: ignore[no-untyped-def]
+    detected(recording, 5, 0.95, [0.1, 0.1, 0.5, 0.5], label="death_screen")
+    detected(recording, 5, 0.95, [0.12, 0.1, 0.5, 0.52], label="mia_screen")
+    detected(recording, 8, 0.95, [0.1, 0.1, 0.5, 0.5], label="death_screen")
+    detected(recording, 8, 0.95, [0.6, 0.6, 0.9, 0.9], label="kill_notification")  # elsewhere: no quarrel
+    annotation_candidates_collect(recording=recording)
+    frames = {f.frame_number: f for f in FrameAnnotation.objects.filter(recording=recording)}
+    assert frames[5].disagreement == "two detections differ: death_screen or mia_screen"
+    assert frames[8].disagreement == "" and len(boxes_of(frames[5])) == len(boxes_of(frames[8])) == 2
+    client.force_login(owner)
+    html = client.get("/recordings/queue/").content.decode()
+    assert re.findall(r'data-frame-id="(\d+)"', html) == [str(frames[5].pk), str(frames[8].pk)]
+    assert "disagreement: two detections differ: death_screen or mia_screen" in html
