@@ -1,0 +1,77 @@
+"""Admin: each VLM backend's health (the last vlm_check) and circuit-breaker state (the last labelling run's).
+
+Read-only: rows are written by checks and runs, never by hand. "Check configured backends now" runs
+vlm_check on every backend in VODSCOPE_VLM_BACKENDS (at most CHECK_TIMEOUT_SECONDS a request) and
+records each result; a configured backend never checked nor used is named above the list.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from labeling.backend_status import VlmBackendStatus, backend_check_recorded, backend_name
+from labeling.services.vlm_label import configured_backends
+
+if TYPE_CHECKING:
+    StatusAdminBase = admin.ModelAdmin[VlmBackendStatus]
+else:  # ModelAdmin is not subscriptable at run time
+    StatusAdminBase = admin.ModelAdmin
+
+
+@admin.register(VlmBackendStatus)
+class VlmBackendStatusAdmin(StatusAdminBase):
+    list_display = ["backend", "configured", "health", "check_message", "checked_at", "breaker",
+                    "breaker_failures", "breaker_changed_at", "breaker_job"]
+    list_filter = ["check_ok", "breaker_state"]
+    search_fields = ["backend", "check_message"]
+    change_list_template = "admin/labeling/vlmbackendstatus/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: VlmBackendStatus | None = None) -> bool:
+        return False
+
+    @admin.display(boolean=True, description="in VODSCOPE_VLM_BACKENDS")
+    def configured(self, obj: VlmBackendStatus) -> bool:
+        return obj.backend in {backend_name(c) for c in configured_backends()}
+
+    @admin.display(description="health", ordering="check_ok")
+    def health(self, obj: VlmBackendStatus) -> str:
+        return {True: "ok", False: "FAILED", None: "never checked"}[obj.check_ok]
+
+    @admin.display(description="breaker", ordering="breaker_state")
+    def breaker(self, obj: VlmBackendStatus) -> str:
+        if not obj.breaker_state:
+            return format_html('<span title="{}">{}</span>', "no labelling run has used it yet", "–")
+        return obj.get_breaker_state_display()
+
+    def get_urls(self) -> list[URLPattern]:
+        check = path("check/", self.admin_site.admin_view(require_POST(self.check_view)),
+                     name="labeling_vlmbackendstatus_check")
+        return [check, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        known = set(VlmBackendStatus.objects.values_list("backend", flat=True))
+        unseen = [backend_name(c) for c in configured_backends() if backend_name(c) not in known]
+        context = {**(extra_context or {}), "unseen_backends": unseen, "check_url": reverse(
+            "admin:labeling_vlmbackendstatus_check")}
+        return super().changelist_view(request, extra_context=context)
+
+    def check_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            messages.error(request, "You may not check VLM backends.")
+        else:
+            configs = configured_backends()
+            if not configs:
+                messages.warning(request, "No VLM backend configured (VODSCOPE_VLM_BACKENDS).")
+            for config in configs:
+                result = backend_check_recorded(config)
+                messages.add_message(request, messages.SUCCESS if result.ok else messages.ERROR,
+                                     f"{result.backend}: {'OK' if result.ok else 'FAILED'} {result.message}")
+        return HttpResponseRedirect(reverse("admin:labeling_vlmbackendstatus_changelist"))
