@@ -34,11 +34,14 @@ def frame_for_user(user: Any, pk: int) -> FrameAnnotation:
     return get_object_or_404(frames, pk=pk)
 
 
-def _page_number(request: HtmxHttpRequest) -> int:
+def _start(request: HtmxHttpRequest) -> int:
+    """The rank to start from (`start`, 0-based; the pages link by it), else from a page number (`page`)."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        if "start" in request.GET:
+            return max(0, int(request.GET["start"]))
+        return (max(1, int(request.GET.get("page", "1"))) - 1) * PER_PAGE
     except ValueError:
-        return 1
+        return 0
 
 
 def _render_queue(request: HtmxHttpRequest, recording: Recording | None) -> HttpResponse:
@@ -49,7 +52,7 @@ def _render_queue(request: HtmxHttpRequest, recording: Recording | None) -> Http
         recording_ids = None if request.user.is_staff else list(
             recordings_visible_to(request.user).values_list("pk", flat=True))
         base = reverse("queue")
-    page = queue_page(page=_page_number(request), per_page=PER_PAGE, recording_ids=recording_ids)
+    page = queue_page(start=_start(request), per_page=PER_PAGE, recording_ids=recording_ids)
     context = {"recording": recording, "page": page, "cards": queue_cards(page), "base": base}
     if request.htmx and request.htmx.target == LIST_TARGET:
         return render(request, "review/_queue_list.html", context)

@@ -16,10 +16,17 @@ from .queue import Candidate, Pick, QueueSettings, select
 
 @dataclass(frozen=True)
 class QueuePage:
+    """`per_page` picks from rank `start + 1`. The queue shrinks as frames are labelled, so the page after a
+    worked page starts at `start` plus the picks of it still unlabelled (the pages pass `start`, not a number)."""
+
     picks: tuple[Pick, ...]
-    page: int
+    start: int
     per_page: int
     total: int
+
+    @property
+    def page(self) -> int:
+        return self.start // self.per_page + 1
 
     @property
     def pages(self) -> int:
@@ -28,7 +35,15 @@ class QueuePage:
     @property
     def first_rank(self) -> int:
         """The rank (1-based, over the whole queue) of this page's first pick."""
-        return (self.page - 1) * self.per_page + 1
+        return self.start + 1
+
+    @property
+    def previous_start(self) -> int | None:
+        return max(0, self.start - self.per_page) if self.start > 0 else None
+
+    @property
+    def next_start(self) -> int | None:
+        return self.start + self.per_page if self.start + self.per_page < self.total else None
 
 
 def labelled_class_counts() -> dict[str, int]:
@@ -38,9 +53,11 @@ def labelled_class_counts() -> dict[str, int]:
 
 
 def queue_page(
-    *, page: int = 1, per_page: int = 50, recording_ids: list[int] | None = None,
+    *, page: int = 1, start: int | None = None, per_page: int = 50, recording_ids: list[int] | None = None,
     settings: QueueSettings = QueueSettings(),
 ) -> QueuePage:
+    """Page `page` of the queue, or `per_page` picks from rank `start + 1` when start is given; past the end:
+    the last page."""
     rows = FrameAnnotation.objects.filter(status=FrameAnnotation.Status.CANDIDATE)
     if recording_ids is not None:
         rows = rows.filter(recording_id__in=recording_ids)
@@ -52,9 +69,10 @@ def queue_page(
             "id", "recording_id", "frame_number", "confidence", "rejected", "label", "phash", "source", "disagreement")
     ]
     picks = select(candidates, class_counts=labelled_class_counts(), settings=settings)
-    page = min(max(1, page), max(1, -(-len(picks) // per_page)))
-    start = (page - 1) * per_page
-    return QueuePage(picks=tuple(picks[start:start + per_page]), page=page, per_page=per_page, total=len(picks))
+    wanted = (max(1, page) - 1) * per_page if start is None else max(0, start)
+    last = (max(1, -(-len(picks) // per_page)) - 1) * per_page
+    first = wanted if wanted < len(picks) else last
+    return QueuePage(picks=tuple(picks[first:first + per_page]), start=first, per_page=per_page, total=len(picks))
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,13 @@
     if (event.target.closest('[data-act="edit"]')) { event.preventDefault(); act("edit", card); }
   });
 
+  // Labelled frames leave the queue, so the page after a worked one starts past only the cards still unlabelled.
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt.dataset?.pager !== "next") return;
+    const unlabelled = cards().filter((card) => card.classList.contains("status-candidate")).length;
+    event.detail.path = `${list().dataset.base}?start=${Number(list().dataset.start) + unlabelled}`;
+  });
+
   // After paging, the first card of the new page (or the last after going back) is selected.
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id !== "queue-list" && !event.detail.elt.matches?.("#queue-list")) return;

@@ -65,8 +65,12 @@ def test_j_past_the_last_card_turns_the_page(page_factory, live_server, owner, f
     page.wait_for_selector('li.qcard[aria-selected="true"]')
     page.keyboard.press("j")
     page.keyboard.press("j")  # past the last card of page 1
-    page.wait_for_function("document.getElementById('queue-list').dataset.page === '2'")
-    page.wait_for_url("**/recordings/queue/?page=2")
+    page.wait_for_url("**/recordings/queue/?start=2")
     page.wait_for_function(f"document.querySelector('li.qcard[aria-selected=\"true\"]')?.dataset.frameId === '{frames[2].pk}'")
     page.keyboard.press("k")  # before the first card of page 2: back to page 1, on its last card
     page.wait_for_function(f"document.querySelector('li.qcard[aria-selected=\"true\"]')?.dataset.frameId === '{frames[9].pk}'")
+    page.keyboard.press("a")  # labelled: it leaves the queue, so the next page starts one rank earlier
+    page.wait_for_function(f"document.getElementById('frame-{frames[9].pk}').classList.contains('status-labelled')")
+    page.keyboard.press("j")
+    page.wait_for_url("**/recordings/queue/?start=1")
+    page.wait_for_function(f"document.querySelector('li.qcard[aria-selected=\"true\"]')?.dataset.frameId === '{frames[2].pk}'")
