@@ -90,7 +90,7 @@ def web_server(env: dict[str, str]) -> Iterator[int]:
     web = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a loaded machine starts it slowly
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -21,13 +21,14 @@ import re
 import threading
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from detection.models import Job, Recording
+from detection.models import DetectedEvent, Job, Recording
+from detection.pipeline.types import Frame
 from detection.services.ingest import IngestError, resolve_allowed_path
 from detection.services.live import (
     LiveSession,
@@ -40,6 +41,9 @@ from detection.services.live import (
 from detection.services.live_run import LiveOptions, LiveRefused, LiveRunner, LiveTap
 from project.jobs.runner import JobProgress
 from project.jobs.services import job_create
+
+if TYPE_CHECKING:
+    from importer.live_forward import LiveForwarder
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +128,34 @@ def live_taps(*, session: LiveSession, options: LiveOptions) -> tuple[LiveTap, .
 
         taps.append(LiveLabeller.for_session(session=session, backend=options.label_backend, model=options.label_model))
     if options.forward:
-        raise LiveRefused("forwarding live events to the stream-producer is not available in this version yet")
+        taps.append(ForwardTap(session))
     return tuple(taps)
+
+
+class ForwardTap:
+    """Saved events to the stream-producer as they come (importer/live_forward.py: its own thread and queue,
+    waiting while the target is down, then sending in order). Started at the first events, once the
+    session's start time (the real timestamps' origin) is known."""
+
+    def __init__(self, session: LiveSession) -> None:
+        self.session = session
+        self.forwarder: LiveForwarder | None = None
+
+    def frames(self, batch: list[Frame]) -> None:
+        return None
+
+    def events(self, rows: list[DetectedEvent]) -> None:
+        if self.forwarder is None:
+            from importer.live_forward import LiveForwarder  # the importer builds on detection, not the reverse
+
+            self.forwarder = LiveForwarder.for_recording(self.session.recording)  # queues the rows saved so far
+            return
+        self.forwarder.submit(rows)
+
+    def close(self, timeout: float) -> dict[str, Any]:
+        if self.forwarder is None:
+            return {"forward": None}
+        return {"forward": self.forwarder.close(timeout=timeout).to_json()}
 
 
 def live_sessions_end_stale(*, stale_after: timedelta) -> list[int]:

@@ -140,3 +140,24 @@ def test_a_live_job_delivered_again_after_its_worker_process_died_ends_at_once(o
     assert job is not None and job.status == Job.Status.FAILED and job.attempts == 2
     assert "never resumed" in job.error and job.result["running"] is False
     assert Recording.objects.get().status == Recording.Status.PROCESSED
+
+
+@pytest.mark.django_db(transaction=True)  # the forwarder's thread writes the ledger on a connection of its own
+def test_a_forwarded_session_sends_its_events_to_the_owners_target_as_they_come(owner) -> None:  # type: ignore[no-untyped-def]
+    """The forward tap binds the session to the owner's target (here Vodscope's hosted copy of the API)."""
+    from detection.services.live_job import ForwardTap
+    from importer.sample_log import synthetic_log
+    from importer.selectors import hosted_snapshot
+
+    log = synthetic_log(started_at=timezone.now() - timedelta(hours=2), events=12, seed=3, source="live.mkv")
+    session = live_session_start(owner=owner, title="Live", video_path="/tmp/none.mkv", session_type="stream",
+                                 source="rtsp://cam", params={})
+    session.recording.started_at = log.started_at
+    tap = ForwardTap(session)
+    for n, logged in enumerate(sorted(log.events, key=lambda e: e.video_offset_seconds)):
+        event = Event(logged.event_id, logged.type, logged.video_offset_seconds, n, 0.9, dict(logged.data))
+        tap.events(live_events_save(session=session, events=[event]))
+    forwarded = tap.close(timeout=30)["forward"]
+    assert forwarded["sent"] == forwarded["queued"] > 0 and forwarded["waiting"] == 0, forwarded
+    hosted = hosted_snapshot(owner=owner)
+    assert len(hosted) == 1 and hosted[0]["raids"] and hosted[0]["notes"] == "live: Live"
