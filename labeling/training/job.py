@@ -26,7 +26,7 @@ from project.jobs.services import job_create
 
 from .dataset import TrainingSet, training_set_write
 from .params import TrainError, TrainParams, train_params_clean
-from .parity import ParityError, parity_check, parity_floor, read_predictions
+from .parity import ParityError, parity_check, parity_floor, parity_sure, read_predictions
 from .register import trained_model_register, trained_weights_for
 from .worker import WorkerRun, train_python_check
 
@@ -107,23 +107,23 @@ def _train(job: Job, progress: JobProgress, params: TrainParams, profile: GamePr
     summary_path = ""
     try:
         for message in worker.lines():
-            if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
-                worker.request_stop()
-                worker.wait(timeout=STOP_GRACE_SECONDS)
-                raise JobCancelled(f"job {job.pk} was cancelled during epoch {len(epochs) + 1}")
-            if message is None:
-                continue
-            if message.get("event") == "epoch":
+            if message is not None and message.get("event") == "epoch":
                 epochs.append({k: v for k, v in message.items() if k != "event"})
-                progress.save_checkpoint({"epochs": epochs})
                 logger.info("train job %s: epoch %s/%s %s", job.pk, message.get("epoch"), params.epochs,
                             {k: v for k, v in epochs[-1].items() if k not in ("epoch", "epochs")})
+                progress.save_checkpoint({"epochs": epochs})
                 progress.update(len(epochs), params.epochs, _epoch_text(epochs[-1]), force=True)
-            elif message.get("event") == "done":
+            elif message is not None and message.get("event") == "done":
                 summary_path = str(message.get("summary", ""))
+            progress.raise_if_cancelled()
         code = worker.wait(timeout=STOP_GRACE_SECONDS)
+    except JobCancelled:
+        # Asked to stop at its next batch, so it leaves its run folder whole; killed if it does not in time.
+        worker.request_stop()
+        worker.wait(timeout=STOP_GRACE_SECONDS)
+        raise
     finally:
-        worker.kill()
+        worker.close()
     if code != 0 or not summary_path:
         raise TrainError(f"the training worker failed (exit {code}): {worker.log_tail() or 'no output'}")
     summary: dict[str, Any] = json.loads(Path(summary_path).read_text(encoding="utf-8"))
@@ -142,7 +142,8 @@ def _parity(summary: dict[str, Any], profile: GameProfile) -> dict[str, object]:
         detector = OnnxDetector(DetectorConfig(model_path=summary["onnx"], classes=profile.classes,
                                                image_size=int(summary["imgsz"]), confidence=parity_floor(threshold),
                                                iou=profile.thresholds.iou, threads=1))
-        report = parity_check(read_predictions(Path(summary["predictions"])), detector, threshold=threshold)
+        report = parity_check(read_predictions(Path(summary["predictions"])), detector,
+                              sure=parity_sure(threshold))
     except (ModelError, ParityError) as exc:
         raise TrainError(f"parity check: {exc}; the model is not registered") from exc
     if not report.ok:

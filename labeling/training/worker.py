@@ -83,14 +83,16 @@ class WorkerRun:
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
+            self.process.kill()
             code = self.process.wait()
-        self._log.close()
         return code
 
-    def kill(self) -> None:
+    def close(self) -> None:
+        """Whatever happened: no process left running, no file left open."""
         if self.process.poll() is None:
             self.process.kill()
+        self.process.wait()
+        self._log.close()
 
     def log_tail(self) -> str:
         try:

@@ -1,0 +1,111 @@
+"""Training for real, but tiny: ultralytics in the training venv (.venv-train), one epoch on two dozen rendered
+frames stored as two recordings' reviewed frames. Slow-ish (tens of CPU seconds): the suite's only real training.
+
+Without the venv these tests fail, saying how to make it (`scripts/setup.sh train`; scripts/test.sh runs it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from detection.models import Job, ModelVersion
+from detection.pipeline.profile import load_profile
+from detection.services.model_versions import model_version_choose
+from labeling.datasets.transfer import dataset_export
+from labeling.training.job import train_job_start
+from labeling.training.register import trained_weights_for
+from labeling.training.worker import train_python
+from tests.labeling.training_data import labelled_recordings, rendered_frames  # noqa: F401  # fixtures
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+WORKER = Path(django_settings.BASE_DIR) / "scripts" / "train_worker.py"
+
+
+@pytest.fixture
+def venv() -> Path:
+    python = train_python()
+    if not python.is_file():
+        where = "CI" if os.environ.get("CI") else "this machine"
+        pytest.fail(f"the training venv is missing on {where} ({python}): run `scripts/setup.sh train`")
+    return python
+
+
+def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # type: ignore[no-untyped-def]
+    venv, settings, tmp_path, labelled_recordings, staff, client, django_capture_on_commit_callbacks
+) -> None:
+    settings.VODSCOPE_MODELS_DIR = tmp_path / "models"
+    settings.VODSCOPE_MODELS_DIR.mkdir()
+    # From the active (bundled) model's weights, read back from its ONNX: its boxes are sure enough to compare.
+    with django_capture_on_commit_callbacks(execute=True):
+        job = train_job_start(params={"epochs": 1, "imgsz": 320, "batch": 8, "from": "active",
+                                      "recordings": [r.pk for r in labelled_recordings]}, user=staff)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    version = ModelVersion.objects.get(pk=job.result["version"])
+    profile = load_profile("demo")
+    assert version.classes == list(profile.classes) and version.image_size == 320
+    assert not version.active  # the bundled model stays active until someone activates this one
+    assert model_version_choose(version_id=None, profile=profile).name.startswith("demo_yolo11n")
+
+    metrics = version.metrics
+    assert 0.0 <= metrics["map50_95"] <= metrics["map50"] <= 1.0
+    assert metrics["per_class"] and all({"precision", "recall"} <= set(v) for v in metrics["per_class"].values())
+    labels = metrics["confusion_matrix"]["labels"]
+    assert labels == [*profile.classes, "background"]
+    assert len(metrics["confusion_matrix"]["matrix"]) == len(labels)
+    assert [e["epoch"] for e in metrics["epochs"]] == [1] and metrics["epochs"][0]["box_loss"] > 0
+    assert metrics["dataset"]["train_recordings"] and metrics["dataset"]["val_recordings"]
+    assert metrics["parity"]["mismatches"] == 0 and metrics["parity"]["compared"] > 0
+    assert "(weights read back from its ONNX)" in metrics["training"]["from"]
+    assert trained_weights_for(version.onnx_file) is not None  # the next run can start from this one's .pt
+
+    client.force_login(staff)
+    for key in ("results", "confusion_matrix"):
+        response = client.get(f"/models/{version.pk}/plots/{key}/")
+        assert response.status_code == 200 and b"".join(response.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    card = client.get(f"/jobs/{job.pk}/progress/").content.decode()
+    assert 'aria-label="training: 1 of 1 epochs"' in card and version.name in card
+
+
+def test_the_yolo_export_loads_in_ultralytics(venv, labelled_recordings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    summary = dataset_export(recording_ids=[r.pk for r in labelled_recordings], format="yolo", out=tmp_path / "yolo")
+    script = (
+        "import json, sys\n"
+        "from ultralytics.data.utils import check_det_dataset\n"
+        "from ultralytics.data.dataset import YOLODataset\n"
+        "data = check_det_dataset(sys.argv[1], autodownload=False)\n"
+        "counts = {}\n"
+        "for split in ('train', 'val'):\n"
+        "    labels = YOLODataset(img_path=data[split], data=data, task='detect', augment=False).labels\n"
+        "    counts[split] = [len(labels), sum(len(l['cls']) for l in labels)]\n"
+        "print(json.dumps({'nc': data['nc'], 'names': list(data['names'].values()), 'counts': counts}))\n"
+    )
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(tmp_path / "ultralytics")}
+    done = subprocess.run([str(venv), "-c", script, str(tmp_path / "yolo" / "data.yaml")], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded["names"] == list(load_profile("demo").classes)
+    assert sum(images for images, _ in loaded["counts"].values()) == summary.images
+    assert sum(boxes for _, boxes in loaded["counts"].values()) == summary.boxes
+
+
+def test_the_real_worker_stops_when_its_stop_file_appears(venv, labelled_recordings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dataset_export(recording_ids=[r.pk for r in labelled_recordings], format="yolo", out=tmp_path / "yolo")
+    stop = tmp_path / "stop"
+    stop.touch()  # already there: the worker leaves at the end of its first batch
+    done = subprocess.run([str(venv), str(WORKER), "--data", str(tmp_path / "yolo" / "data.yaml"), "--out",
+                           str(tmp_path / "run"), "--epochs", "5", "--imgsz", "64", "--batch", "4", "--stop-file",
+                           str(stop)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Only protocol lines on stdout, whatever ultralytics printed.
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [{"event": "stopped", "epoch": 1}]
+    assert not (tmp_path / "run" / "summary.json").exists()
+    assert not list((tmp_path / "run").rglob("*.onnx"))
+
