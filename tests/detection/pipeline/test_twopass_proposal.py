@@ -54,9 +54,12 @@ def test_an_unsure_keyframe_that_did_not_move_is_its_neighbours_screen() -> None
 
 
 def test_unreadable_words_on_a_moved_unsure_keyframe_count_as_a_change() -> None:
-    before = Keyframe(0.0, "queue_timer", False, words=frozenset())
-    assert not same_screen(before, Keyframe(8.0, "queue_timer", False, sure=False, words=frozenset()))
-    assert same_screen(before, Keyframe(8.0, "queue_timer", False, sure=True))
+    sure = Keyframe(0.0, "queue_timer", False, words=frozenset())
+    assert not same_screen(sure, Keyframe(8.0, "match_found", False, sure=False, words=frozenset()))
+    unsure = Keyframe(0.0, "queue_timer", False, sure=False, words=frozenset())
+    assert not same_screen(unsure, Keyframe(8.0, "queue_timer", False, sure=False, words=frozenset()))
+    # One sure detection of the same screen settles it without words.
+    assert same_screen(sure, Keyframe(8.0, "queue_timer", False, sure=False))
 
 
 def test_a_kill_between_sparse_keyframes_is_caught_by_its_burst() -> None:
@@ -69,15 +72,16 @@ def test_a_kill_between_sparse_keyframes_is_caught_by_its_burst() -> None:
 
 
 def test_small_frames_of_a_moving_scene_are_no_bursts() -> None:
-    # Frames of 1,500 bytes (7 % of a keyframe) a second apart: motion, not new content.
+    # Every frame of 1,500 to 2,500 bytes (up to 12 % of a keyframe): motion, not new content.
     keys = raid_keyframes(0.0, 8.0)
-    activity = packets(16.0, keyframes_every=8.0, bursts={float(t): 1_500 for t in range(1, 16) if t != 8})
+    moving = {n / 10: 1_500 + 1_000 * (n % 2) for n in range(1, 160) if n % 80}
+    activity = packets(16.0, keyframes_every=8.0, bursts=moving)
     assert spans_from(keys, profile=PROFILE, duration=16.0, activity=activity, rules=RULES) == [Span(0.0, 1.0)]
 
 
 def test_a_restless_raid_gap_is_decoded_whole() -> None:
     keys = raid_keyframes(0.0, 8.0, 16.0)
-    activity = packets(24.0, keyframes_every=8.0, bursts={t + 0.5: 5_000 for t in range(9, 15)})
+    activity = packets(24.0, keyframes_every=8.0, bursts={t + 0.5: 5_000 for t in range(8, 15)})
     spans = spans_from(keys, profile=PROFILE, duration=24.0, activity=activity, rules=RULES)
     assert Span(8.0, 17.0) in spans
 
@@ -88,11 +92,13 @@ def test_a_kill_at_a_keyframe_is_decoded_from_at_most_the_longest_notification_b
     assert Span(4.0, 9.0) in spans
 
 
-def test_activity_bursts_are_relative_to_the_keyframe_and_the_frames_before() -> None:
-    activity = packets(8.0, keyframes_every=8.0, bursts={2.0: 4_000, 5.0: 2_000})
-    assert activity.bursts(0.0, 8.0, share=0.12, jump=5.0) == [2.0]
-    assert activity.bursts(0.0, 8.0, share=0.05, jump=5.0) == [2.0, 5.0]
-    assert activity.bursts(2.0, 8.0, share=0.12, jump=5.0) == []
+def test_activity_bursts_are_what_one_frame_carries_beyond_its_neighbours() -> None:
+    # One frame or two carry the new content; three or more alike are a moving scene.
+    bursts = {2.0: 4_000, 2.1: 4_000, 5.0: 1_000, 6.0: 3_000, 6.1: 3_000, 6.2: 3_000}
+    activity = packets(8.0, keyframes_every=8.0, bursts=bursts)
+    assert activity.bursts(0.0, 8.0, excess=0.06) == [2.0, 2.1]  # 5.0: 4.5 % of a keyframe
+    assert activity.bursts(0.0, 8.0, excess=0.04) == [2.0, 2.1, 5.0]
+    assert activity.bursts(2.05, 8.0, excess=0.06) == [2.1]
 
 
 class FakeFrames:
