@@ -25,8 +25,8 @@ else:  # ModelAdmin is not subscriptable at run time
 
 @admin.register(VlmBackendStatus)
 class VlmBackendStatusAdmin(StatusAdminBase):
-    list_display = ["backend", "configured", "health", "check_message", "checked_at", "breaker",
-                    "breaker_failures", "breaker_changed_at", "breaker_job"]
+    list_display = ["backend", "configured", "health", "checked_at", "breaker", "breaker_failures",
+                    "breaker_changed_at"]
     list_filter = ["check_ok", "breaker_state"]
     search_fields = ["backend", "check_message"]
     change_list_template = "admin/labeling/vlmbackendstatus/change_list.html"
@@ -37,15 +37,16 @@ class VlmBackendStatusAdmin(StatusAdminBase):
     def has_change_permission(self, request: HttpRequest, obj: VlmBackendStatus | None = None) -> bool:
         return False
 
-    @admin.display(boolean=True, description="in VODSCOPE_VLM_BACKENDS")
+    @admin.display(boolean=True, description="configured")
     def configured(self, obj: VlmBackendStatus) -> bool:
         return obj.backend in {backend_name(c) for c in configured_backends()}
 
-    @admin.display(description="health", ordering="check_ok")
+    @admin.display(description="health (last vlm_check)", ordering="check_ok")
     def health(self, obj: VlmBackendStatus) -> str:
-        return {True: "ok", False: "FAILED", None: "never checked"}[obj.check_ok]
+        verdict = {True: "ok", False: "FAILED", None: "never checked"}[obj.check_ok]
+        return format_html('<b>{}</b><br><span class="help">{}</span>', verdict, obj.check_message)
 
-    @admin.display(description="breaker", ordering="breaker_state")
+    @admin.display(description="breaker (last run)", ordering="breaker_state")
     def breaker(self, obj: VlmBackendStatus) -> str:
         if not obj.breaker_state:
             return format_html('<span title="{}">{}</span>', "no labelling run has used it yet", "–")

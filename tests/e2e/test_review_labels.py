@@ -80,7 +80,8 @@ def test_the_correction_key_picks_a_tactic_with_a_number_and_saves_with_enter(pa
     assert row.corrected_label is not None and row.corrected_label["tactic"] == "healing"
     assert row.corrected_by == reviewer and row.label is not None and row.label["tactic"] == "fleeing"
     segment = page.locator("#label-lane .seg").nth(2)
-    assert "k6" in (segment.get_attribute("class") or "") and "corrected by reviewer" in (segment.get_attribute("title") or "")
+    assert "k6" in (segment.get_attribute("class") or "")
+    assert "corrected by reviewer" in (segment.get_attribute("title") or "")
     assert page.locator("#label-popup .label-form").count() == 0, "the popup closes on save"
 
     # A value outside the schema is refused in the popup, which stays open; Escape closes it, nothing stored.

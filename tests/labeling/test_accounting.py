@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 OLLAMA, OPENAI = "ollama:minicpm-v", "openai:gpt-4o-mini"
 
 
-def row(job, index, backend, *, status="labelled", source="vlm", cached=False, requests=1, tokens=(0, 0),  # type: ignore[no-untyped-def]
-        latency=0.0, raw="{}") -> WindowLabel:
+def row(job, index, backend, *, status="labelled", source="vlm", cached=False,  # type: ignore[no-untyped-def]
+        requests=1, tokens=(0, 0), latency=0.0, raw="{}") -> WindowLabel:
     return WindowLabel.objects.create(
         recording=job.recording, job=job, video_path="/v.mkv", prompt_version="p", spec="5x2/2", window_index=index,
         start=2.0 * index, end=2.0 * index + 2, status=status, source=source, backend=backend, cached=cached,

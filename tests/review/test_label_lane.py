@@ -1,4 +1,4 @@
-"""The review page's label lane and its correction endpoint: segments, validation (400, never 500), permission, audit."""
+"""The review page's label lane and its correction endpoint: segments, validation (400), permission, audit."""
 from __future__ import annotations
 
 import json
