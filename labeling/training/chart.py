@@ -70,5 +70,5 @@ def training_chart(epochs: Sequence[Mapping[str, object]], *, total: int) -> Tra
     total = max(total, len(epochs))
     panels = (_panel("loss", LOSSES, epochs, total=total, top=None),
               _panel("validation", METRICS, epochs, total=total, top=1.0))
-    return TrainingChart(epochs=len(epochs), total=total, width=PANEL_WIDTH * 2 + 60, height=PANEL_HEIGHT + 30,
+    return TrainingChart(epochs=len(epochs), total=total, width=PANEL_WIDTH * 2 + 60, height=PANEL_HEIGHT + 36,
                          panels=panels)
