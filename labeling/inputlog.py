@@ -14,6 +14,7 @@ import bisect
 import csv
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 MAX_PROBLEMS = 20
 FORMATS = ("csv", "jsonl")
@@ -39,7 +42,7 @@ class InputLogError(ValueError):
     """A log that cannot be used; the message names the file's bad lines."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputEvent:
     seconds: float          # from the recording's start by the log's clock, before the offset
     kind: str               # move | down | up | key_down | key_up
@@ -95,13 +98,14 @@ def input_log_read(path: Path, *, started_at: datetime | None, screen: tuple[int
     """Parse a log file; `screen` is used when the file declares none, `started_at` for wall-clock rows."""
     fmt = format or format_of(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # Streamed, not read whole: a long session's log is millions of lines.
+        with path.open(encoding="utf-8-sig", newline="") as lines:
+            return input_log_parse((line.rstrip("\r\n") for line in lines), format=fmt, started_at=started_at,
+                                   screen=screen)
     except FileNotFoundError:
         raise InputLogError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputLogError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
-    try:
-        return input_log_parse(text.splitlines(), format=fmt, started_at=started_at, screen=screen)
     except InputLogError as exc:
         raise InputLogError(f"{path}: {exc}") from None
 
@@ -124,39 +128,51 @@ def input_log_parse(lines: Iterable[str], *, format: str, started_at: datetime |
     return ParsedLog(format=format, clock=reader.clock or "seconds", screen=reader.screen_used, events=tuple(events))
 
 
-def _csv_rows(lines: Iterable[str], reader: _Reader) -> Iterator[tuple[int, dict[str, Any]]]:
+Row = tuple[Any, Any, Any, Any, Any, Any]  # time, event, x, y, button, key as written (None or blank: absent)
+_PADDING = [""] * (len(CSV_COLUMNS) + 1)
+
+
+def _csv_rows(lines: Iterable[str], reader: _Reader) -> Iterator[tuple[int, Row]]:
+    """Rows by the header's columns; comments are read for the screen directive and skipped."""
+    def source() -> Iterator[str]:
+        for number, text in enumerate(lines, start=1):
+            if text.lstrip().startswith("#"):
+                directive = _DIRECTIVE.match(text.strip())
+                if directive:
+                    reader.declare_screen(directive.group(1), line=number)
+                yield ""  # keeps the csv reader's line count equal to the file's
+            else:
+                yield text
+
+    cells_of = csv.reader(source())
     header: list[str] | None = None
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        if text.lstrip().startswith("#"):
-            directive = _DIRECTIVE.match(text.strip())
-            if directive:
-                reader.declare_screen(directive.group(1), line=number)
-            continue
-        try:
-            cells = next(csv.reader([text]))
-        except csv.Error as exc:
-            reader.problems.append(f"line {number}: not CSV ({exc})")
-            continue
-        if header is None:
-            header = [cell.strip().lower() for cell in cells]
-            missing = [c for c in ("time", "event") if c not in header]
-            unknown = [c for c in header if c not in CSV_COLUMNS]
-            if missing or unknown:
-                reader.problems.append(f"line {number}: the header must name columns from {', '.join(CSV_COLUMNS)} "
-                                       f"with time and event (missing {missing}, unknown {unknown})")
-                return
-            continue
-        if len(cells) > len(header):
-            reader.problems.append(f"line {number}: {len(cells)} cells, the header names {len(header)}")
-            continue
-        yield number, {name: cell.strip() for name, cell in zip(header, cells) if cell.strip() != ""}
+    try:
+        for cells in cells_of:
+            number = cells_of.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in cells]
+                missing = [c for c in ("time", "event") if c not in header]
+                unknown = [c for c in header if c not in CSV_COLUMNS]
+                if missing or unknown:
+                    reader.problems.append(f"line {number}: the header must name columns from {', '.join(CSV_COLUMNS)} "
+                                           f"with time and event (missing {missing}, unknown {unknown})")
+                    return
+                # A column the header lacks reads the padding's "" (cells are padded past the header's width).
+                pick = operator.itemgetter(*(header.index(c) if c in header else len(header) for c in CSV_COLUMNS))
+                continue
+            if len(cells) > len(header):
+                reader.problems.append(f"line {number}: {len(cells)} cells, the header names {len(header)}")
+                continue
+            yield number, pick(cells + _PADDING)
+    except csv.Error as exc:
+        reader.problems.append(f"line {cells_of.line_num}: not CSV ({exc})")
     if header is None and not reader.problems:
         reader.problems.append("no header line (time,event,x,y,button,key)")
 
 
-def _jsonl_rows(lines: Iterable[str], reader: _Reader) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_rows(lines: Iterable[str], reader: _Reader) -> Iterator[tuple[int, Row]]:
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -171,7 +187,8 @@ def _jsonl_rows(lines: Iterable[str], reader: _Reader) -> Iterator[tuple[int, di
         if "event" not in row and "screen" in row:
             reader.declare_screen(row["screen"], line=number)
             continue
-        yield number, {("time" if k == "t" else k): v for k, v in row.items()}
+        get = row.get
+        yield number, (get("time", get("t")), get("event"), get("x"), get("y"), get("button"), get("key"))
 
 
 class _Reader:
@@ -191,48 +208,51 @@ class _Reader:
         except ValueError as exc:
             self.problems.append(f"line {line}: {exc}")
 
-    def event(self, line: int, row: dict[str, Any]) -> InputEvent | None:
+    def event(self, line: int, row: Row) -> InputEvent | None:
         try:
             return self._event(line, row)
         except ValueError as exc:
             self.problems.append(f"line {line}: {exc}")
             return None
 
-    def _event(self, line: int, row: dict[str, Any]) -> InputEvent:
-        seconds = self._seconds(row.get("time"))
-        raw_kind = str(row.get("event", "")).strip().lower()
-        kind = _KIND_ALIASES.get(raw_kind, raw_kind)
-        if kind not in KINDS:
-            raise ValueError(f"event {row.get('event')!r}: one of {', '.join(KINDS)}")
-        x, y = self._position(row, required=kind == "move")
-        button = key = ""
+    def _event(self, line: int, row: Row) -> InputEvent:
+        raw_time, raw_event, raw_x, raw_y, raw_button, raw_key = row
+        seconds = self._seconds(raw_time)
+        name = str(raw_event or "").strip().lower()
+        kind = _KIND_ALIASES.get(name, name)
+        if kind == "move":  # the common row first: a logger writes a move for every step of the cursor
+            x, y = self._position(raw_x, raw_y, required=True)
+            return InputEvent(seconds, kind, x, y, "", "", line)
         if kind in ("down", "up"):
-            button = str(row.get("button", "")).strip().lower()
+            x, y = self._position(raw_x, raw_y, required=False)
+            button = str(raw_button or "").strip().lower()
             if button not in BUTTONS:
-                raise ValueError(f"{kind} needs a button, one of {', '.join(BUTTONS)} (got {row.get('button')!r})")
-        elif kind in ("key_down", "key_up"):
-            key = key_name(str(row.get("key", "")))
+                raise ValueError(f"{kind} needs a button, one of {', '.join(BUTTONS)} (got {raw_button!r})")
+            return InputEvent(seconds, kind, x, y, button, "", line)
+        if kind in ("key_down", "key_up"):
+            key = key_name(str(raw_key or ""))
             if not key:
                 raise ValueError(f"{kind} needs a key name")
-        return InputEvent(seconds=seconds, kind=kind, x=x, y=y, button=button, key=key, line=line)
+            return InputEvent(seconds, kind, None, None, "", key, line)
+        raise ValueError(f"event {raw_event!r}: one of {', '.join(KINDS)}")
 
     def _seconds(self, raw: object) -> float:
-        if raw is None or raw == "":
+        if _blank(raw):
             raise ValueError("no time")
-        clock, seconds = "seconds", math.nan
+        clock = "seconds"
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             seconds = float(raw)
         else:
-            text = str(raw).strip()
             try:
-                seconds = float(text)
-            except ValueError:
-                clock, seconds = "wall", self._wall_seconds(text)
+                seconds = float(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                clock, seconds = "wall", self._wall_seconds(str(raw).strip())
         if not math.isfinite(seconds):
             raise ValueError(f"time {raw!r} is not a finite number")
-        if self.clock and clock != self.clock:
-            raise ValueError(f"time {raw!r} is {clock}-clock but earlier rows are {self.clock}-clock; use one")
-        self.clock = clock
+        if clock != self.clock:
+            if self.clock:
+                raise ValueError(f"time {raw!r} is {clock}-clock but earlier rows are {self.clock}-clock; use one")
+            self.clock = clock
         return seconds
 
     def _wall_seconds(self, text: str) -> float:
@@ -246,9 +266,8 @@ class _Reader:
             moment = moment.replace(tzinfo=timezone.utc)
         return (moment - self.started_at).total_seconds()
 
-    def _position(self, row: dict[str, Any], *, required: bool) -> tuple[float | None, float | None]:
-        raw_x, raw_y = row.get("x"), row.get("y")
-        if raw_x in (None, "") and raw_y in (None, ""):
+    def _position(self, raw_x: object, raw_y: object, *, required: bool) -> tuple[float | None, float | None]:
+        if _blank(raw_x) and _blank(raw_y):
             if required:
                 raise ValueError("a move needs x and y")
             return None, None
@@ -269,11 +288,19 @@ class _Reader:
         return min(1.0, max(0.0, x / screen[0])), min(1.0, max(0.0, y / screen[1]))
 
 
-@dataclass(frozen=True)
-class InputTrack:
-    """A parsed log on the video's clock: what the cursor, the buttons and the keys did, queried by time."""
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
-    moves: tuple[tuple[float, float, float], ...]   # (video seconds, x, y), also the positions of clicks
+
+@dataclass(frozen=True, eq=False)
+class InputTrack:
+    """A parsed log on the video's clock: what the cursor, the buttons and the keys did, queried by time.
+
+    Positions are arrays (a logger writes one per cursor step: millions in a long session); button and
+    key changes, far fewer, are tuples."""
+
+    move_times: np.ndarray                          # video seconds, ascending; also the positions of clicks
+    move_xy: np.ndarray                             # (n, 2): x, y in 0-1
     buttons: tuple[tuple[float, str, bool], ...]    # (video seconds, button, pressed)
     keys: tuple[tuple[float, str, bool], ...]       # (video seconds, key, pressed)
     first: float
@@ -281,34 +308,29 @@ class InputTrack:
 
     @classmethod
     def aligned(cls, log: ParsedLog, *, offset_seconds: float) -> InputTrack:
-        moves: list[tuple[float, float, float]] = []
-        buttons: list[tuple[float, str, bool]] = []
-        keys: list[tuple[float, str, bool]] = []
-        for e in log.events:
-            t = round(e.seconds + offset_seconds, 6)  # 1.7 - 0.1 is 1.6 here, not 1.5999999999999999
-            if e.x is not None and e.y is not None:
-                moves.append((t, e.x, e.y))
-            if e.kind in ("down", "up"):
-                buttons.append((t, e.button, e.kind == "down"))
-            elif e.kind in ("key_down", "key_up"):
-                keys.append((t, e.key, e.kind == "key_down"))
-        times = [round(e.seconds + offset_seconds, 6) for e in log.events]
-        return cls(moves=tuple(moves), buttons=tuple(buttons), keys=tuple(keys), first=min(times), last=max(times))
+        def at(seconds: float) -> float:
+            return round(seconds + offset_seconds, 6)  # 1.7 - 0.1 is 1.6 here, not 1.5999999999999999
+
+        moved = np.array([(e.seconds, e.x, e.y) for e in log.events if e.x is not None], dtype=np.float64).reshape(-1, 3)
+        buttons = tuple((at(e.seconds), e.button, e.kind == "down") for e in log.events if e.kind in ("down", "up"))
+        keys = tuple((at(e.seconds), e.key, e.kind == "key_down") for e in log.events if e.kind in ("key_down", "key_up"))
+        return cls(move_times=np.round(moved[:, 0] + offset_seconds, 6), move_xy=moved[:, 1:], buttons=buttons,
+                   keys=keys, first=at(log.events[0].seconds), last=at(log.events[-1].seconds))
 
     def covers(self, start: float, end: float) -> bool:
         return start <= self.last and end >= self.first
 
     def position_at(self, t: float) -> tuple[float, float] | None:
         """Where the cursor was at `t`: its last logged position (None before the first)."""
-        i = bisect.bisect_right(self.moves, (t, math.inf, math.inf)) - 1
-        return (self.moves[i][1], self.moves[i][2]) if i >= 0 else None
+        i = int(np.searchsorted(self.move_times, t, side="right")) - 1
+        return (float(self.move_xy[i, 0]), float(self.move_xy[i, 1])) if i >= 0 else None
 
     def path(self, start: float, end: float) -> list[tuple[float, float, float]]:
         """Positions in [start, end], the one held at `start` first."""
         held = self.position_at(start)
-        lo = bisect.bisect_right(self.moves, (start, math.inf, math.inf))
-        hi = bisect.bisect_right(self.moves, (end, math.inf, math.inf))
-        return ([(start, *held)] if held else []) + list(self.moves[lo:hi])
+        lo, hi = (int(i) for i in np.searchsorted(self.move_times, [start, end], side="right"))
+        steps = [(float(t), float(x), float(y)) for t, (x, y) in zip(self.move_times[lo:hi], self.move_xy[lo:hi])]
+        return ([(start, *held)] if held else []) + steps
 
     def presses(self, start: float, end: float) -> list[tuple[float, str]]:
         """Buttons pressed in [start, end)."""
