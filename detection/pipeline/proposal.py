@@ -7,7 +7,8 @@ Two cues, neither of which needs the detector to be sure of a look:
   and an unsure one of the same screen. Otherwise a
   keyframe whose spec regions did not move is the same screen; one that moved is compared with
   its neighbour by the screens whose words it shows (`Keyframe.words`); a keyframe whose words
-  could not be read either counts as a change (decoding too much costs time, too little costs events).
+  could not be read either counts as a change (decoding too much costs time, too little costs
+  events). Words are read only where the answer saves decoding a whole gap (`worth_reading`).
 - **Where did something appear between two keyframes?** H.264 spends almost nothing on a still
   screen or a slowly moving scene, and a large share of a keyframe's bits on a frame that shows
   new content: a cut to another screen, a notification drawn over the scene (the spec shows one
@@ -116,6 +117,15 @@ def same_screen(before: Keyframe, after: Keyframe) -> bool:
 def needs_words(before: Keyframe, after: Keyframe) -> bool:
     """Only the words of both can tell whether `after` shows `before`'s screen."""
     return not _told_by_detector(before, after) and after.moved and (before.words is None or after.words is None)
+
+
+def worth_reading(before: Keyframe, after: Keyframe, activity: Activity | None, rules: SpanRules) -> bool:
+    """Words are read only where they decide and a change would decode the whole gap: a gap whose
+    bursts are few costs a short span each, less than reading two keyframes' words."""
+    if not needs_words(before, after):
+        return False
+    bursts = None if activity is None else activity.bursts(before.time, after.time, excess=rules.burst_excess)
+    return bursts is None or len(bursts) > rules.max_bursts
 
 
 def _told_by_detector(before: Keyframe, after: Keyframe) -> bool:

@@ -20,7 +20,7 @@ from detection.pipeline.fields import FieldReader
 from detection.pipeline.gate import RegionChangeGate
 from detection.pipeline.keyframes import KeyframeSource
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.proposal import Activity, Keyframe, Span, SpanRules, merge, needs_words, spans_from
+from detection.pipeline.proposal import Activity, Keyframe, Span, SpanRules, merge, spans_from, worth_reading
 from detection.pipeline.source import FileVideoSource, VideoSource
 from detection.pipeline.text import TextReader
 from detection.pipeline.types import Box, Detection, Frame
@@ -77,6 +77,7 @@ def propose(
         activity = Activity(source.all_packets())
     finally:
         source.close()
+    looks.read_words(path, activity, rules)
     spans = spans_from(looks.keyframes, profile=profile, duration=duration, activity=activity, rules=rules)
     return Proposal(looks.keyframes, spans, duration, time.perf_counter() - started, looks.word_reads)
 
@@ -87,9 +88,9 @@ def spans_of(frames: FileVideoSource, proposal: Proposal) -> SpanSource:
 
 
 class KeyframeLooks:
-    """Keyframes in order, each with what the detector saw, whether its regions moved since the
-    last keyframe that differed, and (when the detector alone cannot tell whether it shows its
-    neighbour's screen) the screens whose words it shows. Holds only the previous keyframe's frame."""
+    """Keyframes in order, each with what the detector saw and whether its regions moved since the
+    last keyframe that differed; then, where only words can tell two neighbours apart and the answer
+    saves decoding a whole gap (`worth_reading`), the screens whose words they show."""
 
     def __init__(self, profile: GameProfile, reader: TextReader | None) -> None:
         self.profile = profile
@@ -100,7 +101,6 @@ class KeyframeLooks:
         self.worded = tuple(label for label in profile.screens if profile.keywords.get(label))
         self.keyframes: list[Keyframe] = []
         self.word_reads = 0
-        self._previous: Frame | None = None
 
     def add(self, frame: Frame, detections: list[Detection]) -> None:
         thresholds = self.profile.thresholds
@@ -109,20 +109,34 @@ class KeyframeLooks:
         overlay = any(d.label in self.profile.overlays and d.confidence >= thresholds.proposal_overlay
                       for d in detections)
         sure = best is not None and best.confidence >= thresholds.proposal_screen
-        key = Keyframe(frame.video_time, best.label if best else None, overlay, sure, moved=self.gate.changed(frame))
-        if self.keyframes and self._previous is not None and self.fields is not None:
-            before = self.keyframes[-1]
-            if needs_words(before, key):
-                if before.words is None:
-                    self.keyframes[-1] = replace(before, words=self._words(self._previous, before))
-                key = replace(key, words=self._words(frame, key))
-        self.keyframes.append(key)
-        self._previous = frame
+        self.keyframes.append(Keyframe(frame.video_time, best.label if best else None, overlay, sure,
+                                       moved=self.gate.changed(frame)))
 
-    def _words(self, frame: Frame, key: Keyframe) -> frozenset[str]:
+    def read_words(self, path: str | Path, activity: Activity, rules: SpanRules) -> None:
+        """Reads the words of both keyframes of each pair worth it, decoding those keyframes again
+        (a few, so none is held in memory meanwhile)."""
+        if self.fields is None:
+            return
+        keys = self.keyframes
+        for i in range(1, len(keys)):
+            if not worth_reading(keys[i - 1], keys[i], activity, rules):
+                continue
+            for j in (i - 1, i):
+                if keys[j].words is None:
+                    keys[j] = replace(keys[j], words=self._words(path, keys[j]))
+
+    def _words(self, path: str | Path, key: Keyframe) -> frozenset[str]:
         """The screens whose words show in the spec region of the detector's screen (or, failing
         that, anywhere in the frame)."""
         assert self.fields is not None
+        source = KeyframeSource(path, workers=1)
+        try:
+            source.seek(key.time)
+            frame = source.read_frame()
+        finally:
+            source.close()
+        if frame is None:
+            return frozenset()
         box = self.profile.regions.get(key.screen, WHOLE) if key.screen else WHOLE
         self.word_reads += 1
         return frozenset(self.fields.classes_by_text(frame, Detection(key.screen or "", 0.0, box), among=self.worded))

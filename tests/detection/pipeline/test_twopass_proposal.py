@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from detection.pipeline.proposal import Activity, Keyframe, Packet, Span, SpanRules, same_screen, spans_from
+from detection.pipeline.proposal import (
+    Activity, Keyframe, Packet, Span, SpanRules, same_screen, spans_from, worth_reading,
+)
 from detection.pipeline.twopass import SpanSource
 from detection.pipeline.types import Frame
 from tests.detection.pipeline.synthetic import PROFILE
@@ -138,3 +140,12 @@ def test_spans_in_one_gop_are_read_on_to_not_sought_again() -> None:
         [round(17.0 + i / 10, 1) for i in range(10)]
     # 9-13 s: one seek to the keyframe at 8 s; 17 s lies past the keyframe at 16 s: a seek there.
     assert source.seeks == 2
+
+
+def test_words_are_read_only_where_a_change_would_decode_a_whole_gap() -> None:
+    before, unsure = Keyframe(0.0, "queue_timer", False), Keyframe(8.0, "match_found", False, sure=False)
+    quiet = packets(16.0, keyframes_every=8.0, bursts={5.0: 15_000})
+    restless = packets(16.0, keyframes_every=8.0, bursts={t + 0.5: 5_000 for t in range(0, 7)})
+    assert not worth_reading(before, unsure, quiet, RULES)  # one cut: a short span costs less than two reads
+    assert worth_reading(before, unsure, restless, RULES) and worth_reading(before, unsure, None, RULES)
+    assert not worth_reading(before, Keyframe(8.0, "match_found", False), restless, RULES)  # the detector is sure
