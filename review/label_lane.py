@@ -114,8 +114,7 @@ def lane_segments_html(windows: list[WindowLabel], *, schema: LabelSchema, durat
         left = 100 * w.start / duration
         width = 100 * max(w.end - w.start, 0.0) / duration
         out.append(
-            f'<span class="{" ".join(classes)}" style="left:{left:.4f}%;width:{width:.4f}%" data-id="{w.pk}" '
-            f'data-start="{w.start:g}" data-end="{w.end:g}" data-tactic="{escape(tactic)}" '
-            f'title="{escape(window_tooltip(w, schema))}"></span>'
+            f'<span class="{" ".join(classes)}" style="left:{left:.3f}%;width:{width:.3f}%" data-id="{w.pk}" '
+            f'data-start="{w.start:g}" data-end="{w.end:g}" title="{escape(window_tooltip(w, schema))}"></span>'
         )
     return mark_safe("".join(out))

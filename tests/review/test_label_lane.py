@@ -48,7 +48,7 @@ def test_the_page_shows_a_segment_per_window_coloured_by_the_tactics_place_in_th
     content = login(client, owner).get(f"/recordings/{labels[0].recording_id}/review/").content.decode()
     assert content.count('class="seg ') == 3
     # demo vocabulary: kiting is the first tactic, fleeing the fourth
-    assert f'class="seg k0" style="left:0.0000%;width:' in content
+    assert f'class="seg k0" style="left:0.000%;width:' in content
     assert f'class="seg k3 flagged"' in content and "flagged: health VLM 90 vs OCR 73" in content
     assert 'class="seg failed"' in content and "failed: invalid answer after one repair" in content
     assert "kiting · health 73 · shield 40 · intent true · confidence 0.80" in content
