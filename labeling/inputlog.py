@@ -329,7 +329,7 @@ class InputTrack:
         """Positions in [start, end], the one held at `start` first."""
         held = self.position_at(start)
         lo, hi = (int(i) for i in np.searchsorted(self.move_times, [start, end], side="right"))
-        steps = [(float(t), float(x), float(y)) for t, (x, y) in zip(self.move_times[lo:hi], self.move_xy[lo:hi])]
+        steps = [(t, x, y) for t, (x, y) in zip(self.move_times[lo:hi].tolist(), self.move_xy[lo:hi].tolist())]
         return ([(start, *held)] if held else []) + steps
 
     def presses(self, start: float, end: float) -> list[tuple[float, str]]:
@@ -360,11 +360,7 @@ class InputTrack:
 
 
 def _pressed(events: tuple[tuple[float, str, bool], ...], start: float, end: float) -> list[tuple[float, str]]:
+    # Bisecting both ends: no copy of the rest of a long session's events per window.
     lo = bisect.bisect_left(events, (start, "", False))
-    out = []
-    for when, name, pressed in events[lo:]:
-        if when >= end:
-            break
-        if pressed:
-            out.append((when, name))
-    return out
+    hi = bisect.bisect_left(events, (end, "", False), lo)
+    return [(events[i][0], events[i][1]) for i in range(lo, hi) if events[i][2]]
