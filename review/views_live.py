@@ -9,10 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from detection.models import Job
-from detection.services.live_job import live_session_queue
+from detection.services import live_job
 from detection.services.live_run import LiveRefused
 from project.jobs.registry import JobRefused
-from project.jobs.services import job_cancel
 from review.forms_live import LiveStartForm
 from review.models import OverlayToken
 from review.services_live import live_jobs_for, overlay_token_create, overlay_token_owner, overlay_token_revoke
@@ -39,7 +38,7 @@ def live_session_start(request: HttpRequest) -> HttpResponse:
     form = LiveStartForm(request.POST)
     if form.is_valid():
         try:
-            job = live_session_queue(owner=request.user, options=form.options())
+            job = live_job.live_session_queue(owner=request.user, options=form.options())
         except (LiveRefused, JobRefused) as exc:
             form.add_error(None, str(exc))
         else:
@@ -57,7 +56,7 @@ def live_session_stop(request: HttpRequest, job_id: int) -> HttpResponse:
     job = live_jobs_for(request.user).filter(pk=job_id).first()
     if job is None:
         raise Http404("no such live session")
-    job_cancel(job=job)
+    live_job.live_session_stop(job=job)
     messages.success(request, f"Stopping live session {job.recording_id}: its events so far are kept.")
     return redirect("live-dashboard")
 

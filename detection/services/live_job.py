@@ -40,7 +40,7 @@ from detection.services.live import (
 )
 from detection.services.live_run import LiveOptions, LiveRefused, LiveRunner, LiveTap
 from project.jobs.runner import JobProgress
-from project.jobs.services import job_create
+from project.jobs.services import job_cancel, job_create
 
 if TYPE_CHECKING:
     from importer.live_forward import LiveForwarder
@@ -75,6 +75,16 @@ def live_session_queue(*, owner: Any, options: LiveOptions) -> Job:
         recording = Recording.objects.create(owner=owner, title=title[:255], session_type=options.session_type,
                                              status=Recording.Status.PROCESSING)
         return job_create(kind=Job.Kind.LIVE, recording=recording, created_by=owner, params=options.to_params())
+
+
+def live_session_stop(*, job: Job) -> Job:
+    """The dashboard's Stop: a running session ends cleanly at its next status write (about a second); a
+    queued one never starts, and its recording says so."""
+    job = job_cancel(job=job)
+    if job.status == Job.Status.CANCELLED and job.recording_id is not None:
+        Recording.objects.filter(pk=job.recording_id, status=Recording.Status.PROCESSING).update(
+            status=Recording.Status.FAILED, error="live session stopped before it started")
+    return job
 
 
 def live_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:

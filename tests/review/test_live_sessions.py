@@ -52,6 +52,11 @@ def test_staff_start_a_live_session_from_the_dashboard_others_are_refused(client
     assert job.recording is not None and job.recording.title == "Friday stream" and job.recording.owner == staff
     assert "waiting for the live worker" in client.get("/live/").content.decode()
 
+    assert client.post(f"/live/sessions/{job.pk}/stop/").status_code == 302  # before any worker took it
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+    assert Recording.objects.get().status == Recording.Status.FAILED
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("form", "reason"), [
