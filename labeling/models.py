@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 
 # ---- Training data and model registry (h-datasets): annotated frames, their boxes, audit, activations ----
@@ -48,6 +49,10 @@ class FrameAnnotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording_id}#{self.frame_number} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        """The box editor (the admin's "View on site")."""
+        return reverse("editor-page", args=[self.pk])
 
 
 class BoxAnnotation(models.Model):

@@ -76,7 +76,7 @@ class ChangeInline(admin.TabularInline):
 class FrameAnnotationAdmin(admin.ModelAdmin):
     list_display = ["recording", "frame_number", "status", "source", "reason", "confidence", "rejected", "updated_at"]
     list_filter = ["status", "source", "rejected"]
-    search_fields = ["reason", "recording__title"]
+    search_fields = ["reason", "disagreement", "recording__title"]
     raw_id_fields = ["recording"]
     readonly_fields = ["image", "image_width", "image_height", "phash", "created_at", "updated_at"]
     inlines = [BoxInline, ChangeInline]

@@ -184,3 +184,13 @@ def test_two_detections_of_one_spot_that_disagree_make_a_disagreement(client, ow
     html = client.get("/recordings/queue/").content.decode()
     assert re.findall(r'data-frame-id="(\d+)"', html) == [str(frames[5].pk), str(frames[8].pk)]
     assert "disagreement: two detections differ: death_screen or mia_screen" in html
+
+
+def test_the_admin_views_a_frame_in_the_box_editor(client, staff, recording) -> None:  # type: ignore[no-untyped-def]
+    frame = candidate(recording, 3)
+    client.force_login(staff)
+    page = client.get(f"/admin/labeling/frameannotation/{frame.pk}/change/").content.decode()
+    view_on_site = re.search(r'href="(/admin/r/\d+/\d+/)"', page)
+    assert view_on_site is not None
+    response = client.get(view_on_site[1])
+    assert response.status_code == 302 and response["Location"].endswith(f"/recordings/queue/frames/{frame.pk}/edit/")
