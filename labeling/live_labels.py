@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connection
+from django.db import connection
 
 from detection.models import DetectedEvent
 from detection.pipeline.event_log import format_timestamp
@@ -184,8 +184,9 @@ class LiveLabeller:
                                               context={})
                     result = loop.run_until_complete(self.analyst.label(prepared))
                     self._store(result, live)
-                except (DatabaseError, ValueError) as exc:  # one window lost, never the session's labels
-                    logger.warning("live label for window %s lost: %s", live.window.planned.index, exc)
+                except Exception:  # whatever it was (a database hiccup, an image it cannot encode): one window lost,
+                    # never the rest of the session's labels
+                    logger.exception("live label for window %s lost", live.window.planned.index)
         finally:
             for backend in self.analyst.backends:
                 loop.run_until_complete(backend.close())
