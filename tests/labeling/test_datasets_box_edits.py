@@ -19,10 +19,14 @@ from tests.factories import DetectedEventFactory, RecordingFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_test_video(tmp_path_factory.mktemp("queue-video") / "clip.mkv", seconds=1.0, fps=10, size="160x90")
+
+
 @pytest.fixture
-def recording(settings, tmp_path, owner):  # type: ignore[no-untyped-def]
+def recording(settings, tmp_path, owner, video):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
-    video = render_test_video(tmp_path / "clip.mkv", seconds=1.0, fps=10, size="160x90")
     return RecordingFactory(owner=owner, source_path=str(video), avg_fps=10.0, duration_seconds=1.0)
 
 
