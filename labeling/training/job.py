@@ -25,6 +25,7 @@ from project.jobs.runner import JobCancelled, JobProgress
 from project.jobs.services import job_create
 
 from .dataset import TrainingSet, training_set_write
+from .heldout import heldout_evaluate
 from .params import TrainError, TrainParams, train_params_clean
 from .parity import ParityError, parity_check, parity_floor, parity_sure, read_predictions
 from .register import trained_model_register, trained_weights_for
@@ -78,11 +79,17 @@ def train_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     version = trained_model_register(job_id=job.pk, profile=profile, onnx=Path(summary["onnx"]),
                                      weights=Path(summary["best_pt"]), plots=summary["plots"], metrics=metrics,
                                      notes=notes)
-    progress.update(params.epochs, params.epochs,
-                    f"registered {version.name}: mAP50 {validation['map50']:.3f}, mAP50-95 {validation['map50_95']:.3f}",
+    progress.update(params.epochs, params.epochs, f"registered {version.name}; measuring it on the held-out frames",
                     force=True)
+    # The same frames and detector for the new version and the one it would replace: the Models page compares them.
+    heldout = heldout_evaluate(version=version, profile=profile)
+    heldout_evaluate(version=active, profile=profile)
+    progress.update(params.epochs, params.epochs,
+                    f"registered {version.name}: mAP50 {validation['map50']:.3f} on its validation frames, "
+                    f"{heldout['map50']:.3f} on the held-out ones", force=True)
     return {"version": version.pk, "name": version.name, "map50": validation["map50"],
-            "map50_95": validation["map50_95"], "epochs": epochs, "dataset": dataset.to_json(), "parity": parity}
+            "map50_95": validation["map50_95"], "heldout_map50": heldout["map50"], "epochs": epochs,
+            "dataset": dataset.to_json(), "parity": parity}
 
 
 def _start_weights(params: TrainParams, active: ModelVersion) -> tuple[list[str], str]:

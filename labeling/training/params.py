@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 FROM_CHOICES = ("active", "scratch")
+HELDOUT_SEED = 990_001  # the held-out frames' seed (heldout.py): never drawn for a training set
 LIMITS = {"epochs": (1, 1000), "imgsz": (64, 1280), "batch": (1, 256), "base_images": (0, 20000), "seed": (0, 2**31 - 1)}
 
 
@@ -45,6 +46,8 @@ def train_params_clean(raw: object) -> TrainParams:
         if type(value) is not int or not low <= value <= high:
             raise TrainError(f"{key}: a whole number from {low} to {high}")
         values[key] = value
+    if values.get("seed") == HELDOUT_SEED:
+        raise TrainError(f"seed: {HELDOUT_SEED} draws the held-out frames every version is measured on")
     if "imgsz" in values and values["imgsz"] % 32:
         raise TrainError("imgsz: a multiple of 32 (the model's largest stride)")
     start_from = raw.get("from", "active")

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from detection.models import Job, ModelVersion, Recording
 from labeling.models import FrameAnnotation
 
+HELDOUT_ROWS = (("map50", "mAP50"), ("precision", "precision"), ("recall", "recall"), ("frames", "frames"))
 SUMMARY_ROWS = (("map50", "mAP50"), ("map50_95", "mAP50-95"), ("precision", "precision"), ("recall", "recall"))
 RECENT_TRAIN_JOBS = 5
 
@@ -64,9 +65,12 @@ def _row(label: str, a: object, b: object) -> CompareRow:
 
 
 def versions_compare(a: ModelVersion, b: ModelVersion) -> list[CompareRow]:
-    """Detector metrics on each version's validation frames, overall then per class (precision / recall)."""
+    """Vodscope's detector on the fixed held-out frames (the same for both), then ultralytics' validation figures on
+    each version's own validation frames, overall and per class (precision / recall), then how each was trained."""
     ma, mb = a.metrics or {}, b.metrics or {}
-    rows = [_row(label, ma.get(key), mb.get(key)) for key, label in SUMMARY_ROWS]
+    ha, hb = ma.get("heldout") or {}, mb.get("heldout") or {}
+    rows = [_row(f"held-out {label}", ha.get(key), hb.get(key)) for key, label in HELDOUT_ROWS]
+    rows += [_row(label, ma.get(key), mb.get(key)) for key, label in SUMMARY_ROWS]
     classes_a, classes_b = ma.get("per_class") or {}, mb.get("per_class") or {}
     for name in sorted(set(classes_a) | set(classes_b)):
         for key in ("precision", "recall"):

@@ -25,7 +25,8 @@ def metrics(map50: float, recall: float, media: Path, name: str) -> dict[str, ob
     return {"map50": map50, "map50_95": map50 / 2, "precision": 0.8, "recall": recall,
             "per_class": {"stash_screen": {"precision": 0.9, "recall": recall}},
             "dataset": {"train_images": 120, "val_images": 30}, "training": {"from": "scratch"},
-            "epochs": [{"epoch": 1}], "plots": {"results": str(plot)}}
+            "epochs": [{"epoch": 1}], "plots": {"results": str(plot)},
+            "heldout": {"map50": map50 - 0.1, "precision": 0.7, "recall": recall - 0.1, "frames": 120}}
 
 
 @pytest.fixture
@@ -59,8 +60,8 @@ def test_compare_activate_and_roll_back(page_factory, live_server, staff, versio
     assert page.locator("nav a[aria-current=page]").inner_text() == "Models"
     assert page.locator("#model-versions tbody tr").count() == 2
     first_row = page.locator(".compare-table tbody tr").first
-    assert first_row.locator("th").inner_text() == "mAP50"
-    assert first_row.locator("td.better").inner_text() == "0.780"  # v2, the better one, is marked
+    assert first_row.locator("th").inner_text() == "held-out mAP50"
+    assert first_row.locator("td.better").inner_text() == "0.680"  # v2, the better one, is marked
     page.wait_for_function("document.querySelectorAll('.version-plots img').length === 2 && "
                            "[...document.querySelectorAll('.version-plots img')].every(i => i.naturalWidth > 0)")
     assert page.locator(".train-chart polyline.series-map50").count() == 1

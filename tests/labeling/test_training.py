@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -17,9 +18,12 @@ from django.core.management import CommandError, call_command
 from detection.models import Job, ModelVersion
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.types import Box, Detection
-from labeling.training.job import train_job_handle, train_job_start
-from labeling.training.params import TrainError, train_params_clean
+from labeling.datasets.items import DatasetItem, LabelledBox
+from labeling.training.evaluation import Scored, average_precision, detector_metrics
+from labeling.training.job import run_folder, train_job_handle, train_job_start
+from labeling.training.params import HELDOUT_SEED, TrainError, train_params_clean
 from labeling.training.parity import parity_check, parity_floor, parity_sure
+from project.jobs.dispatch import run_job
 from project.jobs.runner import JobProgress, job_run
 from tests.detection.pipeline.synthetic import PROFILE, Shot, build_model, draw
 from tests.labeling.training_data import labelled_recordings, rendered_frames  # noqa: F401  # fixtures
@@ -86,6 +90,28 @@ def test_parity_passes_the_same_boxes_and_names_each_difference(model, screens) 
 
 
 @pytest.mark.pure
+def test_average_precision_is_the_area_under_the_precision_envelope() -> None:
+    ranked = [Scored(0.9, True), Scored(0.8, False), Scored(0.7, True), Scored(0.1, False)]
+    assert average_precision(ranked, truths=2) == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)
+    assert average_precision(ranked, truths=4) == pytest.approx(0.25 * 1.0 + 0.25 * 2 / 3)
+    assert average_precision([], truths=3) == 0.0 and average_precision(ranked, truths=0) == 0.0
+
+
+@pytest.mark.pure
+def test_held_out_metrics_come_from_vodscopes_detector(model, screens) -> None:  # type: ignore[no-untyped-def]
+    found = what_onnx_finds(model, screens)
+    items = [DatasetItem(name=path.stem, width=640, height=360, image=path, split="val", boxes=tuple(
+        LabelledBox(d.label, d.box.x0, d.box.y0, d.box.x1, d.box.y1) for d in found[path] if d.confidence >= SURE))
+        for path in screens.values()]
+    assert all(item.boxes for item in items)
+    right = detector_metrics(detector(model), items, threshold=THRESHOLD)
+    assert right["map50"] == 1.0 and right["recall"] == 1.0 and right["frames"] == 2
+    wrong = [replace(item, boxes=tuple(replace(b, label="mia_screen") for b in item.boxes)) for item in items]
+    measured = detector_metrics(detector(model), wrong, threshold=THRESHOLD)
+    assert measured["map50"] == 0.0 and measured["recall"] == 0.0 and list(measured["per_class"]) == ["mia_screen"]
+
+
+@pytest.mark.pure
 def test_training_parameters_are_checked() -> None:
     params = train_params_clean({"epochs": 2, "imgsz": 128, "from": "scratch", "recordings": [3, 1, 3]})
     assert (params.epochs, params.imgsz, params.start_from, params.recordings) == (2, 128, "scratch", (1, 3))
@@ -93,7 +119,8 @@ def test_training_parameters_are_checked() -> None:
     for bad, reason in [({"epochs": 0, "base_images": 5}, "epochs"), ({"imgsz": 100, "base_images": 5}, "multiple of 32"),
                         ({"from": "yesterday", "base_images": 5}, "from"), ({"recordings": ["1"]}, "recordings"),
                         ({"lr": 1, "base_images": 5}, "unknown"), ({}, "nothing to train on"), ([], "an object"),
-                        ({"epochs": True, "base_images": 5}, "epochs")]:
+                        ({"epochs": True, "base_images": 5}, "epochs"),
+                        ({"seed": HELDOUT_SEED, "base_images": 5}, "held-out")]:
         with pytest.raises(TrainError, match=reason):
             train_params_clean(bad)
 
@@ -125,9 +152,10 @@ def test_a_job_whose_onnx_disagrees_with_its_weights_fails_and_registers_nothing
     stash = screens["stash_screen"]
     fake_worker(predictions=str(write_predictions(tmp_path / "tampered.json", {
         stash: [Detection("death_screen", 0.95, Box(0.0, 0.3, 0.06, 0.7))]})))
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         job = train_job_start(params={"epochs": 2, "imgsz": 64, "recordings": [r.pk for r in labelled_recordings]},
                               user=staff)
+    run_job(job.pk)  # here, whichever mode: the production pass's worker would not see the test's database
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert "parity check failed, the ONNX model is not registered" in job.error
@@ -154,8 +182,6 @@ def test_a_cancel_stops_the_worker_at_the_next_epoch(fake_worker, labelled_recor
 
     finished = job_run(job_id=job.pk, handler=cancel_after_the_first_epoch)
     assert finished is not None and finished.status == Job.Status.CANCELLED
-    from labeling.training.job import run_folder
-
     stopped_at = int((run_folder(finished) / "run" / "stopped.txt").read_text())  # it stopped itself, not killed
     assert 2 <= stopped_at <= 5 and len(finished.checkpoint["epochs"]) == stopped_at - 1
     assert not ModelVersion.objects.filter(name__startswith="train-").exists()

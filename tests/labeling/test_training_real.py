@@ -20,6 +20,7 @@ from labeling.datasets.transfer import dataset_export
 from labeling.training.job import train_job_start
 from labeling.training.register import trained_weights_for
 from labeling.training.worker import train_python
+from project.jobs.dispatch import run_job
 from tests.labeling.training_data import labelled_recordings, rendered_frames  # noqa: F401  # fixtures
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -41,10 +42,12 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
 ) -> None:
     settings.VODSCOPE_MODELS_DIR = tmp_path / "models"
     settings.VODSCOPE_MODELS_DIR.mkdir()
+    settings.VODSCOPE_HELDOUT_FRAMES = 6
     # From the active (bundled) model's weights, read back from its ONNX: its boxes are sure enough to compare.
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         job = train_job_start(params={"epochs": 1, "imgsz": 320, "batch": 8, "from": "active",
                                       "recordings": [r.pk for r in labelled_recordings]}, user=staff)
+    run_job(job.pk)  # here, whichever mode: the production pass's worker would not see the test's database
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     version = ModelVersion.objects.get(pk=job.result["version"])
@@ -64,6 +67,10 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
     assert metrics["parity"]["mismatches"] == 0 and metrics["parity"]["compared"] > 0
     assert "(weights read back from its ONNX)" in metrics["training"]["from"]
     assert trained_weights_for(version.onnx_file) is not None  # the next run can start from this one's .pt
+    # Both it and the active version measured by Vodscope's detector on the same held-out frames.
+    bundled = model_version_choose(version_id=None, profile=profile)
+    for measured in (version, bundled):
+        assert measured.metrics["heldout"]["frames"] == 6 and 0.0 <= measured.metrics["heldout"]["map50"] <= 1.0
 
     client.force_login(staff)
     for key in ("results", "confusion_matrix"):
