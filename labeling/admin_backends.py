@@ -14,7 +14,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from labeling.backend_status import VlmBackendStatus, backend_check_recorded, backend_name
+from labeling.backend_status import backend_check_recorded, backend_name
+from labeling.backend_status_models import VlmBackendStatus
 from labeling.services.vlm_label import configured_backends
 
 if TYPE_CHECKING:

@@ -13,40 +13,14 @@ from typing import Any
 
 import pybreaker
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
 from django.utils import timezone
 
 from detection.models import Job
+from labeling.backend_status_models import VlmBackendStatus
 from labeling.backends.base import BackendConfig
 from labeling.services.vlm_check import BackendCheck, backend_check
 
 CHECK_TIMEOUT_SECONDS = 10.0  # an admin page waits for it: a backend that hangs must not hang the page
-
-
-class VlmBackendStatus(models.Model):
-    class Breaker(models.TextChoices):
-        CLOSED = pybreaker.STATE_CLOSED, "closed"
-        OPEN = pybreaker.STATE_OPEN, "open"
-        HALF_OPEN = pybreaker.STATE_HALF_OPEN, "half-open"
-
-    backend = models.CharField(max_length=160, unique=True, help_text="type:model, e.g. ollama:minicpm-v")
-    check_ok = models.BooleanField(null=True, help_text="Last vlm_check: usable? (empty: never checked)")
-    check_message = models.TextField(blank=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
-    breaker_state = models.CharField(max_length=16, choices=Breaker.choices, blank=True)
-    breaker_failures = models.PositiveIntegerField(default=0, help_text="Consecutive failed requests")
-    breaker_changed_at = models.DateTimeField(null=True, blank=True)
-    breaker_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                    help_text="The labelling run whose breaker this is")
-
-    class Meta:
-        app_label = "labeling"
-        ordering = ["backend"]
-        verbose_name = "VLM backend status"
-        verbose_name_plural = "VLM backend status"
-
-    def __str__(self) -> str:
-        return self.backend
 
 
 def backend_name(config: BackendConfig) -> str:

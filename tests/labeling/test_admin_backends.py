@@ -4,7 +4,8 @@ from __future__ import annotations
 import pybreaker
 import pytest
 
-from labeling.backend_status import BreakerStatusRecorder, VlmBackendStatus
+from labeling.backend_status import BreakerStatusRecorder
+from labeling.backend_status_models import VlmBackendStatus
 from tests.conftest import PASSWORD
 from tests.factories import JobFactory
 from tests.labeling.fake_vlm import FakeVlm
