@@ -137,7 +137,10 @@ def review_events(*, recording: Recording, filters: ReviewFilters) -> list[Event
     )
     disputed = Case(When(DISPUTED, then=Value(True)), default=Value(False), output_field=BooleanField())
     ordering = ("video_offset_seconds", "id")
-    queryset = queryset.order_by(disputed.desc(), *ordering) if filters.order == "attention" else queryset.order_by(*ordering)
+    if filters.order == "attention":
+        queryset = queryset.order_by(disputed.desc(), *ordering)
+    else:
+        queryset = queryset.order_by(*ordering)
     if filters.types:
         queryset = queryset.filter(event_type__in=filters.types)
     threshold = review_threshold()

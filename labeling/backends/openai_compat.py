@@ -44,8 +44,8 @@ class OpenAICompatBackend(VlmBackend):
                 temperature=request.temperature,
                 seed=self.config.seed,
                 max_tokens=self.config.max_output_tokens,
-                response_format={"type": "json_schema",
-                                 "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": True}},
+                response_format={"type": "json_schema", "json_schema": {"name": request.schema_name,
+                                                                        "schema": request.schema, "strict": True}},
             )
         choice = response.choices[0] if response.choices else None
         usage = response.usage

@@ -61,7 +61,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{result.model}, prompt {result.prompt_version}: {result.raids} raids ({result.raids_failed} failed), "
             f"levels {result.levels}, {result.requests} requests, {result.cached} answers from the cache, "
-            f"{result.tokens_in}+{result.tokens_out} tokens, largest prompt ~{result.largest_request_tokens} tokens of the "
-            f"{run.context_tokens - run.answer_tokens} it may take ({run.context_tokens} context, {run.answer_tokens} "
+            f"{result.tokens_in}+{result.tokens_out} tokens, largest prompt ~{result.largest_request_tokens} tokens "
+            f"of the {run.context_tokens - run.answer_tokens} it may take ({run.context_tokens} context, {run.answer_tokens} "
             f"kept for the answer), {result.seconds} s"
         )
