@@ -62,6 +62,6 @@ class Command(BaseCommand):
             f"{result.model}, prompt {result.prompt_version}: {result.raids} raids ({result.raids_failed} failed), "
             f"levels {result.levels}, {result.requests} requests, {result.cached} answers from the cache, "
             f"{result.tokens_in}+{result.tokens_out} tokens, largest prompt ~{result.largest_request_tokens} tokens "
-            f"of the {run.context_tokens - run.answer_tokens} it may take ({run.context_tokens} context, {run.answer_tokens} "
-            f"kept for the answer), {result.seconds} s"
+            f"of the {run.context_tokens - run.answer_tokens} it may take ({run.context_tokens} context, "
+            f"{run.answer_tokens} kept for the answer), {result.seconds} s"
         )
