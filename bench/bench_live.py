@@ -128,7 +128,9 @@ def end_to_end(video: Path, seconds: float, fps: float, *, label: bool, vlm_dela
         with connect(f"ws://127.0.0.1:{port}/ws/live/overlay/{token}/", origin=Origin(f"http://127.0.0.1:{port}")) as ws:
             command = [sys.executable, "manage.py", "live", "--source", str(video), "--realtime",
                        "--detection-fps", str(fps), *(["--label", "--label-backend", "ollama"] if label else [])]
-            live = subprocess.Popen(command, cwd=ROOT, env=live_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            log_path = home / "live.log"  # a file, not a pipe nobody reads while it runs (a full pipe would stall it)
+            with log_path.open("wb") as log:
+                live = subprocess.Popen(command, cwd=ROOT, env=live_env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 started = time.monotonic()
                 next_rss: float | None = None  # from the first stats message: the model loaded, frames flowing
@@ -153,11 +155,11 @@ def end_to_end(video: Path, seconds: float, fps: float, *, label: bool, vlm_dela
                 if live.poll() is None:
                     rss.append((round(time.monotonic() - started), round(rss_mb(live.pid), 1)))
                 live.send_signal(signal.SIGTERM)
-                out, _ = live.communicate(timeout=120)
+                live.wait(timeout=120)
             finally:
                 if live.poll() is None:
                     live.kill()
-    summary = json.loads(out.decode().strip().splitlines()[-1])
+    summary = json.loads(log_path.read_text().strip().splitlines()[-1])
     return {
         "events_received": len(confirm),
         "confirm_to_browser": percentiles(confirm),
