@@ -21,6 +21,8 @@ Status = DetectedEvent.ReviewStatus
 _BADGE_LOW = '<b class="badge low" title="Below the review threshold">low</b>'
 _BADGE_MANUAL = '<b class="badge manual">added</b>'
 _BADGE_PARTIAL = '<b class="badge partial" title="Found by a detection run that ended early">partial</b>'
+_BADGE_DISPUTED = ('<b class="badge disputed" title="The VLM cross-check does not see what the detector claims">'
+                   "disputed</b>")
 _NO_THUMB = '<span class="thumb none"></span>'
 PALETTE_SIZE = 8  # colour classes c0..c7 in review.css
 
@@ -60,6 +62,8 @@ def event_row_html(event: EventRow, *, threshold: float, events_url: str, colour
     badges = (_BADGE_LOW if low else "") + (_BADGE_MANUAL if event.source == DetectedEvent.Source.MANUAL else "")
     if event.partial:
         badges += _BADGE_PARTIAL
+    if event.disputed:
+        badges += _BADGE_DISPUTED
     if event.review_status != Status.UNREVIEWED:
         badges += f'<b class="badge st">{status}</b>'
     thumb = (

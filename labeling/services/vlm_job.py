@@ -1,7 +1,8 @@
 """The `vlm` job: the same labelling as `manage.py vlm_label`, for a recording, from the admin or the API.
 
 Params (all optional): `backends` ([{"type", "model", "base_url"}], default the configured chain),
-`window_frames`, `window_seconds`, `stride`, `concurrency`, `states`, `prompt_version`, `token_budget`.
+`window_frames`, `window_seconds`, `stride`, `concurrency`, `states`, `prompt_version`, `token_budget`,
+`crosscheck` (true: then ask the first backend whether each detected event is on screen, labeling/crosscheck.py).
 The JSONL goes to MEDIA_ROOT/vlm/job-<id>.jsonl; the rows to WindowLabel.
 """
 from __future__ import annotations
@@ -15,12 +16,13 @@ from django.conf import settings
 from detection.models import Job
 from detection.pipeline.windows import WindowSpec
 from labeling.analyst import Limits
+from labeling.crosscheck import crosscheck_after_labelling
 from labeling.vlm_accounting import vlm_accounting
-from labeling.services.vlm_label import LabelOptions, backend_config, configured_backends, vlm_label_run
+from labeling.services.vlm_label import DbCache, LabelOptions, backend_config, configured_backends, vlm_label_run
 from project.jobs.runner import JobProgress
 
 PARAMS = {"backends", "window_frames", "window_seconds", "stride", "concurrency", "states", "prompt_version",
-          "token_budget"}
+          "token_budget", "crosscheck"}
 
 
 def label_options_from_params(params: dict[str, Any]) -> LabelOptions:
@@ -57,4 +59,9 @@ def vlm_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
             video=job.recording.video_path, options=options, recording=job.recording, job=job, output=handle,
             progress=lambda done, total: progress.update(done, total, f"{done}/{total} windows"),
         )
-    return {**asdict(summary), "output": str(output), "accounting": vlm_accounting(job=job)}
+    result = {**asdict(summary), "output": str(output), "accounting": vlm_accounting(job=job)}
+    if (job.params or {}).get("crosscheck"):  # the detector cross-check, with the job's first backend
+        progress.update(summary.windows, summary.windows, "cross-checking detected events", force=True)
+        result["crosscheck"] = crosscheck_after_labelling(recording=job.recording, backend=options.backends[0],
+                                                          limits=options.limits, cache=DbCache())
+    return result

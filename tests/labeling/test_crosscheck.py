@@ -73,6 +73,10 @@ def test_a_disputed_event_is_recorded_and_ranked_first_and_a_rerun_asks_nothing(
     ranked = review_events(recording=recording, filters=ReviewFilters.from_query(QueryDict("order=attention")))
     assert [row.pk for row in ranked] == [second.pk, first.pk, transition.pk, end.pk]
     assert [row.disputed for row in ranked] == [True, False, False, False]
+    from review.fragments import event_rows_html
+
+    html = event_rows_html(ranked, threshold=0.5, events_url="/e/")
+    assert html.count('class="badge disputed"') == 1 and html.index("badge disputed") < html.index(f'id="ev-{first.pk}"')
 
 
 def test_a_malformed_answer_is_repaired_once_then_recorded_as_failed_without_a_crash(tmp_path):
@@ -102,3 +106,26 @@ def test_no_video_and_no_thumbnail_is_skipped_and_bad_options_are_named(tmp_path
         call_command("vlm_crosscheck", "--recording", str(recording.pk), "--backend", "ollama", "--prompt-version", "v9")
     with pytest.raises(CommandError, match="frames 0: between 1 and 8"):
         call_command("vlm_crosscheck", "--recording", str(recording.pk), "--backend", "ollama", "--frames", "0")
+
+
+def test_the_vlm_job_cross_checks_when_asked(tmp_path, settings):
+    from detection.models import Job
+    from project.jobs.registry import job_kind_for
+    from project.jobs.runner import job_run
+    from tests.factories import JobFactory
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    recording = RecordingFactory(source_path=str(render_test_video(tmp_path / "v.mkv", seconds=4.0)))
+    kill = DetectedEventFactory(recording=recording, event_type="kill", video_offset_seconds=1.0, data={})
+
+    def reply(n: int, seen: Seen) -> Reply:  # window labels for the windows, a check for the event
+        return answer("no") if "kill notification" in json.dumps(seen.body) else Reply()
+
+    with FakeVlm(reply=reply) as server:
+        job = JobFactory(kind=Job.Kind.VLM, recording=recording, status=Job.Status.QUEUED, params={
+            "crosscheck": True, "backends": [{"type": "ollama", "model": "test-model", "base_url": server.url}]})
+        job = job_run(job_id=job.pk, handler=job_kind_for(Job.Kind.VLM).handler)
+    assert job is not None and job.status == Job.Status.SUCCEEDED, job.error if job else ""
+    assert job.result["crosscheck"]["disputed"] == 1 and job.result["labelled"] == 2
+    kill.refresh_from_db()
+    assert kill.evidence["vlm_check"]["agrees"] is False
