@@ -141,6 +141,8 @@ def report(case: Case, modes: dict[str, dict[str, Any]], scores: dict[str, dict[
         record = modes[mode]
         print(f"\n  {mode}: {float(record['speed']):.2f} video-s/s = {float(record['speed']) / decode:.2f} x decode "
               f"({decode:.2f} video-s/s), peak {record['peak_mb']} MB, {record['events']} events")
+        if "proposal" in record:
+            print(f"  proposal: {json.dumps(record['proposal'])}")
         print(f"  {'type':<18}{'truth':>6}{'found':>6}{'prec':>7}{'recall':>8}{'t p95':>7}  fields right")
         types: dict[str, dict[str, Any]] = evaluation["types"]
         for kind in TYPES:

@@ -133,9 +133,11 @@ def _told_by_detector(before: Keyframe, after: Keyframe) -> bool:
     return (before.sure and after.sure) or (before.screen == after.screen and (before.sure or after.sure))
 
 
-def in_raid(key: Keyframe, profile: GameProfile) -> bool:
+def maybe_in_raid(key: Keyframe, profile: GameProfile) -> bool:
+    """The keyframe shows the raid, or nothing the detector or the words could name (a raid scene
+    in a look the model never saw must still have its gaps searched for notifications)."""
     screens = set(key.words or ()) | ({key.screen} if key.screen else set())
-    return any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
+    return not screens or any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
 
 
 def spans_from(
@@ -156,10 +158,10 @@ def spans_from(
         if after.overlay:
             # It appeared at most `longest_overlay` before, and after the keyframe before.
             raw.append(Span(max(before.time, after.time - rules.longest_overlay), after.time + rules.settle))
-        if changed or (sparse and (in_raid(before, profile) or in_raid(after, profile))):
+        if changed or (sparse and (maybe_in_raid(before, profile) or maybe_in_raid(after, profile))):
             raw += _around_bursts(before.time, after.time, activity, rules)
     last = keyframes[-1]
-    if sparse and in_raid(last, profile):
+    if sparse and maybe_in_raid(last, profile):
         raw += _around_bursts(last.time, duration, activity, rules)
     return [Span(max(0.0, s.start), min(s.end, duration)) for s in merge(raw) if s.start < duration]
 

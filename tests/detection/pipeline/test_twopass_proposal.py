@@ -149,3 +149,11 @@ def test_words_are_read_only_where_a_change_would_decode_a_whole_gap() -> None:
     assert not worth_reading(before, unsure, quiet, RULES)  # one cut: a short span costs less than two reads
     assert worth_reading(before, unsure, restless, RULES) and worth_reading(before, unsure, None, RULES)
     assert not worth_reading(before, Keyframe(8.0, "match_found", False), restless, RULES)  # the detector is sure
+
+
+def test_gaps_beside_a_keyframe_nothing_names_are_searched_for_notifications() -> None:
+    # The raid scene of an unseen look: no screen detected, no words read; a kill shows at 11.2 s.
+    keys = [Keyframe(0.0, None, False, sure=False, moved=False), Keyframe(8.0, None, False, sure=False, moved=False),
+            Keyframe(16.0, None, False, sure=False, moved=False)]
+    activity = packets(24.0, keyframes_every=8.0, bursts={11.2: 4_000})
+    assert Span(10.7, 12.2) in spans_from(keys, profile=PROFILE, duration=24.0, activity=activity, rules=RULES)
