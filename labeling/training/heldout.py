@@ -19,6 +19,7 @@ from detection.render.dataset import make_dataset
 from labeling.datasets.items import DatasetItem
 from labeling.datasets.yolo import read_yolo
 
+from .config import train_setting_int
 from .evaluation import detector_metrics
 from .params import HELDOUT_SEED
 
@@ -27,7 +28,7 @@ RANKING_FLOOR = 0.001  # AP needs the detector's whole ranking, not only what pa
 
 
 def heldout_count() -> int:
-    return int(getattr(settings, "VODSCOPE_HELDOUT_FRAMES", 120))
+    return train_setting_int("VODSCOPE_HELDOUT_FRAMES", 120)
 
 
 def heldout_items() -> list[DatasetItem]:

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from .config import train_setting_str
 from .params import TrainError
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,7 @@ LOG_TAIL_CHARS = 1500
 
 def train_python() -> Path:
     """The training venv's interpreter (`scripts/setup.sh train` makes it); VODSCOPE_TRAIN_PYTHON overrides."""
-    configured = getattr(settings, "VODSCOPE_TRAIN_PYTHON", "")
-    return Path(configured) if configured else Path(settings.BASE_DIR) / ".venv-train" / "bin" / "python"
+    return Path(train_setting_str("VODSCOPE_TRAIN_PYTHON", str(Path(settings.BASE_DIR) / ".venv-train" / "bin" / "python")))
 
 
 def train_python_check() -> Path:
@@ -43,7 +43,8 @@ class WorkerRun:
     def __init__(self, args: Sequence[str], *, log_path: Path, stop_file: Path, script: Path | None = None) -> None:
         self.stop_file = stop_file
         self.log_path = log_path
-        command = [str(train_python_check()), str(script or getattr(settings, "VODSCOPE_TRAIN_WORKER", WORKER_SCRIPT)),
+        # VODSCOPE_TRAIN_WORKER: a stand-in speaking the same protocol (the tests' fake worker).
+        command = [str(train_python_check()), str(script or train_setting_str("VODSCOPE_TRAIN_WORKER", str(WORKER_SCRIPT))),
                    *args]
         self._log: IO[bytes] = log_path.open("wb")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
