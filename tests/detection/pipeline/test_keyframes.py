@@ -41,6 +41,16 @@ def test_keyframes_show_the_picture_at_analysis_size(clip: Path) -> None:
     source.close()
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_every_packet_is_measured_once_the_keyframes_ran_out(clip: Path, workers: int) -> None:
+    source = KeyframeSource(clip, workers=workers)
+    times(source)
+    packets = source.all_packets()
+    source.close()
+    assert len(packets) == 7 * 30 and sorted(p.time for p in packets if p.key) == pytest.approx([0, 1, 2, 3, 4, 5, 6])
+    assert all(p.size > 0 for p in packets)
+
+
 def test_seek_starts_at_the_first_keyframe_from_there(clip: Path) -> None:
     source = KeyframeSource(clip, workers=2)
     assert source.read_frame() is not None
