@@ -39,7 +39,7 @@ from detection.pipeline.types import Frame
 from detection.pipeline.windows import PlannedWindow, Window, WindowSpec
 from detection.services.live import LiveSession, live_broadcast
 from detection.services.live_run import LiveRefused
-from labeling.analyst import Analyst, Limits, PreparedWindow, WindowResult
+from labeling.analyst import Analyst, Limits, WindowResult
 from labeling.backends.base import backend_create
 from labeling.services.vlm_label import backend_config, window_label_store
 from labeling.vlm_models import WindowLabel
