@@ -6,11 +6,13 @@ records each result; a configured backend never checked nor used is named above 
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -26,8 +28,7 @@ else:  # ModelAdmin is not subscriptable at run time
 
 @admin.register(VlmBackendStatus)
 class VlmBackendStatusAdmin(StatusAdminBase):
-    list_display = ["backend", "configured", "health", "checked_at", "breaker", "breaker_failures",
-                    "breaker_changed_at"]
+    list_display = ["backend", "configured", "health", "breaker"]
     list_filter = ["check_ok", "breaker_state"]
     search_fields = ["backend", "check_message"]
     change_list_template = "admin/labeling/vlmbackendstatus/change_list.html"
@@ -45,13 +46,16 @@ class VlmBackendStatusAdmin(StatusAdminBase):
     @admin.display(description="health (last vlm_check)", ordering="check_ok")
     def health(self, obj: VlmBackendStatus) -> str:
         verdict = {True: "ok", False: "FAILED", None: "never checked"}[obj.check_ok]
-        return format_html('<b>{}</b><br><span class="help">{}</span>', verdict, obj.check_message)
+        return format_html('<b>{}</b> <span class="help">{}</span><br><span class="help">{}</span>', verdict,
+                           _when(obj.checked_at), obj.check_message)
 
     @admin.display(description="breaker (last run)", ordering="breaker_state")
     def breaker(self, obj: VlmBackendStatus) -> str:
         if not obj.breaker_state:
-            return format_html('<span title="{}">{}</span>', "no labelling run has used it yet", "–")
-        return obj.get_breaker_state_display()
+            return format_html('<span class="help">{}</span>', "no labelling run has used it yet")
+        run = f" in job #{obj.breaker_job_id}" if obj.breaker_job_id else ""
+        return format_html('<b>{}</b> · {} consecutive failures<br><span class="help">seen {}{}</span>',
+                           obj.get_breaker_state_display(), obj.breaker_failures, _when(obj.breaker_changed_at), run)
 
     def get_urls(self) -> list[URLPattern]:
         check = path("check/", self.admin_site.admin_view(require_POST(self.check_view)),
@@ -77,3 +81,7 @@ class VlmBackendStatusAdmin(StatusAdminBase):
                 messages.add_message(request, messages.SUCCESS if result.ok else messages.ERROR,
                                      f"{result.backend}: {'OK' if result.ok else 'FAILED'} {result.message}")
         return HttpResponseRedirect(reverse("admin:labeling_vlmbackendstatus_changelist"))
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
