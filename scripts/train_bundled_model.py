@@ -85,6 +85,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mosaic", type=float, default=1.0, help="mosaic probability (0 for a fine-tune pass)")
     parser.add_argument(
+        "--warmup-epochs", type=float, default=3.0,
+        help="epochs of learning-rate warm-up (ultralytics' 3; 1 for a short fine-tune, or it is mostly warm-up)",
+    )
+    parser.add_argument(
         "--init", help="continue from weights this script produced earlier (a .pt), e.g. on a fresh dataset"
     )
     parser.add_argument(
@@ -118,6 +122,7 @@ def main() -> None:
         # Screens are laid out in fixed places: no flips, no mosaic-induced fake layouts late in training.
         fliplr=0.0,
         mosaic=args.mosaic,
+        warmup_epochs=args.warmup_epochs,
         cache="ram",
         close_mosaic=max(1, args.epochs // 4),
         patience=max(10, args.epochs // 3),
