@@ -2,7 +2,8 @@
 
 It reads what to hand back from FAKE_TRAIN_SPEC (JSON): `onnx` and `predictions` (paths it reports as its
 export and its ultralytics predictions), `epoch_seconds` (how long an epoch takes). Like the real worker it
-stops at an epoch boundary once the stop file appears, and leaves `stopped.txt` in --out to show it did.
+stops at an epoch boundary once the stop file appears, and leaves `stopped.txt` in --out to show it did;
+`crash` makes it die after its first epoch with that message on stderr.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +34,9 @@ def main() -> None:
         print(json.dumps({"event": "epoch", "epoch": epoch, "epochs": args.epochs, "box_loss": 2.0 / epoch,
                           "cls_loss": 3.0 / epoch, "dfl_loss": 1.0, "precision": 0.1 * epoch, "recall": 0.1 * epoch,
                           "map50": 0.1 * epoch, "map50_95": 0.05 * epoch}), flush=True)
+        if spec.get("crash"):
+            print(spec["crash"], file=sys.stderr, flush=True)
+            sys.exit(3)
     weights = args.out / "best.pt"
     weights.write_bytes(b"not really weights")
     plot = args.out / "results.png"

@@ -188,6 +188,17 @@ def test_a_cancel_stops_the_worker_at_the_next_epoch(fake_worker, labelled_recor
 
 
 @pytest.mark.django_db
+def test_a_worker_that_dies_fails_the_job_with_its_last_words(fake_worker, labelled_recordings, staff) -> None:  # type: ignore[no-untyped-def]
+    fake_worker(crash="RuntimeError: out of memory in the data loader")
+    job = Job.objects.create(kind=Job.Kind.TRAIN, created_by=staff,
+                             params={"epochs": 3, "imgsz": 64, "recordings": [r.pk for r in labelled_recordings]})
+    finished = job_run(job_id=job.pk, handler=train_job_handle)
+    assert finished is not None and finished.status == Job.Status.FAILED
+    assert "the training worker failed (exit 3): RuntimeError: out of memory in the data loader" in finished.error
+    assert len(finished.checkpoint["epochs"]) == 1
+
+
+@pytest.mark.django_db
 def test_the_job_card_draws_the_epochs(fake_worker, labelled_recordings, staff, client) -> None:  # type: ignore[no-untyped-def]
     job = Job.objects.create(kind=Job.Kind.TRAIN, created_by=staff, status=Job.Status.RUNNING, params={"epochs": 4},
                              checkpoint={"epochs": [{"epoch": 1, "box_loss": 2.0, "cls_loss": 3.0, "dfl_loss": 1.0,
