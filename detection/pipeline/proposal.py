@@ -70,7 +70,7 @@ class SpanRules:
     margin: float = 0.3
     shortest_overlay: float = 2.0
     longest_overlay: float = 4.0
-    burst_excess: float = 0.06
+    burst_excess: float = 0.08
     max_bursts: int = 5
 
 
@@ -79,8 +79,9 @@ class Activity:
 
     A burst carries, beyond the larger of its neighbours (`reach` frames either side, the largest
     left out), at least `burst_excess` of its keyframe's bytes: new content in one frame. A moving
-    scene costs about as much in every frame, so it makes none (measured on held-out renders: kill
-    notifications 0.08-0.32 of a keyframe, frames of a moving raid scene mostly below 0.05)."""
+    scene costs about as much in every frame, so it makes none (measured on three held-out renders:
+    kill notifications 0.084-0.36 of a keyframe; frames of a moving raid scene mostly below 0.05,
+    frames that a re-encode's source GOPs left sharper up to 0.17)."""
 
     def __init__(self, packets: Sequence[Packet], *, reach: int = 7) -> None:
         ordered = sorted(packets, key=lambda p: p.time)
