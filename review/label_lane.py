@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
+from django.db.models import Count, Max
 from django.utils.safestring import SafeString, mark_safe
 
 from detection.models import Recording
@@ -61,6 +62,12 @@ def lane_windows(*, recording: Recording) -> list[WindowLabel]:
         return []
     return list(WindowLabel.objects.filter(recording=recording, **latest).select_related("corrected_by")
                 .only(*_LANE_FIELDS).order_by("start", "id"))
+
+
+def lane_stamp(*, recording: Recording) -> str:
+    """Changes whenever a window label of the recording is written: the page fetches the lane when it differs."""
+    seen = WindowLabel.objects.filter(recording=recording).aggregate(n=Count("id"), last=Max("updated_at"))
+    return f"{seen['n']}:{seen['last'].isoformat() if seen['last'] else ''}"
 
 
 def lane_duration(recording: Recording, windows: list[WindowLabel]) -> float:

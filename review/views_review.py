@@ -28,7 +28,7 @@ from review.htmx import HtmxHttpRequest
 from review.proxy import recording_proxy_request
 from review.fragments import event_rows_html, format_offset, timeline_html, type_colours
 from review.label_lane import (
-    label_text, lane_duration, lane_schema, lane_segments_html, lane_windows, tactic_colours,
+    label_text, lane_duration, lane_schema, lane_segments_html, lane_stamp, lane_windows, tactic_colours,
 )
 from review.vocabulary import event_specs
 
@@ -235,6 +235,7 @@ def _jobs_context(recording: Recording) -> dict[str, Any]:
         "polling": any(job.status in Job.ACTIVE_STATUSES for job in jobs),
         "detecting": any(job.kind == Job.Kind.DETECT and job.status in Job.ACTIVE_STATUSES for job in jobs),
         "proxy_pending": any(job.kind == Job.Kind.PROXY and job.status in Job.ACTIVE_STATUSES for job in jobs),
+        "labelling": any(job.kind == Job.Kind.VLM and job.status in Job.ACTIVE_STATUSES for job in jobs),
         "needs_proxy": selectors.recording_needs_proxy(recording),
     }
 
@@ -244,6 +245,8 @@ def _jobs_response(request: HtmxHttpRequest, recording: Recording) -> HttpRespon
     when the last job finishes, the end (review.js reloads the list, and the video after a proxy)."""
     context = _jobs_context(recording)
     response = render(request, "review/_jobs.html", context)
+    if context["labelling"]:  # the lane fills in while a vlm job runs
+        response = trigger_client_event(response, "review:labels", {"stamp": lane_stamp(recording=recording)})
     if context["detecting"]:
         return trigger_client_event(response, "review:events", {"stamp": selectors.events_stamp(recording=recording)})
     if not context["polling"] and context["jobs"]:
@@ -271,6 +274,7 @@ def _lane_context(recording: Recording) -> dict[str, Any]:
     schema = lane_schema()
     windows = lane_windows(recording=recording)
     return {
+        "stamp": lane_stamp(recording=recording),
         "count": len(windows),
         "segments": lane_segments_html(windows, schema=schema, duration=lane_duration(recording, windows)),
         "colours": list(tactic_colours(schema).values()),

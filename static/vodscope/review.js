@@ -323,9 +323,16 @@
   document.body.addEventListener("htmx:responseError", (ev) => toast(`Not saved: the server answered ${ev.detail.xhr.status}`));
   document.body.addEventListener("htmx:sendError", () => toast("Not saved: the server could not be reached"));
   // A detection run adds events, a proxy changes what the video URL serves: pick both up in place.
+  // A vlm job's labels: fetched while it runs when the lane's stamp is older, and once when it ends. An open
+  // correction form is never dropped: the lane waits for it to close.
+  function refreshLane() {
+    if (popup() && popup().querySelector(".label-form")) return;
+    htmx.ajax("GET", lane().dataset.url, { target: "#label-lane", swap: "outerHTML", headers: { [REFRESH_HEADER]: "1" } });
+  }
+  document.body.addEventListener("review:labels", (ev) => { if (ev.detail.stamp !== lane().dataset.laneStamp) refreshLane(); });
   document.body.addEventListener("review:jobs-done", (ev) => {
     refreshList();
-    htmx.ajax("GET", lane().dataset.url, { target: "#label-lane", swap: "outerHTML" }); // a vlm job's labels
+    refreshLane();
     if (ev.detail.proxy && !player.src.endsWith("?v=proxy")) {
       const at = player.currentTime;
       player.src = player.src.split("?")[0] + "?v=proxy";

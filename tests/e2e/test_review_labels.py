@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from detection.models import Job
 from labeling.vlm_models import WindowLabel
 from tests.e2e.conftest import screenshot
+from tests.factories import JobFactory
 from tests.labeling.fake_vlm import GOOD_LABEL
 from tests.review.factories import RecordingFactory, make_test_video
 
@@ -95,3 +97,11 @@ def test_the_correction_key_picks_a_tactic_with_a_number_and_saves_with_enter(pa
     assert page.locator("#label-popup .label-form").count() == 0
     row.refresh_from_db()
     assert row.corrected_label["health"] == GOOD_LABEL["health"]
+
+
+def test_the_lane_follows_what_a_running_vlm_job_writes(page_factory, live_server, owner, recording):
+    JobFactory(kind=Job.Kind.VLM, recording=recording, status=Job.Status.RUNNING)
+    page = open_review(page_factory, live_server, owner, recording)
+    assert page.locator("#label-lane .seg").count() == len(TACTICS)
+    WindowLabel.objects.filter(recording=recording, window_index=len(TACTICS) - 1).delete()
+    page.wait_for_function(f"document.querySelectorAll('#label-lane .seg').length === {len(TACTICS) - 1}")

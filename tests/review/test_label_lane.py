@@ -6,8 +6,10 @@ import json
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from detection.models import Job
 from labeling.vlm_models import WindowLabel
 from tests.conftest import PASSWORD
+from tests.factories import JobFactory
 from tests.labeling.fake_vlm import GOOD_LABEL
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +141,16 @@ def test_without_htmx_a_saved_correction_goes_back_to_the_page(client, owner, la
     response = login(client, owner).post(correct_url(row), {"tactic": "kiting", "health": "1", "shield": "2",
                                                             "intent_matches": "true"})
     assert response.status_code == 302 and response["Location"] == f"/recordings/{row.recording_id}/review/"
+
+
+def test_while_a_vlm_job_runs_the_jobs_poll_carries_the_lanes_stamp(client, owner, labels):
+    recording = labels[0].recording
+    client = login(client, owner)
+    page = client.get(f"/recordings/{recording.pk}/review/").content.decode()
+    JobFactory(kind=Job.Kind.VLM, recording=recording, status=Job.Status.RUNNING)
+    trigger = json.loads(client.get(f"/recordings/{recording.pk}/review/jobs/", **HTMX)["HX-Trigger"])
+    stamp = trigger["review:labels"]["stamp"]
+    assert f'data-lane-stamp="{stamp}"' in page, "nothing written since the page: the lane is not fetched again"
+    window(recording, 3)
+    trigger = json.loads(client.get(f"/recordings/{recording.pk}/review/jobs/", **HTMX)["HX-Trigger"])
+    assert trigger["review:labels"]["stamp"] != stamp and trigger["review:labels"]["stamp"].startswith("4:")
