@@ -13,11 +13,13 @@ from pathlib import Path
 
 import cv2
 import pytest
+from django.contrib import messages
 from django.core.management import CommandError, call_command
 
-from detection.models import Job, ModelVersion
+from detection.models import Job, ModelVersion, Recording
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.types import Box, Detection
+from labeling.admin import train_on_selected_recordings
 from labeling.datasets.items import DatasetItem, LabelledBox
 from labeling.training.evaluation import Scored, average_precision, detector_metrics
 from labeling.training.job import run_folder, train_job_handle, train_job_start
@@ -228,6 +230,25 @@ def test_training_needs_its_venv_and_good_parameters(settings, staff, labelled_r
                                               "base_images": "10"}, follow=True)
     assert "Training not started: no training environment" in response.content.decode()
     assert not Job.objects.filter(kind=Job.Kind.TRAIN).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_action_queues_a_train_job_on_the_selected_recordings(  # type: ignore[no-untyped-def]
+    fake_worker, labelled_recordings, staff, rf, django_capture_on_commit_callbacks
+) -> None:
+    told: list[tuple[str, int]] = []
+
+    class Admin:
+        def message_user(self, request, text, level):  # type: ignore[no-untyped-def]
+            told.append((text, level))
+
+    request = rf.post("/admin/detection/recording/")
+    request.user = staff
+    with django_capture_on_commit_callbacks(execute=False):
+        train_on_selected_recordings(Admin(), request, Recording.objects.filter(pk__in=[r.pk for r in labelled_recordings]))
+    job = Job.objects.get(kind=Job.Kind.TRAIN)
+    assert job.params["recordings"] == sorted(r.pk for r in labelled_recordings) and job.created_by == staff
+    assert told == [(f"Queued train job {job.pk}; follow it on the Models page", messages.SUCCESS)]
 
 
 @pytest.mark.django_db
