@@ -18,7 +18,8 @@ from importer.selectors import hosted_snapshot
 from importer.transport import ApiResponse, HttpTransport, TransientError
 from tests.importer.conftest import FAST, T0
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The client against a live server: nothing in it differs between the modes, so it runs once (embedded).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 
 class Crash(Exception):

@@ -102,10 +102,10 @@ def test_the_importers_plan_reads_only_types_and_fields_the_demo_profile_declare
     """importer/plan.py maps the demo game's events onto the stream-producer contract (a game of its own);
     if the profile renames what it reads, this fails instead of the import silently dropping events."""
     from detection.pipeline.profile import load_profile
-    from importer.plan import _ORDER
+    from importer.plan import EVENT_ORDER
 
     events = load_profile("demo").events
-    assert set(_ORDER) == set(events)
+    assert set(EVENT_ORDER) == set(events)
     read = {
         "raid_start": {"map_name", "character_type", "game_mode"},
         "state_transition": {"to_state"},
