@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 from django.db.models import Count, Max
 from django.utils.safestring import SafeString, mark_safe
@@ -50,18 +51,40 @@ def tactic_colours(schema: LabelSchema) -> dict[str, TacticColour]:
     return colours
 
 
+@dataclass(frozen=True)
+class LaneWindow:
+    """What a segment shows of a WindowLabel (read as plain values: no model instance per window)."""
+
+    pk: int
+    start: float
+    end: float
+    status: str
+    label: dict[str, Any] | None
+    corrected_label: dict[str, Any] | None
+    ocr: dict[str, Any]
+    flagged: bool
+    source: str
+    error: str
+    corrected_by: str | None
+
+    @property
+    def effective_label(self) -> dict[str, Any] | None:
+        return self.corrected_label if self.corrected_label is not None else self.label
+
+
 _LANE_FIELDS = ("id", "start", "end", "status", "label", "corrected_label", "ocr", "flagged", "source", "error",
-                "corrected_at", "corrected_by__username", "prompt_version", "spec")
+                "corrected_by__username")
 
 
-def lane_windows(*, recording: Recording) -> list[WindowLabel]:
+def lane_windows(*, recording: Recording) -> list[LaneWindow]:
     """The latest-written set of the recording's window labels, in time order (two queries)."""
     latest = (WindowLabel.objects.filter(recording=recording).order_by("-updated_at", "-id")
               .values("prompt_version", "spec", "video_path").first())
     if latest is None:
         return []
-    return list(WindowLabel.objects.filter(recording=recording, **latest).select_related("corrected_by")
-                .only(*_LANE_FIELDS).order_by("start", "id"))
+    rows = (WindowLabel.objects.filter(recording=recording, **latest).order_by("start", "id")
+            .values_list(*_LANE_FIELDS))
+    return [LaneWindow(*row) for row in rows]
 
 
 def lane_stamp(*, recording: Recording) -> str:
@@ -70,7 +93,7 @@ def lane_stamp(*, recording: Recording) -> str:
     return f"{seen['n']}:{seen['last'].isoformat() if seen['last'] else ''}"
 
 
-def lane_duration(recording: Recording, windows: list[WindowLabel]) -> float:
+def lane_duration(recording: Recording, windows: list[LaneWindow]) -> float:
     return max(recording.duration_seconds or 0.0, max((w.end for w in windows), default=0.0), 1.0)
 
 
@@ -84,7 +107,7 @@ def label_text(label: dict[str, object], schema: LabelSchema) -> str:
     return " · ".join(parts)
 
 
-def window_tooltip(window: WindowLabel, schema: LabelSchema) -> str:
+def window_tooltip(window: LaneWindow, schema: LabelSchema) -> str:
     when = f"{format_offset(window.start)}–{format_offset(window.end)}"
     label = window.effective_label
     if window.status == WindowLabel.Status.FAILED or label is None:
@@ -97,8 +120,7 @@ def window_tooltip(window: WindowLabel, schema: LabelSchema) -> str:
                for f in schema.hud_fields]
         parts.append("flagged: " + ", ".join(off))
     if window.corrected_label is not None:
-        who = window.corrected_by.username if window.corrected_by else "a reviewer"
-        parts.append(f"corrected by {who}")
+        parts.append(f"corrected by {window.corrected_by or 'a reviewer'}")
     return " · ".join(parts)
 
 
@@ -106,7 +128,7 @@ def _value(value: object) -> str:
     return "–" if value is None else str(value)
 
 
-def lane_segments_html(windows: list[WindowLabel], *, schema: LabelSchema, duration: float) -> SafeString:
+def lane_segments_html(windows: list[LaneWindow], *, schema: LabelSchema, duration: float) -> SafeString:
     colours = tactic_colours(schema)
     out = []
     for w in windows:
