@@ -189,6 +189,15 @@ if VODSCOPE_VLM_CONCURRENCY < 1 or VODSCOPE_VLM_REQUESTS_PER_MINUTE <= 0 or VODS
     raise SettingError("VODSCOPE_VLM_CONCURRENCY and VODSCOPE_VLM_REQUESTS_PER_MINUTE must be positive, "
                        "VODSCOPE_VLM_TOKEN_BUDGET not negative")
 
+# --- Session reasoning (labeling/reasoning/): the text model, apart from the VLMs that read frames ---
+# A base URL left empty is the text backend's VLM one (VODSCOPE_VLM_URLS); its key is always the VLM one.
+VODSCOPE_TEXT_BACKEND = env_str("VODSCOPE_TEXT_BACKEND", "ollama")
+VODSCOPE_TEXT_MODEL = env_str("VODSCOPE_TEXT_MODEL", "llama3")
+VODSCOPE_TEXT_BASE_URL = env_str("VODSCOPE_TEXT_BASE_URL")
+if VODSCOPE_TEXT_BACKEND not in VODSCOPE_VLM_MODELS or not VODSCOPE_TEXT_MODEL:
+    raise SettingError(f"VODSCOPE_TEXT_BACKEND={VODSCOPE_TEXT_BACKEND!r} must be one of {sorted(VODSCOPE_VLM_MODELS)} "
+                       "and VODSCOPE_TEXT_MODEL not empty")
+
 # --- Celery: Redis in production, a filesystem broker when embedded -------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -1,7 +1,7 @@
 """The `summarize` job: session reasoning over a recording, from the review page, the admin or the API.
 
-Params (all optional): `backend` (a registered type key; default the first of VODSCOPE_VLM_BACKENDS), `model`,
-`base_url` (default from settings and the environment), `prompt_version`, `context_tokens`, `concurrency`.
+Params (all optional): `backend` (a registered type key), `model`, `base_url` (default the text model:
+VODSCOPE_TEXT_BACKEND / _MODEL / _BASE_URL, see text_model.py), `prompt_version`, `context_tokens`, `concurrency`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.conf import settings
 from detection.models import Job
 from labeling.analyst import Limits
 from labeling.reasoning.summarize import PROMPT_VERSION, ReasoningOptions, session_summarize
-from labeling.services.vlm_label import DbCache, backend_config
+from labeling.reasoning.text_model import text_backend_config
+from labeling.services.vlm_label import DbCache
 from project.jobs.runner import JobProgress
 
 PARAMS = {"backend", "model", "base_url", "prompt_version", "context_tokens", "concurrency"}
@@ -25,8 +26,8 @@ def reasoning_options_from_params(params: dict[str, Any]) -> ReasoningOptions:
     if unknown:
         raise ValueError(f"unknown summarize job parameters {unknown}; known: {sorted(PARAMS)}")
     try:
-        backend = backend_config(str(params.get("backend") or settings.VODSCOPE_VLM_BACKENDS[0]),
-                                 model=str(params.get("model") or ""), base_url=str(params.get("base_url") or ""))
+        backend = text_backend_config(str(params.get("backend") or ""), model=str(params.get("model") or ""),
+                                      base_url=str(params.get("base_url") or ""))
         return ReasoningOptions(
             backend=backend,
             prompt_version=str(params.get("prompt_version") or PROMPT_VERSION),

@@ -38,10 +38,9 @@ def summaries_panel(*, recording: Recording) -> SummariesPanel:
     disputed = DetectedEvent.objects.filter(recording=recording, evidence__vlm_check__agrees=False).exclude(
         review_status=DetectedEvent.ReviewStatus.DELETED)
     shown = list(disputed.order_by("video_offset_seconds", "id")[:DISPUTED_SHOWN])
-    key = settings.VODSCOPE_VLM_BACKENDS[0] if settings.VODSCOPE_VLM_BACKENDS else ""
     return SummariesPanel(recording=recording, session=session, raids=raids, job=job, disputed=shown,
                           disputed_count=len(shown) if len(shown) < DISPUTED_SHOWN else disputed.count(),
-                          default_backend=f"{key}:{settings.VODSCOPE_VLM_MODELS.get(key, '')}" if key else "")
+                          default_backend=f"{settings.VODSCOPE_TEXT_BACKEND}:{settings.VODSCOPE_TEXT_MODEL}")
 
 
 def vlm_check_of(event: DetectedEvent) -> dict[str, Any]:

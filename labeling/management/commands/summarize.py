@@ -13,7 +13,8 @@ from detection.pipeline.profile import ProfileError
 from labeling.analyst import Limits
 from labeling.reasoning.chunks import BudgetTooSmall
 from labeling.reasoning.summarize import PROMPT_VERSION, NoRaids, ReasoningOptions, session_summarize
-from labeling.services.vlm_label import DbCache, backend_config
+from labeling.reasoning.text_model import text_backend_config
+from labeling.services.vlm_label import DbCache
 from labeling.summary_models import RaidSummary, SessionSummary
 
 
@@ -22,8 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--recording", type=int, required=True, help="a registered recording's id (detected)")
-        parser.add_argument("--backend", required=True, choices=["gemini", "ollama", "openai"])
-        parser.add_argument("--model", default="", help="default from settings (VODSCOPE_VLM_<BACKEND>_MODEL)")
+        parser.add_argument("--backend", default="", choices=["gemini", "ollama", "openai"],
+                            help=f"default VODSCOPE_TEXT_BACKEND ({settings.VODSCOPE_TEXT_BACKEND})")
+        parser.add_argument("--model", default="", help="default VODSCOPE_TEXT_MODEL for the text backend, "
+                                                        "VODSCOPE_VLM_<BACKEND>_MODEL for another")
         parser.add_argument("--base-url", default="", help="the backend's server (default from the environment)")
         parser.add_argument("--prompt-version", default=PROMPT_VERSION,
                             help="a file under detection/profiles/prompts/<profile>/")
@@ -37,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError(f"no recording with id {options['recording']}")
         try:
             run = ReasoningOptions(
-                backend=backend_config(options["backend"], model=options["model"], base_url=options["base_url"]),
+                backend=text_backend_config(options["backend"], model=options["model"], base_url=options["base_url"]),
                 prompt_version=options["prompt_version"], context_tokens=options["context_tokens"],
                 limits=Limits(concurrency=options["concurrency"],
                               requests_per_minute=settings.VODSCOPE_VLM_REQUESTS_PER_MINUTE),
