@@ -109,3 +109,4 @@ from labeling.vlm_models import VlmCacheEntry, WindowLabel  # noqa: E402,F401  #
 # ---- Session reasoning: raid and session summaries (h-reason) ----
 from labeling.summary_models import RaidSummary, SessionSummary  # noqa: E402,F401  # defined beside, registered here
 from labeling.inputlog_models import InputLog  # noqa: E402,F401  # defined beside, registered here
+from labeling.backend_status_models import VlmBackendStatus  # noqa: E402,F401  # defined beside, registered here

@@ -23,6 +23,7 @@ from detection.pipeline.profile import GameProfile, load_profile
 from detection.pipeline.text import RapidTextReader
 from detection.pipeline.windows import Span, WindowSpec, state_spans, window_plan
 from labeling.analyst import Analyst, Limits, PreparedWindow, WindowResult, prompt_version_for
+from labeling.backend_status import BreakerStatusRecorder
 from labeling.backends.base import BackendConfig, backend_create
 from labeling.inputlog_services import window_inputs_for
 from labeling.vlm_models import VlmCacheEntry, WindowLabel
@@ -159,6 +160,7 @@ def vlm_label_run(
     summary.backends = [b.name for b in backends]
     analyst = Analyst(backends=backends, schema=schema, prompt=prompt, limits=options.limits, cache=DbCache(),
                       params={"frames": options.spec.frames, "seconds": options.spec.seconds})
+    breakers = BreakerStatusRecorder(analyst.breakers, job=job)  # the admin's backend status
     reader = RapidTextReader(max_side=960, min_score=profile.ocr.min_score) if options.ocr else None
     windows: Iterator[PreparedWindow] = windows_prepared(video, plan, spec=options.spec, profile=profile,
                                                          schema=schema, reader=reader, context_for=detected.context,
@@ -168,6 +170,7 @@ def vlm_label_run(
     def store(result: WindowResult) -> None:
         window_label_store(result, video=video, recording=recording, job=job, prompt_version=version, spec_key=spec_key)
         _count(summary, result)
+        breakers.record()  # writes only when a breaker's state or failure count changed
         if output is not None:
             output.write(json.dumps(window_line(result), sort_keys=True) + "\n")
             output.flush()
@@ -184,7 +187,10 @@ def vlm_label_run(
             for backend in backends:
                 await backend.close()
 
-    async_to_sync(run)()
+    try:
+        async_to_sync(run)()
+    finally:
+        breakers.record()
     stats = analyst.stats
     summary.requests, summary.failed_requests = stats.requests, stats.failed_requests
     summary.tokens_in, summary.tokens_out, summary.max_in_flight = stats.tokens_in, stats.tokens_out, stats.max_in_flight

@@ -7,7 +7,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.services.vlm_check import backend_check
+from labeling.backend_status import backend_name, backend_status_record_check
+from labeling.services.vlm_check import BackendCheck, backend_check
 from labeling.services.vlm_label import backend_config, configured_backends
 
 
@@ -32,9 +33,11 @@ class Command(BaseCommand):
             try:
                 check = backend_check(config)
             except ImproperlyConfigured as exc:
+                backend_status_record_check(BackendCheck(backend_name(config), False, str(exc)))
                 self.stdout.write(f"{config.type_key}: FAILED {exc}")
                 failed += 1
                 continue
+            backend_status_record_check(check)  # the admin's backend health
             self.stdout.write(f"{check.backend}: {'OK' if check.ok else 'FAILED'} {check.message}")
             failed += not check.ok
         if failed:
