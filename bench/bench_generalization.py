@@ -106,8 +106,8 @@ def with_keyint(video: Path, keyint: int, preset: str) -> Path:
             return target
         metadata = json.loads(truth.read_text())["metadata"]
         partial = target.with_name(f"partial-{target.name}")
-        subprocess.run(["nice", "ffmpeg", "-y", "-loglevel", "error", "-i", str(video), "-map", "0:v", "-map_metadata", "0",
-                        "-c:v", "libx264", "-preset", preset, "-crf", str(metadata["crf"]),
+        subprocess.run(["nice", "ffmpeg", "-y", "-loglevel", "error", "-i", str(video), "-map", "0:v",
+                        "-map_metadata", "0", "-c:v", "libx264", "-preset", preset, "-crf", str(metadata["crf"]),
                         "-g", str(keyint), "-pix_fmt", "yuv420p", str(partial)], check=True)
         target.with_suffix(".truth.json").write_text(truth.read_text())
         partial.rename(target)
@@ -139,8 +139,10 @@ def report(case: Case, modes: dict[str, dict[str, Any]], scores: dict[str, dict[
     decode = float(modes["decode"]["speed"])
     for mode, evaluation in scores.items():
         record = modes[mode]
+        cpu = float(modes["decode"]["cpu_s"]) / float(record["cpu_s"])
         print(f"\n  {mode}: {float(record['speed']):.2f} video-s/s = {float(record['speed']) / decode:.2f} x decode "
-              f"({decode:.2f} video-s/s), peak {record['peak_mb']} MB, {record['events']} events")
+              f"({decode:.2f} video-s/s; {cpu:.2f} x by CPU seconds), peak {record['peak_mb']} MB, "
+              f"{record['events']} events")
         if "proposal" in record:
             print(f"  proposal: {json.dumps(record['proposal'])}")
         print(f"  {'type':<18}{'truth':>6}{'found':>6}{'prec':>7}{'recall':>8}{'t p95':>7}  fields right")
