@@ -30,13 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from detection.pipeline.run_settings import DetectSettings
-    from detection.pipeline.runner import Pipeline
-    from detection.pipeline.source import VideoSource
     from detection.pipeline.text import TextReader
-    from detection.pipeline.twopass import Proposal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -91,8 +85,7 @@ def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[
     warm_up(pipeline.fields.reader)
     info = probe_video(video)
     started, cpu = time.perf_counter(), cpu_seconds()
-    source, proposal = (two_pass_source(video, pipeline, settings, info.creation_time) if two_pass
-                        else open_source(video, pipeline, settings, started_at=info.creation_time))
+    source, proposal = open_source(video, pipeline, settings, started_at=info.creation_time)
     result = pipeline.run(source)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     out = Path(os.environ.get("BENCH_OUT", "/tmp")) / f"{video.stem}.{'twopass' if two_pass else 'single'}.events.json"
@@ -109,22 +102,6 @@ def mode_pipeline(video: Path, model: Path, two_pass: bool, gate: bool) -> dict[
                               "word_reads": proposal.word_reads, "spans": len(proposal.spans),
                               "decoded_video_seconds": round(proposal.covered, 1)}
     return record
-
-
-def two_pass_source(video: Path, pipeline: Pipeline, settings: DetectSettings,
-                    started_at: datetime | None) -> tuple[VideoSource, Proposal]:
-    """`factory.open_source` with `two_pass`, as it reads once /tmp/notes/h-twopass-request.md lands
-    (the pipeline's reader for the keyframes' words, keyframe times for reading on between spans)."""
-    from detection.pipeline.factory import _cores, _frame_threads
-    from detection.pipeline.prefetch import PrefetchSource
-    from detection.pipeline.source import DecodeOptions, FileVideoSource
-    from detection.pipeline.twopass import propose, spans_of
-
-    proposal = propose(video, detector=pipeline.detector, reader=pipeline.fields.reader, profile=pipeline.profile,
-                       batch_size=settings.batch_size, workers=min(8, _cores()))
-    options = DecodeOptions(skip_nonref=settings.skip_nonref, threads=_frame_threads())
-    frames = FileVideoSource(video, detection_fps=settings.detection_fps, started_at=started_at, options=options)
-    return PrefetchSource(spans_of(frames, proposal)), proposal
 
 
 def mode_baseline(video: Path, model: Path, image_size: int, limit: float | None) -> dict[str, Any]:
