@@ -36,8 +36,11 @@ from detection.pipeline.detector import Detector, OnnxDetector
 FORMAT = 1
 SUFFIX = ".calibration.json"
 OBSERVED, INFERRED = "observed", "inferred"
-# Fewer points than this make a constant curve (the shrunk rate of right events), not an isotonic one.
-MIN_CURVE_POINTS = 8
+# Fewer events than this get a regularised logistic curve (Platt scaling), not an isotonic one: a
+# few events make isotonic steps that flatten whole ranges, and a flat stretch loses the order review needs.
+MIN_ISOTONIC_POINTS = 30
+# Knots a logistic curve is stored at (the file format is knots, whatever the fit).
+LOGISTIC_KNOTS = tuple(i / 10 for i in range(11))
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +178,13 @@ def fit_curve(points: Sequence[tuple[float, bool]]) -> Curve:
 
     Each pooled block's rate is shrunk towards one half by one right and one wrong pseudo-event, so
     a block of three right events says 0.8, not certainty; a knot sits at each block's mean score.
-    Under MIN_CURVE_POINTS events the curve is that shrunk rate, flat.
+    Under MIN_ISOTONIC_POINTS events: `fit_logistic`.
     """
     if not points:
         raise CalibrationError("a curve needs at least one event")
     ordered = sorted(points)
-    if len(ordered) < MIN_CURVE_POINTS:
-        rate = (sum(right for _, right in ordered) + 1) / (len(ordered) + 2)
-        return Curve((0.0,), (rate,), len(ordered))
+    if len(ordered) < MIN_ISOTONIC_POINTS:
+        return fit_logistic(ordered)
     # Blocks of [sum of scores, right events, events], merged while a block is not above the one before.
     blocks: list[list[float]] = []
     for score, right in ordered:
@@ -205,3 +207,22 @@ def fit_calibration(
     for event_type, inferred, raw, right in samples:
         groups.setdefault((event_type, inferred), []).append((raw, right))
     return Calibration({key: fit_curve(points) for key, points in sorted(groups.items())}, model_sha256)
+
+
+def fit_logistic(points: Sequence[tuple[float, bool]], *, prior: tuple[float, float] = (0.1, 0.5)) -> Curve:
+    """Platt scaling: p = 1 / (1 + exp(-(a * raw + b))), slope a and intercept b pulled towards 0
+    (p = 0.5) by Gaussian priors of precision `prior`, so a handful of events moves the curve only
+    so far and all-right events never say certainty. The slope never falls below 0 (monotone)."""
+    raw = np.array([score for score, _ in points], dtype=float)
+    right = np.array([float(r) for _, r in points])
+    features = np.stack([raw, np.ones_like(raw)], axis=1)
+    weights, precision = np.zeros(2), np.array(prior)
+    for _ in range(50):  # Newton steps on the penalised log-likelihood (convex: converges in a few)
+        p = 1.0 / (1.0 + np.exp(-features @ weights))
+        gradient = features.T @ (p - right) + precision * weights
+        hessian = (features.T * (p * (1 - p))) @ features + np.diag(precision)
+        weights -= np.linalg.solve(hessian, gradient)
+        weights[0] = max(0.0, weights[0])
+    slope, intercept = weights
+    ys = tuple(float(1.0 / (1.0 + np.exp(-(slope * x + intercept)))) for x in LOGISTIC_KNOTS)
+    return Curve(LOGISTIC_KNOTS, ys, len(points))
