@@ -13,26 +13,30 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.utils.safestring import SafeString, mark_safe
 
 from detection.models import Recording
-from detection.pipeline.labels import LabelSchema, label_schema_load
+from detection.pipeline.labels import LabelSchema, NoLabelSchema, label_schema_load
 from labeling.vlm_models import WindowLabel
 from review.fragments import format_offset
-from review.vocabulary import game_profile
 
 LANE_PALETTE = 10  # colour classes k0..k9 in review.css; the unknown tactic is grey (k-unknown)
 QUICK_KEYS = 9     # number keys 1-9 pick the first nine tactics in the correction form
 
 
 @lru_cache(maxsize=4)
-def _schema(profile: str) -> LabelSchema:
-    return label_schema_load(profile)
+def _schema(profile: str) -> LabelSchema | None:
+    try:
+        return label_schema_load(profile)
+    except NoLabelSchema:
+        return None
 
 
-def lane_schema() -> LabelSchema:
-    return _schema(game_profile().name)
+def lane_schema() -> LabelSchema | None:
+    """The game profile's label schema; None when it declares no labels (the page then has no lane)."""
+    return _schema(str(settings.VODSCOPE_GAME_PROFILE))
 
 
 @dataclass(frozen=True)

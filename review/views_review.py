@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from detection.models import DetectedEvent, Job, Recording
-from detection.pipeline.labels import INTENT_VALUES
+from detection.pipeline.labels import INTENT_VALUES, LabelSchema
 from labeling.services.label_correction import LabelCorrectionInvalid, correction_initial, window_label_correct
 from labeling.vlm_models import WindowLabel
 from review import selectors, services
@@ -272,6 +272,8 @@ def review_proxy(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 def _lane_context(recording: Recording) -> dict[str, Any]:
     schema = lane_schema()
+    if schema is None:
+        return {"stamp": "", "count": 0, "segments": "", "colours": []}
     windows = lane_windows(recording=recording)
     return {
         "stamp": lane_stamp(recording=recording),
@@ -298,21 +300,23 @@ def review_label_correct(request: HtmxHttpRequest, pk: int, label_pk: int) -> Ht
     recording = selectors.recording_for_review(user=request.user, pk=pk)
     window = get_object_or_404(WindowLabel.objects.select_related("corrected_by"), recording=recording, pk=label_pk)
     schema = lane_schema()
+    if schema is None:
+        raise Http404("this game profile declares no labels")
     if request.method == "POST":
         try:
             window_label_correct(window=window, user=request.user, values=request.POST, schema=schema)
         except LabelCorrectionInvalid as exc:
-            form = _correct_form(request, window, initial=dict(request.POST.items()), error=str(exc), status=400)
+            form = _correct_form(request, window, schema, initial=dict(request.POST.items()), error=str(exc),
+                                 status=400)
             return reswap(retarget(form, "#label-popup"), "innerHTML")
         if not request.htmx:
             return redirect("review-page", pk=recording.pk)
         return trigger_client_event(_lane_response(request, recording), "review:toast", {"message": "Label saved"})
-    return _correct_form(request, window, initial=correction_initial(window, schema=schema))
+    return _correct_form(request, window, schema, initial=correction_initial(window, schema=schema))
 
 
-def _correct_form(request: HtmxHttpRequest, window: WindowLabel, *, initial: dict[str, Any], error: str = "",
-                  status: int = 200) -> HttpResponse:
-    schema = lane_schema()
+def _correct_form(request: HtmxHttpRequest, window: WindowLabel, schema: LabelSchema, *, initial: dict[str, Any],
+                  error: str = "", status: int = 200) -> HttpResponse:
     context = {
         "window": window,
         "url": reverse("review-label-correct", args=[window.recording_id, window.pk]),

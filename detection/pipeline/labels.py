@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from detection.pipeline.profile import PROFILES_DIR, ProfileError
+from detection.pipeline.profile import PROFILES_DIR, ProfileError, profile_path
 
 PROMPTS_DIR = PROFILES_DIR / "prompts"
 INTENT_VALUES = ("true", "false", "unknown")
@@ -91,14 +91,17 @@ class LabelSchema:
         return label
 
 
-def label_schema_load(profile: str = "demo") -> LabelSchema:
-    path = PROFILES_DIR / f"{profile}.yaml"
-    if not path.exists():
-        raise ProfileError(f"no game profile at {path}")
+def label_schema_load(profile: str | Path = "demo") -> LabelSchema:
+    """The label schema of a bundled profile (by name) or of a profile file (by path)."""
+    path = profile_path(profile)
     raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("labels")
     if not isinstance(raw, dict):
-        raise ProfileError(f"{path}: no `labels:` section, so no VLM label schema")
-    return label_schema_from_dict(raw, profile=profile, where=str(path))
+        raise NoLabelSchema(f"{path}: no `labels:` section, so no VLM label schema")
+    return label_schema_from_dict(raw, profile=path.stem, where=str(path))
+
+
+class NoLabelSchema(ProfileError):
+    """The profile declares no `labels:`: nothing of it can be labelled by a VLM."""
 
 
 def label_schema_from_dict(raw: dict[str, Any], *, profile: str, where: str) -> LabelSchema:

@@ -125,12 +125,18 @@ def _norm(text: str) -> str:
     return text.strip().lower().replace(" ", "_")
 
 
-def load_profile(name_or_path: str | Path = "demo") -> GameProfile:
+def profile_path(name_or_path: str | Path) -> Path:
+    """A bundled profile's name (`demo`) or a profile file's path; ProfileError when there is no such file."""
     path = Path(name_or_path)
     if not path.suffix:
         path = PROFILES_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         raise ProfileError(f"no game profile at {path}")
+    return path
+
+
+def load_profile(name_or_path: str | Path = "demo") -> GameProfile:
+    path = profile_path(name_or_path)
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: expected a mapping")
