@@ -1,4 +1,5 @@
-"""Admin: each VLM backend's health (the last vlm_check) and circuit-breaker state (the last labelling run's).
+"""Admin: each VLM backend's health (the last vlm_check) and circuit-breaker state (the last run's that used it:
+a labelling run's analyst, or the guard of a summarize run, whose text model is configured too).
 
 Read-only: rows are written by checks and runs, never by hand. "Check configured backends now" runs
 vlm_check on every backend in VODSCOPE_VLM_BACKENDS (at most CHECK_TIMEOUT_SECONDS a request) and
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from labeling.backend_status import backend_check_recorded, backend_name
 from labeling.backend_status_models import VlmBackendStatus
+from labeling.reasoning.text_model import text_backend_config
 from labeling.services.vlm_label import configured_backends
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ class VlmBackendStatusAdmin(StatusAdminBase):
 
     @admin.display(boolean=True, description="configured")
     def configured(self, obj: VlmBackendStatus) -> bool:
-        return obj.backend in {backend_name(c) for c in configured_backends()}
+        return obj.backend in _configured_names()
 
     @admin.display(description="health (last vlm_check)", ordering="check_ok")
     def health(self, obj: VlmBackendStatus) -> str:
@@ -52,7 +54,7 @@ class VlmBackendStatusAdmin(StatusAdminBase):
     @admin.display(description="breaker (last run)", ordering="breaker_state")
     def breaker(self, obj: VlmBackendStatus) -> str:
         if not obj.breaker_state:
-            return format_html('<span class="help">{}</span>', "no labelling run has used it yet")
+            return format_html('<span class="help">{}</span>', "no run has used it yet")
         run = f" in job #{obj.breaker_job_id}" if obj.breaker_job_id else ""
         return format_html('<b>{}</b> · {} consecutive failures<br><span class="help">seen {}{}</span>',
                            obj.get_breaker_state_display(), obj.breaker_failures, _when(obj.breaker_changed_at), run)
@@ -64,7 +66,7 @@ class VlmBackendStatusAdmin(StatusAdminBase):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         known = set(VlmBackendStatus.objects.values_list("backend", flat=True))
-        unseen = [backend_name(c) for c in configured_backends() if backend_name(c) not in known]
+        unseen = [name for name in _configured_names() if name not in known]
         context = {**(extra_context or {}), "unseen_backends": unseen, "check_url": reverse(
             "admin:labeling_vlmbackendstatus_check")}
         return super().changelist_view(request, extra_context=context)
@@ -81,6 +83,13 @@ class VlmBackendStatusAdmin(StatusAdminBase):
                 messages.add_message(request, messages.SUCCESS if result.ok else messages.ERROR,
                                      f"{result.backend}: {'OK' if result.ok else 'FAILED'} {result.message}")
         return HttpResponseRedirect(reverse("admin:labeling_vlmbackendstatus_changelist"))
+
+
+def _configured_names() -> list[str]:
+    """The VLM backends in fallback order, then the text model of session reasoning (once)."""
+    names = [backend_name(c) for c in configured_backends()]
+    text = backend_name(text_backend_config())
+    return names if text in names else [*names, text]
 
 
 def _when(moment: datetime | None) -> str:

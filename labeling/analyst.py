@@ -7,7 +7,8 @@ An answer never raises out of here; only the window source (decoding) or the res
 
 Safety, in the order a request meets it: the cache (a hit makes no request), the token budget, the
 requests-per-minute limiter, the backend's circuit breaker, then the request itself; retryable failures
-(429, 5xx, timeouts) are retried with exponential backoff and jitter, or after the server's own delay.
+(429, 5xx, timeouts) are retried with exponential backoff and jitter, or after the server's own delay:
+all but the cache is the analyst's `Guard` (labeling/backends/guard.py), the policy session reasoning uses too.
 At most `concurrency` windows are being worked on, so never more requests than that are in flight.
 """
 from __future__ import annotations
@@ -21,28 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pybreaker
-from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from detection.pipeline.labels import AnswerError, LabelSchema, Prompt, answer_parse
 from labeling.backends.base import BackendError, VlmBackend, VlmRequest
+from labeling.backends.guard import BudgetSpent, Guard, Limits, Stats
 
-
-@dataclass(frozen=True)
-class Limits:
-    concurrency: int = 8
-    requests_per_minute: float = 600.0
-    token_budget: int = 0            # tokens in + out per job; 0: no budget
-    attempts: int = 4                # per request, the first included
-    backoff_initial: float = 1.0
-    backoff_max: float = 30.0
-    breaker_failures: int = 5        # consecutive failed requests that open a backend's breaker
-    breaker_reset: float = 30.0      # seconds open before one half-open probe is let through
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.requests_per_minute <= 0 or self.attempts < 1 or self.token_budget < 0:
-            raise ValueError(f"{self}: concurrency, requests per minute and attempts must be positive, "
-                             "the token budget not negative")
+# Limits, Stats and BudgetSpent live with the guard (the policy of every model request) and are re-exported here.
+__all__ = ["INPUTS_PROMPT", "INPUTS_PROMPT_VERSION", "Analyst", "AnswerCache", "BudgetSpent", "Limits", "MemoryCache",
+           "PreparedWindow", "Stats", "WindowResult", "prompt_version_for", "prompt_with_inputs"]
 
 
 @dataclass(frozen=True)
@@ -77,18 +64,6 @@ class WindowResult:
     waited_s: float = 0.0            # inside requests, retry waits and the rate limiter
 
 
-@dataclass
-class Stats:
-    requests: int = 0
-    failed_requests: int = 0
-    cache_hits: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-    retry_waits: list[float] = field(default_factory=list)
-
-
 class AnswerCache(Protocol):
     async def get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -104,10 +79,6 @@ class MemoryCache:
 
     async def put(self, key: str, entry: dict[str, Any]) -> None:
         self.entries[key] = entry
-
-
-class BudgetSpent(Exception):
-    pass
 
 
 # Said after the prompt file's text when the recording has an input log (never otherwise: a window
@@ -138,20 +109,17 @@ class Analyst:
         self.limits = limits
         self.cache = cache
         self.params = dict(params or {})
-        self.stats = Stats()
-        self.limiter = self._limiter()
-        self.breakers = {
-            # The failure that trips a breaker is raised as itself, so a retryable one is retried (and refused).
-            b.name: pybreaker.CircuitBreaker(fail_max=limits.breaker_failures, reset_timeout=limits.breaker_reset,
-                                             name=b.name, throw_new_error_on_trip=False)
-            for b in backends
-        }
+        self.guard = Guard(limits=limits)  # budget, rate limit, breakers, retries: the policy of every model request
+        for backend in backends:  # every breaker exists from the start, so the admin's backend status sees them
+            self.guard.breaker(backend)
 
-    def _limiter(self) -> AsyncLimiter:
-        """Spread over the minute: a bucket of one second's share (at least one request), not a burst of the
-        whole minute's, which a server counting per second would refuse."""
-        rpm = self.limits.requests_per_minute
-        return AsyncLimiter(rpm / 60, 1.0) if rpm >= 60 else AsyncLimiter(1, 60 / rpm)
+    @property
+    def stats(self) -> Stats:
+        return self.guard.stats
+
+    @property
+    def breakers(self) -> dict[str, pybreaker.CircuitBreaker]:
+        return self.guard.breakers
 
     def cache_key(self, window: PreparedWindow, backend: VlmBackend) -> str:
         parts = [window.content_hash, self.prompt.version, self.prompt.digest, backend.type_key,
@@ -165,7 +133,7 @@ class Analyst:
                   on_result: Callable[[WindowResult], Awaitable[None]]) -> None:
         """Label every window `windows` yields (prepared in a thread of its own, decoding beside the requests)."""
         queue: asyncio.Queue[PreparedWindow | None] = asyncio.Queue(maxsize=2 * self.limits.concurrency)
-        self.limiter = self._limiter()  # a limiter belongs to one event loop
+        self.guard.limiter_renew()  # a limiter belongs to one event loop
 
         async def produce() -> None:
             try:
@@ -254,49 +222,11 @@ class Analyst:
         return result
 
     async def _ask(self, backend: VlmBackend, request: VlmRequest, tokens: list[int]) -> str:
-        breaker = self.breakers[backend.name]
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.limits.attempts),
-            wait=self._wait,
-            retry=retry_if_exception(lambda exc: isinstance(exc, BackendError) and exc.retryable),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                if self.limits.token_budget and self.stats.tokens_in + self.stats.tokens_out >= self.limits.token_budget:
-                    raise BudgetSpent(f"token budget of {self.limits.token_budget} spent")
-                # An open breaker refuses here (CircuitBreakerError, not retried): no request, no rate slot.
-                with breaker.calling():
-                    async with self.limiter:
-                        self.stats.requests += 1
-                        self.stats.in_flight += 1
-                        self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
-                        try:
-                            answer = await backend.ask(request)
-                        except BackendError:
-                            self.stats.failed_requests += 1
-                            raise
-                        except Exception as exc:  # a client choking on a malformed response: that backend failed
-                            self.stats.failed_requests += 1
-                            raise BackendError(f"{backend.name}: {type(exc).__name__}: {exc}", retryable=False) from exc
-                        finally:
-                            self.stats.in_flight -= 1
-                tokens[0] += answer.tokens_in
-                tokens[1] += answer.tokens_out
-                self.stats.tokens_in += answer.tokens_in
-                self.stats.tokens_out += answer.tokens_out
-                return answer.text
-        raise AssertionError("tenacity reraises the last failure")  # pragma: no cover
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, BackendError) and exc.retry_after is not None:
-            delay = min(exc.retry_after, self.limits.backoff_max)
-        else:
-            delay = wait_exponential_jitter(initial=self.limits.backoff_initial, max=self.limits.backoff_max,
-                                           jitter=self.limits.backoff_initial)(state)
-        self.stats.retry_waits.append(delay)
-        return delay
+        """The answer's text through the guard; its tokens are added to the window's `tokens` too."""
+        answer = await self.guard.ask(backend, request)
+        tokens[0] += answer.tokens_in
+        tokens[1] += answer.tokens_out
+        return answer.text
 
     def _labelled(self, window: PreparedWindow, label: dict[str, Any], *, source: str, backend: str, raw: str,
                   cached: bool = False) -> WindowResult:

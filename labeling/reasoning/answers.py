@@ -15,9 +15,9 @@ from typing import Any
 import pybreaker
 from jsonschema import Draft202012Validator
 
-from labeling.analyst import AnswerCache, BudgetSpent
+from labeling.analyst import AnswerCache
 from labeling.backends.base import BackendError, VlmBackend, VlmRequest
-from labeling.backends.guard import Guard
+from labeling.backends.guard import BudgetSpent, Guard
 from labeling.reasoning.prompts import TaskPrompt
 
 

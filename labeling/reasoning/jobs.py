@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from detection.models import Job
-from labeling.analyst import Limits
+from labeling.backends.guard import Limits
 from labeling.reasoning.summarize import PROMPT_VERSION, ReasoningOptions, session_summarize
 from labeling.reasoning.text_model import text_backend_config
 from labeling.services.vlm_label import DbCache

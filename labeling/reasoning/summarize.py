@@ -27,9 +27,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 
 from detection.models import Job, Recording
-from labeling.analyst import AnswerCache, Limits
+from labeling.analyst import AnswerCache
+from labeling.backend_status import BreakerStatusRecorder
 from labeling.backends.base import BackendConfig, VlmBackend, backend_create
-from labeling.backends.guard import Guard
+from labeling.backends.guard import Guard, Limits
 from labeling.reasoning.answers import Outcome, ask_json, cache_key
 from labeling.reasoning.chunks import BudgetTooSmall, chunks_packed, facts_fitted, tokens_estimate
 from labeling.reasoning.facts import raid_facts, raids_found
@@ -114,6 +115,7 @@ def session_summarize(*, recording: Recording, options: ReasoningOptions, cache:
             await backend.close()
 
     async_to_sync(run)()
+    BreakerStatusRecorder(reasoner.guard.breakers, job=job).record()  # the admin's backend status: as the run ended
     result = reasoner.result
     stats = reasoner.guard.stats
     result.requests, result.failed_requests = stats.requests, stats.failed_requests

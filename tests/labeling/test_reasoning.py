@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 from django.core.management import CommandError, call_command
 
 from detection.models import Job
+from labeling.backend_status_models import VlmBackendStatus
 from labeling.backends.base import BackendConfig, backend_create, text_request
 from labeling.reasoning.chunks import tokens_estimate
 from labeling.summary_models import RaidSummary, SessionSummary
@@ -152,12 +153,15 @@ def test_the_summarize_job_runs_and_a_backend_down_fails_no_job():
     assert job is not None and job.status == Job.Status.SUCCEEDED, job.error if job else ""
     assert job.result["raids"] == 1 and job.result["session"] == "ok" and job.result["model"] == "ollama:llama3"
     assert SessionSummary.objects.get(recording=recording).job == job
+    breaker = VlmBackendStatus.objects.get(backend="ollama:llama3")  # the guard's breaker, for the admin
+    assert (breaker.breaker_state, breaker.breaker_failures, breaker.breaker_job) == ("closed", 0, job)
     with FakeVlm(reply=lambda n, seen: Reply(status=400)) as server:
         job = JobFactory(kind=Job.Kind.SUMMARIZE, recording=recording, status=Job.Status.QUEUED,
                          params={"backend": "ollama", "model": "other", "base_url": server.url})
         job = job_run(job_id=job.pk, handler=job_kind_for(Job.Kind.SUMMARIZE).handler)
     assert job is not None and job.status == Job.Status.SUCCEEDED
     assert job.result["raids_failed"] == 1 and job.result["session"] == "failed" and "400" in job.result["session_error"]
+    assert VlmBackendStatus.objects.get(backend="ollama:other").breaker_failures == job.result["failed_requests"] > 0
 
 
 def test_bad_input_is_a_clear_message():

@@ -7,10 +7,12 @@ import pytest
 from django.test import override_settings
 
 from detection.models import Job
+from labeling.backend_status_models import VlmBackendStatus
 from labeling.reasoning.text_model import text_backend_config
 from labeling.services.vlm_check import text_backend_check
 from project.jobs.registry import job_kind_for
 from project.jobs.runner import job_run
+from tests.conftest import PASSWORD
 from tests.factories import JobFactory, RecordingFactory
 from tests.labeling.fake_vlm import FakeVlm, Reply
 from tests.labeling.test_reasoning import good, session
@@ -59,3 +61,16 @@ def test_a_text_model_check_says_exactly_what_is_wrong():
     assert not missing.ok and "model 'mistral' not offered" in missing.message and len(server.seen) == 1
     down = text_backend_check(text_backend_config("ollama", model="llama3", base_url="http://127.0.0.1:9"))
     assert not down.ok and "unreachable at http://127.0.0.1:9" in down.message
+
+
+@pytest.mark.django_db
+def test_the_admin_backend_status_counts_the_text_model_as_configured(client, staff, settings):
+    settings.VODSCOPE_VLM_BACKENDS = ["ollama"]
+    settings.VODSCOPE_VLM_MODELS = {**settings.VODSCOPE_VLM_MODELS, "ollama": "minicpm-v"}
+    settings.VODSCOPE_TEXT_BACKEND, settings.VODSCOPE_TEXT_MODEL = "ollama", "llama3"
+    client.login(username=staff.username, password=PASSWORD)
+    content = client.get("/admin/labeling/vlmbackendstatus/").content.decode()
+    assert "Configured but never checked nor used: ollama:minicpm-v, ollama:llama3" in content
+    VlmBackendStatus.objects.create(backend="ollama:llama3", breaker_state="closed", breaker_failures=0)
+    content = client.get("/admin/labeling/vlmbackendstatus/").content.decode()
+    assert "never checked nor used: ollama:minicpm-v<" in content and 'alt="True"' in content

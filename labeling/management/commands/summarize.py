@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from detection.models import Recording
 from detection.pipeline.profile import ProfileError
-from labeling.analyst import Limits
+from labeling.backends.guard import Limits
 from labeling.reasoning.chunks import BudgetTooSmall
 from labeling.reasoning.summarize import PROMPT_VERSION, NoRaids, ReasoningOptions, session_summarize
 from labeling.reasoning.text_model import text_backend_config
