@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from detection.models import Job, Recording
 from labeling import admin_inputs  # noqa: F401  # InputLog's admin (h-input), registered on import
 from labeling import admin_backends  # noqa: F401  # VLM backend health and breakers (h-lane), registered on import
+from labeling import admin_summaries  # noqa: F401  # summaries, read-only (h-text), registered on import
 from labeling.services.vlm_job import label_options_from_params
 from labeling.training.job import train_job_start
 from labeling.training.params import TrainError
