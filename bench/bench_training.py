@@ -1,7 +1,7 @@
 """Training job, end to end on rendered frames: CPU seconds, per-epoch figures, parity, held-out mAP50 before/after.
 
 Run: .venv/bin/python bench/bench_training.py [--base-images 200] [--epochs 3] [--imgsz 320] [--from active]
-     [--heldout 120] [--device cpu]
+     [--heldout 120] [--device cpu] [--lr0 0.01] [--mosaic 1.0]
 Needs the training venv (`scripts/setup.sh train`). Embedded (SQLite in a temporary VODSCOPE_HOME) unless
 DATABASE_URL is set. A `train` job runs here as `manage.py train_model` runs it; the held-out figures are
 Vodscope's own detector on the same fixed frames for the version it starts from and the one it makes, so the
@@ -48,12 +48,14 @@ def main() -> None:
     parser.add_argument("--from", dest="start_from", default="active", choices=["active", "scratch"])
     parser.add_argument("--heldout", type=int, default=120, help="held-out frames every version is measured on")
     parser.add_argument("--device", default="cpu", help="ultralytics device: cpu, or 0 for the first GPU")
+    parser.add_argument("--lr0", type=float, default=0.01)
+    parser.add_argument("--mosaic", type=float, default=1.0)
     args = parser.parse_args()
     settings.VODSCOPE_HELDOUT_FRAMES = args.heldout
     settings.VODSCOPE_TRAIN_DEVICE = args.device
     call_command("migrate", verbosity=0)
     params = train_params_clean({"epochs": args.epochs, "imgsz": args.imgsz, "from": args.start_from,
-                                 "base_images": args.base_images})
+                                 "base_images": args.base_images, "lr0": args.lr0, "mosaic": args.mosaic})
     job = Job.objects.create(kind=Job.Kind.TRAIN, params=params.to_json())
     started_wall, started_cpu = time.perf_counter(), cpu_seconds()
     finished = job_run(job_id=job.pk, handler=train_job_handle)
@@ -63,7 +65,7 @@ def main() -> None:
     result = finished.result
     print(f"{args.base_images} rendered frames ({result['dataset']['train_images']} train, "
           f"{result['dataset']['val_images']} val), {args.epochs} epoch(s) at {args.imgsz} px from {args.start_from}, "
-          f"device {args.device}: {cpu:.1f} CPU s, {wall:.1f} s wall")
+          f"lr0 {args.lr0:g}, mosaic {args.mosaic:g}, device {args.device}: {cpu:.1f} CPU s, {wall:.1f} s wall")
     print("epoch  box_loss  cls_loss  dfl_loss  mAP50  mAP50-95")
     for epoch in result["epochs"]:
         print(f"{epoch['epoch']:>5}  {epoch['box_loss']:8.3f}  {epoch['cls_loss']:8.3f}  {epoch['dfl_loss']:8.3f}  "

@@ -137,6 +137,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr0", type=float, default=0.01, help="initial learning rate")
+    parser.add_argument("--mosaic", type=float, default=1.0, help="mosaic probability (0 for a gentle fine-tune)")
     parser.add_argument("--init", type=Path, help="weights to start from (.pt)")
     parser.add_argument("--init-onnx", type=Path, help="an exported YOLO11n to start from (its .pt was not kept)")
     parser.add_argument("--stop-file", required=True, type=Path, help="when this file appears, stop at the next batch")
@@ -160,6 +162,7 @@ def main() -> int:
         model.train(
             data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch, device=args.device,
             seed=args.seed, deterministic=True, pretrained=bool(init), amp=False, plots=True, workers=0,
+            lr0=args.lr0, mosaic=args.mosaic,
             project=str(out), name="train", exist_ok=True, fliplr=0.0, close_mosaic=max(1, args.epochs // 4),
             val=True, verbose=False,
         )

@@ -107,6 +107,7 @@ def _train(job: Job, progress: JobProgress, params: TrainParams, profile: GamePr
            folder: Path, init_args: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     args = ["--data", str(dataset.data_yaml), "--out", str(folder / "run"), "--epochs", str(params.epochs),
             "--imgsz", str(params.imgsz), "--batch", str(params.batch), "--seed", str(params.seed),
+            "--lr0", str(params.lr0), "--mosaic", str(params.mosaic),
             "--device", train_setting_str("VODSCOPE_TRAIN_DEVICE", "cpu"), "--stop-file", str(folder / "stop"),
             "--conf", f"{parity_floor(profile.thresholds.confidence):.4f}", "--iou", str(profile.thresholds.iou),
             *init_args]

@@ -7,6 +7,7 @@ from typing import Any
 FROM_CHOICES = ("active", "scratch")
 HELDOUT_SEED = 990_001  # the held-out frames' seed (heldout.py): never drawn for a training set
 LIMITS = {"epochs": (1, 1000), "imgsz": (64, 1280), "batch": (1, 256), "base_images": (0, 20000), "seed": (0, 2**31 - 1)}
+FLOAT_LIMITS = {"lr0": (1e-6, 1.0), "mosaic": (0.0, 1.0)}
 
 
 class TrainError(ValueError):
@@ -22,6 +23,8 @@ class TrainParams:
     recordings: tuple[int, ...] = ()
     base_images: int = 0  # randomised rendered frames added to the reviewed ones
     seed: int = 0
+    lr0: float = 0.01  # ultralytics' initial learning rate; a gentle fine-tune wants less
+    mosaic: float = 1.0  # mosaic augmentation probability; 0 keeps screens laid out as the game draws them
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -34,7 +37,7 @@ def train_params_clean(raw: object) -> TrainParams:
     """Job parameters (JSON) → TrainParams; TrainError names the first bad key. Unknown keys are refused."""
     if not isinstance(raw, dict):
         raise TrainError("training parameters: an object")
-    known = {"epochs", "imgsz", "batch", "from", "recordings", "base_images", "seed"}
+    known = {"epochs", "imgsz", "batch", "from", "recordings", "base_images", "seed", "lr0", "mosaic"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise TrainError(f"unknown training parameters {unknown}; known: {sorted(known)}")
@@ -46,6 +49,13 @@ def train_params_clean(raw: object) -> TrainParams:
         if type(value) is not int or not low <= value <= high:
             raise TrainError(f"{key}: a whole number from {low} to {high}")
         values[key] = value
+    for key, (low_f, high_f) in FLOAT_LIMITS.items():
+        if key not in raw:
+            continue
+        number = raw[key]
+        if type(number) not in (int, float) or not low_f <= number <= high_f:
+            raise TrainError(f"{key}: a number from {low_f:g} to {high_f:g}")
+        values[key] = float(number)
     if values.get("seed") == HELDOUT_SEED:
         raise TrainError(f"seed: {HELDOUT_SEED} draws the held-out frames every version is measured on")
     if "imgsz" in values and values["imgsz"] % 32:

@@ -118,11 +118,14 @@ def test_training_parameters_are_checked() -> None:
     params = train_params_clean({"epochs": 2, "imgsz": 128, "from": "scratch", "recordings": [3, 1, 3]})
     assert (params.epochs, params.imgsz, params.start_from, params.recordings) == (2, 128, "scratch", (1, 3))
     assert train_params_clean(params.to_json()) == params
+    gentle = train_params_clean({"base_images": 5, "lr0": 0.002, "mosaic": 0})
+    assert (gentle.lr0, gentle.mosaic) == (0.002, 0.0) and train_params_clean(gentle.to_json()) == gentle
     for bad, reason in [({"epochs": 0, "base_images": 5}, "epochs"), ({"imgsz": 100, "base_images": 5}, "multiple of 32"),
                         ({"from": "yesterday", "base_images": 5}, "from"), ({"recordings": ["1"]}, "recordings"),
                         ({"lr": 1, "base_images": 5}, "unknown"), ({}, "nothing to train on"), ([], "an object"),
                         ({"epochs": True, "base_images": 5}, "epochs"),
-                        ({"seed": HELDOUT_SEED, "base_images": 5}, "held-out")]:
+                        ({"seed": HELDOUT_SEED, "base_images": 5}, "held-out"),
+                        ({"lr0": 0, "base_images": 5}, "lr0"), ({"mosaic": "none", "base_images": 5}, "mosaic")]:
         with pytest.raises(TrainError, match=reason):
             train_params_clean(bad)
 

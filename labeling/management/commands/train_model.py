@@ -1,4 +1,5 @@
-"""`manage.py train_model [--epochs N] [--imgsz S] [--from active|scratch] [--recording ID ...] [--base-images N]`.
+"""`manage.py train_model [--epochs N] [--imgsz S] [--from active|scratch] [--recording ID ...] [--base-images N]
+[--lr0 F] [--mosaic P]`.
 
 Creates a `train` job and runs it here, in this process (not through a worker): its epochs are logged as
 they finish, and the job row, its chart and the registered version are the same as the admin's or the
@@ -33,11 +34,15 @@ class Command(BaseCommand):
         parser.add_argument("--base-images", type=int, default=DEFAULTS.base_images,
                             help="randomised rendered frames to add (the base set)")
         parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+        parser.add_argument("--lr0", type=float, default=DEFAULTS.lr0, help="initial learning rate")
+        parser.add_argument("--mosaic", type=float, default=DEFAULTS.mosaic,
+                            help="mosaic augmentation probability (0: screens stay where the game draws them)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         raw = {"epochs": options["epochs"], "imgsz": options["imgsz"], "batch": options["batch"],
                "from": options["start_from"], "recordings": options["recording"],
-               "base_images": options["base_images"], "seed": options["seed"]}
+               "base_images": options["base_images"], "seed": options["seed"], "lr0": options["lr0"],
+               "mosaic": options["mosaic"]}
         try:
             params = train_params_clean(raw)
             train_python_check()
