@@ -267,6 +267,7 @@ class LiveLoop:
         self.video_time = 0.0
         self._latency: float | None = None
         self._window = (time.monotonic(), 0)
+        self._rate: float | None = None  # frames per second over the last full stats interval
         self._captured: dict[int, datetime] = {}  # frame number → capture time, the latest frames fed
 
     def stop(self) -> None:
@@ -315,13 +316,18 @@ class LiveLoop:
 
     def stats(self) -> LiveStats:
         since, frames_then = self._window
-        elapsed = max(1e-6, time.monotonic() - since)
-        return LiveStats(frames=self.frames, dropped=self.source.dropped,
-                         detection_fps=(self.frames - frames_then) / elapsed,
+        elapsed = time.monotonic() - since
+        # A window much shorter than the interval (the final figures, just after a stop) says little: the last full one.
+        rate = (self.frames - frames_then) / max(1e-6, elapsed)
+        if elapsed < self.stats_every / 2 and self._rate is not None:
+            rate = self._rate
+        return LiveStats(frames=self.frames, dropped=self.source.dropped, detection_fps=rate,
                          latency_seconds=self._latency, video_time=self.video_time)
 
     def _maybe_stats(self) -> None:
         if self.on_stats is None or time.monotonic() - self._window[0] < self.stats_every:
             return
-        self.on_stats(self.stats())
+        stats = self.stats()
+        self.on_stats(stats)
+        self._rate = stats.detection_fps
         self._window = (time.monotonic(), self.frames)
