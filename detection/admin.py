@@ -13,7 +13,7 @@ from labeling.datasets.admin import (
     export_selected_recordings_yolo,
     rollback_model_version,
 )
-from labeling.admin import vlm_label_selected_recordings
+from labeling.admin import train_on_selected_recordings, vlm_label_selected_recordings
 from project.jobs.registry import JobRefused
 
 
@@ -39,7 +39,7 @@ class RecordingAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
     filter_horizontal = ["reviewers"]
     actions = [detect_selected_recordings, import_selected_recordings, vlm_label_selected_recordings,
-               export_selected_recordings_yolo, export_selected_recordings_cvat]
+               export_selected_recordings_yolo, export_selected_recordings_cvat, train_on_selected_recordings]
     readonly_fields = ["fingerprint", "size_bytes", "created_at", "updated_at"]
 
 
