@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 else:  # ModelAdmin is not subscriptable at run time
     RaidAdminBase = SessionAdminBase = admin.ModelAdmin
 
+LIST = '<ul style="margin: 0; padding-left: 1.2em">{}</ul>'  # the admin indents a read-only field's list far
 ACCOUNTING = ("cached", "requests", "tokens_in", "tokens_out", "job", "updated_at")
 SESSION_FIELDS = ("recording", "model", "prompt_version", "status", "summary_shown", "raids", "levels",
                   "context_tokens", "failures_shown", "error", "raw_answer", "inputs_hash", *ACCOUNTING)
@@ -42,8 +43,7 @@ class _ReadOnly:
 
 @admin.register(SessionSummary)
 class SessionSummaryAdmin(_ReadOnly, SessionAdminBase):
-    list_display = ["recording", "model", "prompt_version", "status", "title", "raids", "levels", "requests",
-                    "updated_at"]
+    list_display = ["recording", "status", "title", "model", "prompt_version", "raids", "updated_at"]
     list_filter = ["status", "model", "prompt_version"]
     search_fields = ["recording__title", "summary", "error"]
     list_select_related = ["recording"]
@@ -62,14 +62,13 @@ class SessionSummaryAdmin(_ReadOnly, SessionAdminBase):
     def failures_shown(self, obj: SessionSummary) -> str:
         if not obj.failures:
             return "none"
-        return format_html("<ul>{}</ul>", format_html_join("", "<li><b>{}</b>: {}</li>", (
+        return format_html(LIST, format_html_join("", "<li><b>{}</b>: {}</li>", (
             (f.get("part", "?"), f.get("error", "")) for f in obj.failures if isinstance(f, dict))))
 
 
 @admin.register(RaidSummary)
 class RaidSummaryAdmin(_ReadOnly, RaidAdminBase):
-    list_display = ["recording", "raid_index", "span", "model", "prompt_version", "status", "title", "requests",
-                    "updated_at"]
+    list_display = ["recording", "raid_index", "span", "status", "title", "model"]
     list_filter = ["status", "model", "prompt_version"]
     search_fields = ["recording__title", "summary", "error"]
     list_select_related = ["recording"]
@@ -97,8 +96,7 @@ def _summary_html(summary: dict[str, Any] | None) -> str:
     if not summary:
         return "none (failed: see the error and the raw answer)"
     highlights = format_html_join("", "<li>{}</li>", ((h,) for h in summary.get("highlights") or []))
-    return format_html("<b>{}</b><p>{}</p><ul>{}</ul>", summary.get("title", ""), summary.get("summary", ""),
-                       highlights)
+    return format_html("<b>{}</b><p>{}</p>" + LIST, summary.get("title", ""), summary.get("summary", ""), highlights)
 
 
 def _clock(seconds: float) -> str:
