@@ -233,7 +233,9 @@ def _jobs_context(recording: Recording) -> dict[str, Any]:
         "recording": recording,
         "jobs": jobs,
         "polling": any(job.status in Job.ACTIVE_STATUSES for job in jobs),
-        "detecting": any(job.kind == Job.Kind.DETECT and job.status in Job.ACTIVE_STATUSES for job in jobs),
+        # A live session saves events as a detect job does: the page follows both.
+        "detecting": any(job.kind in (Job.Kind.DETECT, Job.Kind.LIVE) and job.status in Job.ACTIVE_STATUSES
+                         for job in jobs),
         "proxy_pending": any(job.kind == Job.Kind.PROXY and job.status in Job.ACTIVE_STATUSES for job in jobs),
         "labelling": any(job.kind == Job.Kind.VLM and job.status in Job.ACTIVE_STATUSES for job in jobs),
         "needs_proxy": selectors.recording_needs_proxy(recording),

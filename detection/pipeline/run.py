@@ -201,8 +201,12 @@ class Run:
 
     def take_new_events(self) -> list[Event]:
         new, self._new_events = self.events[self._new_events :], len(self.events)
+        if self.config.live:  # a live run never ends: what was handed over is the caller's to keep
+            self.events, self._new_events = [], 0
         return new
 
     def take_new_rejections(self) -> list[Rejection]:
         new, self._new_rejections = self.rejections[self._new_rejections :], len(self.rejections)
+        if self.config.live:
+            self.rejections, self._new_rejections = [], 0
         return new
