@@ -41,6 +41,9 @@ class Thresholds:
     # A refused screen that leads back into the current state re-synchronises the machine only when
     # that state's own screen had been gone this long (a whole raid's end and menus went unseen).
     resync_gap_seconds: float = 10.0
+    # A refused screen still showing this long after it appeared is believed: the machine follows it
+    # however many screens it missed on the way (a raid whose queue, match and loading went unseen).
+    resync_hold_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

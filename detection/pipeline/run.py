@@ -128,6 +128,11 @@ class Run:
             self._reject(step.rejection)
             if step.rejection is None:
                 self._start(frame, confirmed, reading, step.drafts)
+        if observation.screen is not None and not screen_changes:
+            held = self.machine.on_held(observation.screen, frame_number=frame.number, video_time=frame.video_time)
+            if held.drafts:
+                confirmed = held.drafts[0].confirmed
+                self._start(frame, confirmed, self._read(frame, confirmed.detection), held.drafts)
         for confirmed in new_overlays:
             step = self.machine.on_overlay(confirmed)
             self._reject(step.rejection)

@@ -12,7 +12,7 @@ from typing import Any
 
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.temporal import Confirmed
-from detection.pipeline.types import Rejection
+from detection.pipeline.types import Detection, Rejection
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,35 @@ class GameStateMachine(StateMachine):
             frontier = grown
         return None
 
+    def on_held(self, detection: Detection, *, frame_number: int, video_time: float) -> Step:
+        """The refused screen is still showing: after `resync_hold_seconds` it is believed whatever
+        the machine missed on the way. It follows it at the time it appeared, the way through marked
+        inferred (a raid start whose queue, match and loading screens went unseen)."""
+        stray = self.stray
+        if stray is None or stray.label != detection.label:
+            return Step()
+        if video_time - stray.first_time < self.profile.thresholds.resync_hold_seconds:
+            return Step()
+        held = Confirmed(stray.label, stray.first_frame, stray.first_time, frame_number, video_time,
+                         detection.confidence, detection)
+        return Step(drafts=self._follow(stray, held))
+
     def on_overlay(self, confirmed: Confirmed) -> Step:
         event_type = self.profile.overlays[confirmed.label]
-        if self.state != self.profile.raid_active_state:
+        active = self.profile.raid_active_state
+        if self.state != active:
+            # A notification over a refused raid screen: the raid is on, whatever was missed before it.
+            if self.stray is not None and self.stray.state == active:
+                drafts = self._follow(self.stray, self.stray.confirmed(confirmed))
+                if drafts:
+                    return Step(drafts=[*drafts, Draft(event_type, confirmed, {})])
             return self._reject(confirmed, confirmed.label, f"{event_type} outside a raid (state {self.state})")
         return Step(drafts=[Draft(event_type, confirmed, {})])
+
+    def _follow(self, stray: Stray, confirmed: Confirmed) -> list[Draft]:
+        """Into the refused screen's state by the shortest allowed way of any length, inferred."""
+        path = self._path(self.state, stray.state, len(self.profile.states))
+        if path is None:
+            return []
+        self.last_seen = stray.state_seen
+        return [replace(draft, inferred=True) for draft in self._enter(path, confirmed, stray.data)]

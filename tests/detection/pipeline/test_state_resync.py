@@ -146,3 +146,35 @@ def test_a_flicker_inside_a_raid_does_not_split_it() -> None:
     machine.seen("gameplay_hud", video_time=102.0, frame_number=1020)
     assert machine.on_screen(confirmed("gameplay_hud", 102.0), {}).drafts == []
     assert machine.state == "raid_active" and machine.context == {"map_name": "woods"}
+
+
+def hud() -> Detection:
+    return Detection("gameplay_hud", 0.5, Box(0.0, 0.0, 1.0, 1.0))
+
+
+def test_a_raid_screen_held_after_its_menus_went_unseen_starts_the_raid_inferred() -> None:
+    """The queue, match-found and loading screens all missed: the HUD is refused from pre_raid (too
+    many skipped screens), but still showing seconds later it is believed, the raid start inferred."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "pre_raid", "context": {"map_name": "factory"}})
+    assert machine.on_screen(confirmed("gameplay_hud", 50.0), {}).rejection is not None
+    assert machine.on_held(hud(), frame_number=520, video_time=52.0).drafts == []  # not held long enough yet
+    resumed = GameStateMachine(PROFILE, snapshot=machine.snapshot())
+    drafts = resumed.on_held(hud(), frame_number=560, video_time=56.0).drafts
+    assert [(d.type, d.confirmed.first_time, d.inferred) for d in drafts] == [
+        ("state_transition", 50.0, True), ("raid_start", 50.0, True)]
+    assert drafts[1].data["map_name"] == "factory" and resumed.state == "raid_active"
+    assert resumed.on_held(hud(), frame_number=600, video_time=60.0).drafts == []  # once
+
+
+def test_a_kill_over_a_refused_raid_screen_starts_the_raid_and_counts() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "pre_raid", "context": {}})
+    assert machine.on_screen(confirmed("gameplay_hud", 50.0), {}).rejection is not None
+    drafts = machine.on_overlay(confirmed("kill_notification", 51.5)).drafts
+    assert [(d.type, d.confirmed.first_time, d.inferred) for d in drafts] == [
+        ("state_transition", 50.0, True), ("raid_start", 50.0, True), ("kill", 51.5, False)]
+
+
+def test_a_kill_notification_alone_in_a_menu_stays_refused() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "stash", "context": {}})
+    assert machine.on_overlay(confirmed("kill_notification", 20.0)).rejection is not None
+    assert machine.state == "stash"
