@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from detection.models import Job
@@ -74,3 +75,20 @@ def test_the_admin_backend_status_counts_the_text_model_as_configured(client, st
     VlmBackendStatus.objects.create(backend="ollama:llama3", breaker_state="closed", breaker_failures=0)
     content = client.get("/admin/labeling/vlmbackendstatus/").content.decode()
     assert "never checked nor used: ollama:minicpm-v<" in content and 'alt="True"' in content
+
+
+@pytest.mark.django_db
+def test_vlm_check_checks_the_text_model_after_the_vlms(capsys, settings):
+    with FakeVlm(models=("minicpm-v", "llama3"), reply=lambda n, seen: Reply(text=json.dumps({"ok": True}))) as server:
+        settings.VODSCOPE_VLM_BACKENDS = []
+        settings.VODSCOPE_TEXT_BACKEND, settings.VODSCOPE_TEXT_MODEL = "ollama", "llama3"
+        settings.VODSCOPE_TEXT_BASE_URL = server.url
+        call_command("vlm_check")
+        assert "ollama:llama3 (text model): OK ok at" in capsys.readouterr().out
+        call_command("vlm_check", "--text", "--backend", "openai", "--base-url", server.url + "/v1", "--model", "llama3")
+        assert "openai:llama3 (text model): OK" in capsys.readouterr().out
+        with pytest.raises(CommandError, match="1 of 1 VLM backends unusable"):
+            call_command("vlm_check", "--text", "--model", "mistral")
+        assert "model 'mistral' not offered" in capsys.readouterr().out
+    assert [seen.images for seen in server.seen] == [0, 0]
+    assert VlmBackendStatus.objects.get(backend="ollama:mistral").check_ok is False  # the admin's backend health
