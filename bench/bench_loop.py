@@ -247,8 +247,23 @@ class ScriptedReviewer:
         return self.tally
 
 
-def train(params: dict[str, Any]) -> tuple[Any, float]:
-    """A train job run here, as `manage.py train_model` runs it → (the version it registered, wall seconds)."""
+def train(params: dict[str, Any], notes: list[str]) -> tuple[Any, float]:
+    """A train job run here, as `manage.py train_model` runs it → (the version it registered, wall seconds).
+
+    A job the parity check refuses (an undertrained model's box near 0.5 on one side only) is run once more
+    with the next seed; the refusal is kept in `notes`."""
+    for attempt in range(2):
+        try:
+            return _train_once({**params, "seed": params["seed"] + attempt})
+        except RuntimeError as exc:
+            notes.append(str(exc)[:300])
+            if attempt or "parity" not in str(exc):
+                raise
+            print(f"{exc}; once more with the next seed", flush=True)
+    raise AssertionError("unreachable")
+
+
+def _train_once(params: dict[str, Any]) -> tuple[Any, float]:
     from detection.models import Job, ModelVersion
     from labeling.training.job import train_job_handle
     from labeling.training.params import train_params_clean
@@ -259,7 +274,7 @@ def train(params: dict[str, Any]) -> tuple[Any, float]:
     finished = job_run(job_id=job.pk, handler=train_job_handle)
     seconds = time.perf_counter() - started
     if finished is None or finished.status != Job.Status.SUCCEEDED:
-        sys.exit(f"train job #{job.pk} {finished.status if finished else 'gone'}: {finished.error if finished else ''}")
+        raise RuntimeError(f"train job #{job.pk} {finished.status if finished else 'gone'}: {finished.error if finished else ''}")
     return ModelVersion.objects.get(pk=finished.result["version"]), seconds
 
 
@@ -353,7 +368,9 @@ def main() -> None:
     client = Client()
     client.force_login(staff)
     state_path = cache / "state.json"
-    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {"rows": [], "recordings": []}
+    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {"rows": [], "recordings": [], "reviews": {}}
+    state.setdefault("notes", [])
+    state.setdefault("reviews", {})
 
     def save() -> None:
         state_path.write_text(json.dumps(state, indent=1))
@@ -367,7 +384,7 @@ def main() -> None:
             sys.exit(f"activating {version.name}: {response.status_code}")
 
     if not state["rows"]:
-        version, seconds = train({**base, "epochs": args.v1_epochs, "from": "scratch"})
+        version, seconds = train({**base, "epochs": args.v1_epochs, "from": "scratch"}, state["notes"])
         activate(version)
         state["rows"].append({"label": "v1", "version": version.pk, "frames_labelled": 0, "train_seconds": seconds,
                               "review": None, "measure": measure(version, heldout, cache, args.detection_fps)})
@@ -382,18 +399,27 @@ def main() -> None:
         if recording is None:
             shutil.copy(video, target)
             recording = recording_register_path(owner=staff, path=str(target))
-        found = detect_recording(recording, args.detection_fps)
-        tally = ScriptedReviewer(client, recording, truth, TruthBoxes(spec)).run()
-        print(f"round {round_number}: {spec.family} render, {found} events detected; review {asdict(tally)}", flush=True)
-        state["recordings"] = sorted({*state["recordings"], recording.pk})
-        version, seconds = train({**base, "epochs": args.epochs, "from": "active", "recordings": state["recordings"]})
+        if str(round_number) not in state["reviews"]:  # a rerun after a failed training keeps the review done
+            found = detect_recording(recording, args.detection_fps)
+            tally = ScriptedReviewer(client, recording, truth, TruthBoxes(spec)).run()
+            print(f"round {round_number}: {spec.family} render, {found} events detected; review {asdict(tally)}", flush=True)
+            state["reviews"][str(round_number)] = {"events_detected": found, **asdict(tally)}
+            state["recordings"] = sorted({*state["recordings"], recording.pk})
+            save()
+        try:
+            version, seconds = train({**base, "epochs": args.epochs, "from": "active", "recordings": state["recordings"]},
+                                     state["notes"])
+        except RuntimeError as exc:
+            save()
+            print(table(state["rows"]))
+            sys.exit(f"v{round_number + 1} not made: {exc}")
         activate(version)
         from labeling.models import FrameAnnotation
 
         labelled = FrameAnnotation.objects.filter(recording_id__in=state["recordings"],
                                                   status=FrameAnnotation.Status.LABELLED).count()
         state["rows"].append({"label": f"v{round_number + 1}", "version": version.pk, "frames_labelled": labelled,
-                              "train_seconds": seconds, "review": asdict(tally),
+                              "train_seconds": seconds, "review": state["reviews"][str(round_number)],
                               "measure": measure(version, heldout, cache, args.detection_fps)})
         save()
     print(f"held-out render: family {args.heldout_family}, {args.heldout_seconds:g} s; base set {args.base_images} frames "
