@@ -197,6 +197,11 @@ VODSCOPE_TEXT_BASE_URL = env_str("VODSCOPE_TEXT_BASE_URL")
 if VODSCOPE_TEXT_BACKEND not in VODSCOPE_VLM_MODELS or not VODSCOPE_TEXT_MODEL:
     raise SettingError(f"VODSCOPE_TEXT_BACKEND={VODSCOPE_TEXT_BACKEND!r} must be one of {sorted(VODSCOPE_VLM_MODELS)} "
                        "and VODSCOPE_TEXT_MODEL not empty")
+# Training (the `train` job and `manage.py train_model`) runs in its own venv; torch never enters this one.
+VODSCOPE_TRAIN_PYTHON = env_str("VODSCOPE_TRAIN_PYTHON", str(BASE_DIR / ".venv-train" / "bin" / "python"))
+VODSCOPE_TRAIN_WORKER = env_str("VODSCOPE_TRAIN_WORKER", str(BASE_DIR / "scripts" / "train_worker.py"))
+VODSCOPE_TRAIN_DEVICE = env_str("VODSCOPE_TRAIN_DEVICE", "cpu")  # "0": the first GPU
+VODSCOPE_HELDOUT_FRAMES = env_int("VODSCOPE_HELDOUT_FRAMES", 120)
 
 # --- Celery: Redis in production, a filesystem broker when embedded -------
 REDIS_URL = env_str("REDIS_URL")

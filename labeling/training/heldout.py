@@ -19,7 +19,6 @@ from detection.render.dataset import make_dataset
 from labeling.datasets.items import DatasetItem
 from labeling.datasets.yolo import read_yolo
 
-from .config import train_setting_int
 from .evaluation import detector_metrics
 from .params import HELDOUT_SEED
 
@@ -28,7 +27,7 @@ RANKING_FLOOR = 0.001  # AP needs the detector's whole ranking, not only what pa
 
 
 def heldout_count() -> int:
-    return train_setting_int("VODSCOPE_HELDOUT_FRAMES", 120)
+    return int(settings.VODSCOPE_HELDOUT_FRAMES)
 
 
 def heldout_items() -> list[DatasetItem]:

@@ -24,7 +24,6 @@ from detection.services.model_versions import model_version_choose
 from project.jobs.runner import JobCancelled, JobProgress
 from project.jobs.services import job_create
 
-from .config import train_setting_str
 from .dataset import TrainingSet, training_set_write
 from .heldout import heldout_evaluate
 from .params import TrainError, TrainParams, train_params_clean
@@ -108,7 +107,7 @@ def _train(job: Job, progress: JobProgress, params: TrainParams, profile: GamePr
     args = ["--data", str(dataset.data_yaml), "--out", str(folder / "run"), "--epochs", str(params.epochs),
             "--imgsz", str(params.imgsz), "--batch", str(params.batch), "--seed", str(params.seed),
             "--lr0", str(params.lr0), "--mosaic", str(params.mosaic),
-            "--device", train_setting_str("VODSCOPE_TRAIN_DEVICE", "cpu"), "--stop-file", str(folder / "stop"),
+            "--device", str(settings.VODSCOPE_TRAIN_DEVICE), "--stop-file", str(folder / "stop"),
             "--conf", f"{parity_floor(profile.thresholds.confidence):.4f}", "--iou", str(profile.thresholds.iou),
             *init_args]
     worker = WorkerRun(args, log_path=folder / "worker.log", stop_file=folder / "stop")

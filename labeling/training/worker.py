@@ -18,18 +18,16 @@ from typing import IO, Any
 
 from django.conf import settings
 
-from .config import train_setting_str
 from .params import TrainError
 
 logger = logging.getLogger(__name__)
 
-WORKER_SCRIPT = Path(settings.BASE_DIR) / "scripts" / "train_worker.py"
 LOG_TAIL_CHARS = 1500
 
 
 def train_python() -> Path:
     """The training venv's interpreter (`scripts/setup.sh train` makes it); VODSCOPE_TRAIN_PYTHON overrides."""
-    return Path(train_setting_str("VODSCOPE_TRAIN_PYTHON", str(Path(settings.BASE_DIR) / ".venv-train" / "bin" / "python")))
+    return Path(settings.VODSCOPE_TRAIN_PYTHON)
 
 
 def train_python_check() -> Path:
@@ -44,7 +42,7 @@ class WorkerRun:
         self.stop_file = stop_file
         self.log_path = log_path
         # VODSCOPE_TRAIN_WORKER: a stand-in speaking the same protocol (the tests' fake worker).
-        command = [str(train_python_check()), str(script or train_setting_str("VODSCOPE_TRAIN_WORKER", str(WORKER_SCRIPT))),
+        command = [str(train_python_check()), str(script or settings.VODSCOPE_TRAIN_WORKER),
                    *args]
         self._log: IO[bytes] = log_path.open("wb")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
