@@ -23,7 +23,7 @@ from . import scenery
 from .frames import MENU_SCREENS, menu_frame, negative_frame, raid_frame, random_kill
 from .layout import Box
 from .profile import DemoProfile, load_profile
-from .families import TRAINING_FAMILIES
+from .families import TRAINING_FAMILIES, Family
 from .style import pick, random_style
 
 # Frame kinds and their weights (percent). Each menu screen gets its own share.
@@ -58,10 +58,11 @@ def kind_schedule(images: int, rng: random.Random) -> list[str]:
     return kinds[:images]
 
 
-def render_sample(kind: str, profile: DemoProfile, rng: random.Random) -> tuple[Image.Image, dict[str, Box], bool]:
+def render_sample(kind: str, profile: DemoProfile, rng: random.Random,
+                  families: tuple[Family, ...] = TRAINING_FAMILIES) -> tuple[Image.Image, dict[str, Box], bool]:
     """One frame of `kind` at a random native size, its boxes, and whether it is from the hard slice."""
     hard = rng.random() < HARD_SHARE
-    style = random_style(rng, hard=hard, family=pick(rng, TRAINING_FAMILIES))
+    style = random_style(rng, hard=hard, family=pick(rng, families))
     size = random_size(rng)
     if kind == "negative":
         return negative_frame(size, style, rng), {}, hard
@@ -80,15 +81,16 @@ def yolo_label(index: int, box: Box, width: int, height: int) -> YoloLabel:
 
 def make_dataset(
     out: str | Path, *, images: int, seed: int, val_fraction: float = 0.15, max_side: int = 640,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, families: tuple[Family, ...] = TRAINING_FAMILIES,
 ) -> DatasetSummary:
+    """A YOLO dataset drawn in the training families; only an evaluation set passes the held-out ones."""
     profile = load_profile()
     writer = YoloWriter(Path(out), classes=profile.classes)
     rng = random.Random(seed)
     summary = DatasetSummary()
     for i, kind in enumerate(kind_schedule(images, rng)):
         sample_rng = random.Random(rng.getrandbits(64))
-        image, boxes, hard = render_sample(kind, profile, sample_rng)
+        image, boxes, hard = render_sample(kind, profile, sample_rng, families)
         width, height = image.size
         image = scenery.degrade(image, sample_rng, strength=1.3 if hard else 1.0)
         scale = max_side / max(width, height)

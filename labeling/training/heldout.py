@@ -1,7 +1,9 @@
 """The fixed held-out frames every version is measured on, so the Models page compares like with like.
 
-Rendered once per installation by the dataset maker with a seed no training run uses (`HELDOUT_SEED`;
-training refuses it), kept under MEDIA_ROOT/heldout/, and read back through the YOLO reader. A version's
+Rendered once per installation by the dataset maker in the style families no training set is drawn in
+(fonts, palettes and layouts the models never saw: footage they have not seen, not new seeds of their own
+look), with a seed no training run uses (`HELDOUT_SEED`; training refuses it), kept under
+MEDIA_ROOT/heldout/, and read back through the YOLO reader. A version's
 figures (`metrics["heldout"]`) come from Vodscope's own detector (evaluation.py), the bundled model's too.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from detection.models import ModelVersion
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.profile import GameProfile
 from detection.render.dataset import make_dataset
+from detection.render.families import HELD_OUT_FAMILIES
 from labeling.datasets.items import DatasetItem
 from labeling.datasets.yolo import read_yolo
 
@@ -23,6 +26,7 @@ from .evaluation import detector_metrics
 from .params import HELDOUT_SEED
 
 HELDOUT_MAX_SIDE = 640
+HELDOUT_FAMILY_NAMES = [family.name for family in HELD_OUT_FAMILIES]
 RANKING_FLOOR = 0.001  # AP needs the detector's whole ranking, not only what passes the threshold
 
 
@@ -32,11 +36,12 @@ def heldout_count() -> int:
 
 def heldout_items() -> list[DatasetItem]:
     count = heldout_count()
-    folder = Path(settings.MEDIA_ROOT) / "heldout" / f"seed{HELDOUT_SEED}-n{count}"
+    folder = Path(settings.MEDIA_ROOT) / "heldout" / f"heldout-families-seed{HELDOUT_SEED}-n{count}"
     if not (folder / "data.yaml").is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".rendering-"))
-        make_dataset(scratch, images=count, seed=HELDOUT_SEED, val_fraction=1.0, max_side=HELDOUT_MAX_SIDE)
+        make_dataset(scratch, images=count, seed=HELDOUT_SEED, val_fraction=1.0, max_side=HELDOUT_MAX_SIDE,
+                     families=HELD_OUT_FAMILIES)
         try:
             scratch.rename(folder)  # whole or not at all: two jobs rendering at once keep the first
         except OSError:
@@ -48,13 +53,14 @@ def heldout_items() -> list[DatasetItem]:
 def heldout_evaluate(*, version: ModelVersion, profile: GameProfile) -> dict[str, object]:
     """Measure `version` on the held-out frames and keep the figures on it (once per set of frames)."""
     existing = (version.metrics or {}).get("heldout")
-    if isinstance(existing, dict) and existing.get("seed") == HELDOUT_SEED and existing.get("frames") == heldout_count():
+    if (isinstance(existing, dict) and existing.get("seed") == HELDOUT_SEED and existing.get("frames") == heldout_count()
+            and existing.get("families") == HELDOUT_FAMILY_NAMES):
         return existing
     detector = OnnxDetector(DetectorConfig(model_path=version.onnx_file, classes=profile.classes,
                                            image_size=version.image_size, confidence=RANKING_FLOOR,
                                            iou=profile.thresholds.iou, threads=1))
     figures = {**detector_metrics(detector, heldout_items(), threshold=profile.thresholds.confidence),
-               "seed": HELDOUT_SEED}
+               "seed": HELDOUT_SEED, "families": HELDOUT_FAMILY_NAMES}
     version.metrics = {**(version.metrics or {}), "heldout": figures}
     version.save(update_fields=["metrics"])
     return figures

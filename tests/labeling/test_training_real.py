@@ -67,10 +67,12 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
     assert metrics["parity"]["mismatches"] == 0 and metrics["parity"]["compared"] > 0
     assert "(weights read back from its ONNX)" in metrics["training"]["from"]
     assert trained_weights_for(version.onnx_file) is not None  # the next run can start from this one's .pt
-    # Both it and the active version measured by Vodscope's detector on the same held-out frames.
+    # Both it and the active version measured by Vodscope's detector on the same held-out frames, drawn in
+    # the style families no training set is drawn in.
     bundled = model_version_choose(version_id=None, profile=profile)
     for measured in (version, bundled):
         assert measured.metrics["heldout"]["frames"] == 6 and 0.0 <= measured.metrics["heldout"]["map50"] <= 1.0
+        assert measured.metrics["heldout"]["families"] == ["muted", "serif"]
 
     client.force_login(staff)
     for key in ("results", "confusion_matrix"):
