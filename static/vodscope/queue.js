@@ -30,9 +30,13 @@
     select(all[next]);
   }
 
+  let pagingBack = false; // going back lands on the page's last card, forward on its first
+
   function page(which) {
     const link = list().querySelector(`[data-pager="${which}"]`);
-    if (link) link.click();
+    if (!link) return;
+    pagingBack = which === "prev";
+    link.click();
   }
 
   // The editor comes back here (Enter there, or its back link), to the page it was opened from.
@@ -87,8 +91,8 @@
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id !== "queue-list" && !event.detail.elt.matches?.("#queue-list")) return;
     const all = cards();
-    const back = event.detail.requestConfig?.elt?.dataset?.pager === "prev";
-    select(back ? all[all.length - 1] : all[0]);
+    select(pagingBack ? all[all.length - 1] : all[0]);
+    pagingBack = false;
   });
 
   select(cards()[0] || null);
