@@ -230,6 +230,8 @@
     if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
     const labelForm = ev.target.closest && ev.target.closest(".label-form");
     if (labelForm) { onLabelFormKey(ev, labelForm); return; }
+    // Escape closes an open correction wherever the focus is (a refused form swapped in may not hold it yet).
+    if (ev.key === "Escape" && popup() && popup().querySelector(".label-form")) { ev.preventDefault(); closeCorrection(); return; }
     const form = ev.target.closest && ev.target.closest(".event-form");
     if (form) { onFormKey(ev, form); return; }
     if (ev.key === "Escape" && ev.target.closest("#filters")) { ev.preventDefault(); backToList(); return; }

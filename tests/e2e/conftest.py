@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -60,6 +62,17 @@ def page_factory(browser, live_server):  # type: ignore[no-untyped-def]
     yield make
     for context in contexts:
         context.close()
+    _requests_finished()
+
+
+def _requests_finished(timeout: float = 10.0) -> None:
+    """Wait out the live server's requests still in flight (a page's last poll): the database is emptied
+    after the test, and on PostgreSQL a request writing meanwhile deadlocks with that TRUNCATE."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.02)
 
 
 def screenshot(page: object, name: str) -> None:

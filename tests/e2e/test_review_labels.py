@@ -94,7 +94,7 @@ def test_the_correction_key_picks_a_tactic_with_a_number_and_saves_with_enter(pa
     page.wait_for_selector("#label-popup .error")
     assert "health: 150 is outside 0-100" in page.locator("#label-popup .error").inner_text()
     page.keyboard.press("Escape")
-    assert page.locator("#label-popup .label-form").count() == 0
+    page.wait_for_selector("#label-popup .label-form", state="detached")  # closed, not only hidden
     row.refresh_from_db()
     assert row.corrected_label["health"] == GOOD_LABEL["health"]
 

@@ -31,13 +31,16 @@ pytestmark = pytest.mark.slow
 # the stale-heartbeat sweep (3 periods, then up to one more). Measured: 1-2 s on a quiet machine, up to 5 s
 # on a loaded one (a fresh child's first task), hence the bound of 3 periods below.
 HEARTBEAT = 2.0
+LOOPS = 10
 
 
 @pytest.fixture(scope="module")
 def material(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("resume")
-    # Four loops of the session (106 s): long enough for a checkpoint or two before the kill.
-    sessions = Script(shots=session_script().shots * 4)
+    # Ten loops of the session (265 s): checkpoints come at most every 5 s of wall time, so a run must last
+    # well beyond that for one to fall mid-video before the kill, on a quiet machine too (four loops ran
+    # through in one checkpoint interval there).
+    sessions = Script(shots=session_script().shots * LOOPS)
     return {"model": build_model(folder / "synthetic.onnx"), "video": write_video(sessions, folder / "sessions.mkv")}
 
 
@@ -72,7 +75,7 @@ def test_a_killed_worker_process_resumes_its_detect_job_with_identical_events(
     detect_worker, material, model_params, owner
 ):  # type: ignore[no-untyped-def]
     def recording() -> Recording:
-        return RecordingFactory(owner=owner, source_path=str(material["video"]), duration_seconds=106.0)
+        return RecordingFactory(owner=owner, source_path=str(material["video"]), duration_seconds=26.5 * LOOPS)
 
     control = detect_job_start(recording=recording(), user=owner, params=model_params)
     wait_for(lambda: Job.objects.get(pk=control.pk).status not in Job.ACTIVE_STATUSES, timeout=180)
@@ -108,7 +111,7 @@ def test_a_killed_worker_process_resumes_its_detect_job_with_identical_events(
 @pytest.mark.django_db
 def test_a_cancelled_run_marks_the_events_it_found_partial(material, model_params, owner):  # type: ignore[no-untyped-def]
     """As a failed run's are: a cancelled run's events do not cover the whole recording."""
-    recording = RecordingFactory(owner=owner, source_path=str(material["video"]), duration_seconds=106.0)
+    recording = RecordingFactory(owner=owner, source_path=str(material["video"]), duration_seconds=26.5 * LOOPS)
     job = Job.objects.create(kind=Job.Kind.DETECT, recording=recording, created_by=owner, params=model_params)
     found_before = DetectedEventFactory(recording=recording, job=job)  # by an attempt before a worker died
     earlier_run = DetectedEventFactory(recording=recording)
