@@ -1,6 +1,7 @@
 """VLM labelling: throughput against a server that answers like a real model, cache, bad answers, preparation.
 
 Run: .venv/bin/python bench/bench_vlm.py [--windows 600] [--delay 1.5] [--concurrency 8] [--video FILE.mkv]
+     .venv/bin/python bench/bench_vlm.py --long-video FILE.mkv [--hours 3]   # memory over a long recording only
 Embedded (SQLite in a temporary VODSCOPE_HOME) unless DATABASE_URL is set: the cache and the WindowLabel
 rows go through the database as in `vlm_label`. The server is tests/labeling/fake_vlm.py speaking the
 OpenAI protocol, reached through the real `openai` client.
@@ -8,7 +9,8 @@ OpenAI protocol, reached through the real `openai` client.
 Targets (issue 13): with 8 in flight and 1.5 s per answer, >= 288 windows/min (90 % of 8 / 1.5 s);
 a second run from the cache makes 0 requests; with 30 % of answers failing or malformed every window
 ends labelled or failed, none lost, none duplicated; preparing windows >= 10x real time; Vodscope's
-own share of a window's latency under 100 ms.
+own share of a window's latency under 100 ms; memory flat over a three-hour recording (`--long-video`:
+the video repeated to `--hours` by stream copy, every window prepared in one pass, RSS sampled as it goes).
 """
 from __future__ import annotations
 
@@ -195,6 +197,41 @@ def preparation(args: argparse.Namespace) -> None:
             hud_agreement(prepared, json.loads(truth.read_text()))
 
 
+def long_recording(args: argparse.Namespace) -> None:
+    """Every window of a recording `--hours` long prepared in one decoding pass, RSS sampled every
+    ~10 minutes of video: the window reader must hold only the frames of windows still to come."""
+    source = Path(args.long_video)
+    repeats = max(1, round(args.hours * 3600 / video_duration(source)))
+    with tempfile.TemporaryDirectory() as folder:
+        listing, long_video = Path(folder) / "list.txt", Path(folder) / "long.mkv"
+        listing.write_text(f"file '{source.resolve()}'\n" * repeats)
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                        str(long_video)], check=True)
+        spec, profile, schema = WindowSpec(), load_profile("demo"), label_schema_load("demo")
+        duration = video_duration(long_video)
+        plan = window_plan(duration=duration, spec=spec)
+        samples: list[tuple[float, float]] = []
+        next_sample, started = 0.0, time.monotonic()
+        for window in windows_prepared(long_video, plan, spec=spec, profile=profile, schema=schema, reader=None,
+                                       context_for=lambda a, b: {}):
+            if window.frame_times[-1] >= next_sample:
+                samples.append((window.frame_times[-1], _rss_mib()))
+                next_sample += 600.0
+        seconds = time.monotonic() - started
+    print(f"long recording: {len(plan.windows)} windows over {duration / 3600:.2f} h of video in {seconds:.0f} s "
+          f"({duration / seconds:.0f}x real time)")
+    print("  RSS by video time: " + ", ".join(f"{at / 60:.0f} min {rss:.0f} MiB" for at, rss in samples))
+    settled = [rss for at, rss in samples if at >= 600.0]
+    if settled:
+        print(f"  after the first 10 minutes: {min(settled):.0f}-{max(settled):.0f} MiB "
+              f"(growth {settled[-1] - settled[0]:+.0f} MiB over {(samples[-1][0] - 600.0) / 3600:.1f} h)")
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def hud_agreement(prepared: list[tuple[float, dict[str, int | None]]], truth: dict[str, Any]) -> None:
     hud = truth["metadata"].get("hud")
     if not hud:
@@ -218,7 +255,12 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=1.5, help="seconds the fake server takes per answer")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--video", help="a rendered video for the preparation figures (render_demo)")
+    parser.add_argument("--long-video", help="only the memory run: this video repeated to --hours")
+    parser.add_argument("--hours", type=float, default=3.0)
     args = parser.parse_args()
+    if args.long_video:
+        long_recording(args)
+        return
     call_command("migrate", verbosity=0)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     throughput(args)
