@@ -87,8 +87,10 @@
     event.detail.path = `${list().dataset.base}?start=${Number(list().dataset.start) + unlabelled}`;
   });
 
-  // After paging, the first card of the new page (or the last after going back) is selected.
-  document.body.addEventListener("htmx:afterSwap", (event) => {
+  // After paging, the first card of the new page (or the last after going back) is selected, once htmx has
+  // settled the new list: its pager links work only from then on (a key pressed earlier would follow the
+  // link's plain href and reload the page).
+  document.body.addEventListener("htmx:afterSettle", (event) => {
     if (event.detail.target.id !== "queue-list" && !event.detail.elt.matches?.("#queue-list")) return;
     const all = cards();
     select(pagingBack ? all[all.length - 1] : all[0]);
