@@ -180,7 +180,8 @@ class Prompt:
                                   schema=json.dumps(schema.json_schema(), sort_keys=True))
 
 
-def prompt_load(profile: str, version: str) -> Prompt:
+def prompt_file(profile: str, version: str) -> tuple[Path, dict[str, Any]]:
+    """A versioned prompt file beside the profile (any task's): its path and its mapping of texts."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", version):
         raise ProfileError(f"prompt version {version!r}: letters, digits, '_', '.', '-' only")
     path = PROMPTS_DIR / profile / f"{version}.yaml"
@@ -188,6 +189,13 @@ def prompt_load(profile: str, version: str) -> Prompt:
         known = sorted(p.stem for p in (PROMPTS_DIR / profile).glob("*.yaml"))
         raise ProfileError(f"no prompt {version!r} for profile {profile!r} at {path}; known: {known}")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: not a mapping of texts")
+    return path, raw
+
+
+def prompt_load(profile: str, version: str) -> Prompt:
+    path, raw = prompt_file(profile, version)
     prompt = Prompt(version=version, system=str(raw.get("system", "")), user=str(raw.get("user", "")),
                     repair=str(raw.get("repair", "")))
     for name, text, allowed in (("user", prompt.user, PROMPT_PLACEHOLDERS),

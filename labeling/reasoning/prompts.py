@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from detection.pipeline.labels import PROMPTS_DIR
+from detection.pipeline.labels import prompt_file
 from detection.pipeline.profile import ProfileError
 
 REPAIR_PLACEHOLDERS = frozenset({"answer", "problems", "schema"})
@@ -45,15 +42,7 @@ class TaskPrompt:
 
 def task_prompt_load(profile: str, version: str, *, placeholders: dict[str, frozenset[str]]) -> TaskPrompt:
     """`placeholders`: each template the task needs and what it may name (`repair` is always needed)."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", version):
-        raise ProfileError(f"prompt version {version!r}: letters, digits, '_', '.', '-' only")
-    path = PROMPTS_DIR / profile / f"{version}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in (PROMPTS_DIR / profile).glob("*.yaml"))
-        raise ProfileError(f"no prompt {version!r} for profile {profile!r} at {path}; known: {known}")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(raw, dict):
-        raise ProfileError(f"{path}: not a mapping of texts")
+    path, raw = prompt_file(profile, version)
     needed = {**placeholders, "repair": REPAIR_PLACEHOLDERS}
     templates: dict[str, str] = {}
     for name, allowed in needed.items():
