@@ -218,13 +218,7 @@ class GameStateMachine(StateMachine):
 
     def on_overlay(self, confirmed: Confirmed) -> Step:
         event_type = self.profile.overlays[confirmed.label]
-        active = self.profile.raid_active_state
-        if self.state != active:
-            # A notification over a refused raid screen: the raid is on, whatever was missed before it.
-            if self.stray is not None and self.stray.state == active:
-                drafts = self._follow(self.stray, self.stray.confirmed(confirmed))
-                if drafts:
-                    return Step(drafts=[*drafts, Draft(event_type, confirmed, {})])
+        if self.state != self.profile.raid_active_state:
             return self._reject(confirmed, confirmed.label, f"{event_type} outside a raid (state {self.state})")
         return Step(drafts=[Draft(event_type, confirmed, {})])
 
