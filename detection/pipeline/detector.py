@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnxruntime as ort
 
+from detection.pipeline.resize import fitted_size, area_resize
 from detection.pipeline.types import Box, Detection
 
 # Preference order when the config names none: fastest installed first.
@@ -77,12 +77,8 @@ class Letterbox:
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping the aspect ratio, pad with grey (114) to size x size, RGB float 0..1 CHW."""
     height, width = image.shape[:2]
-    scale = min(size / width, size / height)
-    new_w, new_h = max(1, int(round(width * scale))), max(1, int(round(height * scale)))
-    # Every n-th pixel first, down to about twice the target: area-averaging all of a 1080p frame
-    # costs more than the rest of the letterbox and changes nothing at 320 px.
-    step = max(1, min(width // (2 * new_w), height // (2 * new_h)))
-    resized = cv2.resize(image[::step, ::step], (new_w, new_h), interpolation=cv2.INTER_AREA)
+    new_w, new_h, scale = fitted_size(width, height, size)
+    resized = area_resize(image, new_w, new_h)
     pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
     left, top = int(round(pad_x - 0.1)), int(round(pad_y - 0.1))
     canvas = np.full((size, size, 3), 114, dtype=np.uint8)

@@ -1,7 +1,8 @@
 """A YOLO dataset of randomised frames: images/, labels/ (train and val), data.yaml.
 
 Boxes are exact (the painters return them); labels are normalised, so images are
-written small (longest side `max_side`) to keep training fast. The mix: every menu
+written small (longest side `max_side`, by the detector's own resize: the training size
+for a training run, see detection/pipeline/resize.py). The mix: every menu
 screen, many raid frames with and without kill notifications, about 12% negatives
 (no UI at all) and a hard slice (small, low-contrast text, smoke over notifications).
 Styles come from the training families only: held-out families and their fonts are for
@@ -85,7 +86,7 @@ def make_dataset(
 ) -> DatasetSummary:
     """A YOLO dataset drawn in the training families; only an evaluation set passes the held-out ones."""
     profile = load_profile()
-    writer = YoloWriter(Path(out), classes=profile.classes)
+    writer = YoloWriter(Path(out), classes=profile.classes, max_side=max_side)
     rng = random.Random(seed)
     summary = DatasetSummary()
     for i, kind in enumerate(kind_schedule(images, rng)):
@@ -93,9 +94,6 @@ def make_dataset(
         image, boxes, hard = render_sample(kind, profile, sample_rng, families)
         width, height = image.size
         image = scenery.degrade(image, sample_rng, strength=1.3 if hard else 1.0)
-        scale = max_side / max(width, height)
-        if scale < 1:
-            image = image.resize((round(width * scale), round(height * scale)), Image.Resampling.BILINEAR)
         split = "val" if sample_rng.random() < val_fraction else "train"
         name = f"{seed}_{i:06d}"
         labels = [yolo_label(profile.class_index(cls), box, width, height) for cls, box in boxes.items()]

@@ -11,8 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 from PIL import Image
+
+from detection.pipeline.resize import area_resize, fitted_size
 
 from .items import DatasetError, DatasetItem, LabelledBox
 
@@ -39,9 +42,13 @@ def yolo_label(box: LabelledBox, classes: Sequence[str]) -> YoloLabel:
 
 
 class YoloWriter:
-    def __init__(self, root: str | Path, *, classes: Sequence[str]) -> None:
+    """`max_side`: images larger than that are written shrunk to it by the detector's own resize (a training set
+    at its training size, see detection/pipeline/resize.py); None writes them as they are (an export)."""
+
+    def __init__(self, root: str | Path, *, classes: Sequence[str], max_side: int | None = None) -> None:
         self.root = Path(root)
         self.classes = list(classes)
+        self.max_side = max_side
         for split in SPLITS:
             (self.root / "images" / split).mkdir(parents=True, exist_ok=True)
             (self.root / "labels" / split).mkdir(parents=True, exist_ok=True)
@@ -50,11 +57,25 @@ class YoloWriter:
         """One image and its label file; a PIL image is saved as JPEG (quality 90), a file is copied as it is."""
         if split not in SPLITS:
             raise DatasetError(f"split {split!r}: use one of {SPLITS}")
+        if self.max_side is not None:
+            image = self._fitted(image, self.max_side)
         if isinstance(image, Path):
             shutil.copyfile(image, self.root / "images" / split / f"{name}{image.suffix.lower()}")
         else:
             image.save(self.root / "images" / split / f"{name}.jpg", quality=90)
         (self.root / "labels" / split / f"{name}.txt").write_text("".join(label.line() + "\n" for label in labels))
+
+    @staticmethod
+    def _fitted(image: Image.Image | Path, side: int) -> Image.Image | Path:
+        """`image` itself when it fits in side x side, else a copy shrunk to fit (labels are normalised: unchanged)."""
+        try:
+            opened = Image.open(image) if isinstance(image, Path) else image
+        except OSError as exc:
+            raise DatasetError(f"{image}: not an image ({exc})") from None
+        if max(opened.size) <= side:
+            return image
+        width, height, _ = fitted_size(*opened.size, side)
+        return Image.fromarray(area_resize(np.asarray(opened.convert("RGB")), width, height))
 
     def add_item(self, item: DatasetItem) -> None:
         if item.image is None:

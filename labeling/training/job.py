@@ -59,7 +59,7 @@ def train_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     folder.mkdir(parents=True)
     progress.update(0, params.epochs, "writing the dataset", force=True)
     dataset = training_set_write(root=folder / "dataset", recording_ids=params.recordings,
-                                 base_images=params.base_images, seed=params.seed, max_side=max(params.imgsz, 320))
+                                 base_images=params.base_images, seed=params.seed, max_side=params.imgsz)
     init_args, init_text = _start_weights(params, active)
     progress.update(0, params.epochs, f"training on {dataset.train_images} frames, {dataset.val_images} to validate",
                     force=True)

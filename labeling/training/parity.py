@@ -4,11 +4,12 @@ The training worker runs the weights in ultralytics on the validation frames and
 (`predictions.json`: image path → boxes normalised to the image, label, confidence). Here the same frames
 go through `OnnxDetector` and every box either side is sure of (confidence `sure` or above, at least
 SURE_CONFIDENCE) must have a twin on the other side: same class, IoU at least `min_iou`, kept down to the
-detection threshold less a margin. Only sure boxes are compared because the two sides prepare a frame a
-little differently (ultralytics resizes bilinearly, the detector by area averaging): an undertrained model's
-weak, near-tied classes (0.23 for one class, 0.20 for the next) swap on such a difference, while an export
-fault (class order, layout, scale, colour order) moves the strong boxes too. No Django here: the handler
-and the tests call it with plain paths.
+detection threshold less a margin. The validation frames are written at the training size by the detector's
+own resize (detection/pipeline/resize.py), so neither side resizes them and both see the same pixels; only
+sure boxes are compared because float differences between torch and onnxruntime still swap an undertrained
+model's weak, near-tied classes (0.23 for one class, 0.20 for the next), while an export fault (class order,
+layout, scale, colour order) moves the strong boxes too. No Django here: the handler and the tests call it
+with plain paths.
 """
 from __future__ import annotations
 

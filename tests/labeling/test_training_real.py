@@ -11,13 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from django.conf import settings as django_settings
 
 from detection.models import Job, ModelVersion
 from detection.pipeline.profile import load_profile
 from detection.services.model_versions import model_version_choose
 from labeling.datasets.transfer import dataset_export
-from labeling.training.job import train_job_start
+from labeling.training.job import run_folder, train_job_start
 from labeling.training.register import trained_weights_for
 from labeling.training.worker import train_python
 from project.jobs.dispatch import run_job
@@ -65,6 +66,9 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
     assert [e["epoch"] for e in metrics["epochs"]] == [1] and metrics["epochs"][0]["box_loss"] > 0
     assert metrics["dataset"]["train_recordings"] and metrics["dataset"]["val_recordings"]
     assert metrics["parity"]["mismatches"] == 0 and metrics["parity"]["compared"] > 0
+    # Every training image was written at the training size by the detector's resize: ultralytics resized none.
+    sides = {max(Image.open(p).size) for p in (run_folder(job) / "dataset" / "images").glob("*/*")}
+    assert sides == {320}
     assert "(weights read back from its ONNX)" in metrics["training"]["from"]
     assert trained_weights_for(version.onnx_file) is not None  # the next run can start from this one's .pt
     # Both it and the active version measured by Vodscope's detector on the same held-out frames, drawn in

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--images", type=int, required=True)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--val-fraction", type=float, default=0.15)
-        parser.add_argument("--max-side", type=int, default=640, help="longest image side written (labels are normalised)")
+        parser.add_argument("--max-side", type=int, default=640, help="longest image side written (labels are normalised); give the training size (--imgsz) so the model is trained on the pixels the detector feeds it")
 
     def handle(self, *args: Any, **options: Any) -> None:
         def progress(done: int, total: int) -> None:
