@@ -202,6 +202,8 @@ VODSCOPE_TRAIN_PYTHON = env_str("VODSCOPE_TRAIN_PYTHON", str(BASE_DIR / ".venv-t
 VODSCOPE_TRAIN_WORKER = env_str("VODSCOPE_TRAIN_WORKER", str(BASE_DIR / "scripts" / "train_worker.py"))
 VODSCOPE_TRAIN_DEVICE = env_str("VODSCOPE_TRAIN_DEVICE", "cpu")  # "0": the first GPU
 VODSCOPE_HELDOUT_FRAMES = env_int("VODSCOPE_HELDOUT_FRAMES", 120)
+# Seconds of the held-out session each version's events are measured on (labeling/training/heldout_events.py); 0: off.
+VODSCOPE_HELDOUT_RENDER_SECONDS = env_int("VODSCOPE_HELDOUT_RENDER_SECONDS", 120)
 
 # --- Celery: Redis in production, a filesystem broker when embedded -------
 REDIS_URL = env_str("REDIS_URL")

@@ -26,6 +26,7 @@ from project.jobs.services import job_create
 
 from .dataset import TrainingSet, training_set_write
 from .heldout import heldout_evaluate
+from .heldout_events import heldout_events_evaluate
 from .params import TrainError, TrainParams, train_params_clean
 from .parity import ParityError, parity_check, parity_floor, parity_sure, read_predictions
 from .register import trained_model_register, trained_weights_for
@@ -84,6 +85,10 @@ def train_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     # The same frames and detector for the new version and the one it would replace: the Models page compares them.
     heldout = heldout_evaluate(version=version, profile=profile)
     heldout_evaluate(version=active, profile=profile)
+    progress.update(params.epochs, params.epochs, f"registered {version.name}; detecting the held-out render with it",
+                    force=True)
+    for measured in (version, active):
+        heldout_events_evaluate(version=measured, profile=profile)
     progress.update(params.epochs, params.epochs,
                     f"registered {version.name}: mAP50 {validation['map50']:.3f} on its validation frames, "
                     f"{heldout['map50']:.3f} on the held-out ones", force=True)

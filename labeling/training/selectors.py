@@ -13,6 +13,7 @@ from labeling.models import FrameAnnotation
 HELDOUT_ROWS = (("map50", "mAP50"), ("precision", "precision"), ("recall", "recall"), ("frames", "frames"))
 SUMMARY_ROWS = (("map50", "mAP50"), ("map50_95", "mAP50-95"), ("precision", "precision"), ("recall", "recall"))
 RECENT_TRAIN_JOBS = 5
+EVENT_ROW_ORDER = ("raid_start", "kill", "raid_end", "state_transition")
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,21 @@ def _row(label: str, a: object, b: object) -> CompareRow:
     return CompareRow(label=label, a=a, b=b, better=better)
 
 
+def _event_order(kind: str) -> tuple[int, str]:
+    return (EVENT_ROW_ORDER.index(kind) if kind in EVENT_ROW_ORDER else len(EVENT_ROW_ORDER), kind)
+
+
 def versions_compare(a: ModelVersion, b: ModelVersion) -> list[CompareRow]:
-    """Vodscope's detector on the fixed held-out frames (the same for both), then ultralytics' validation figures on
-    each version's own validation frames, overall and per class (precision / recall), then how each was trained."""
+    """Vodscope's detector on the fixed held-out frames (the same for both), the events each found on the held-out
+    render (recall / precision per type), then ultralytics' validation figures on each version's own validation
+    frames, overall and per class (precision / recall), then how each was trained."""
     ma, mb = a.metrics or {}, b.metrics or {}
     ha, hb = ma.get("heldout") or {}, mb.get("heldout") or {}
     rows = [_row(f"held-out {label}", ha.get(key), hb.get(key)) for key, label in HELDOUT_ROWS]
+    ea, eb = ma.get("heldout_events") or {}, mb.get("heldout_events") or {}
+    for kind in sorted(set(ea.get("types") or {}) | set(eb.get("types") or {}), key=_event_order):
+        ta, tb = (ea.get("types") or {}).get(kind) or {}, (eb.get("types") or {}).get(kind) or {}
+        rows += [_row(f"held-out render {kind} {key}", ta.get(key), tb.get(key)) for key in ("recall", "precision")]
     rows += [_row(label, ma.get(key), mb.get(key)) for key, label in SUMMARY_ROWS]
     classes_a, classes_b = ma.get("per_class") or {}, mb.get("per_class") or {}
     for name in sorted(set(classes_a) | set(classes_b)):

@@ -44,6 +44,7 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
     settings.VODSCOPE_MODELS_DIR = tmp_path / "models"
     settings.VODSCOPE_MODELS_DIR.mkdir()
     settings.VODSCOPE_HELDOUT_FRAMES = 6
+    settings.VODSCOPE_HELDOUT_RENDER_SECONDS = 30
     # From the active (bundled) model's weights, read back from its ONNX: its boxes are sure enough to compare.
     with django_capture_on_commit_callbacks(execute=False):
         job = train_job_start(params={"epochs": 1, "imgsz": 320, "batch": 8, "from": "active",
@@ -77,6 +78,9 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
     for measured in (version, bundled):
         assert measured.metrics["heldout"]["frames"] == 6 and 0.0 <= measured.metrics["heldout"]["map50"] <= 1.0
         assert measured.metrics["heldout"]["families"] == ["muted", "serif"]
+        # ... and by the whole pipeline on the same held-out render, scored by the event evaluator.
+        events = measured.metrics["heldout_events"]
+        assert events["family"] == "muted" and events["types"]["raid_start"]["truth"] == 1
 
     client.force_login(staff)
     for key in ("results", "confusion_matrix"):
