@@ -22,6 +22,7 @@ class FrameAnnotation(models.Model):
         REVIEW = "review", "Review"
         IMPORT = "import", "Import"
         HAND = "hand", "By hand"
+        UNCERTAIN = "uncertain", "Uncertain detection"
 
     recording = models.ForeignKey("detection.Recording", on_delete=models.CASCADE, related_name="frame_annotations")
     frame_number = models.PositiveIntegerField()

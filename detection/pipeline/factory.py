@@ -69,7 +69,9 @@ def reader_for(profile: GameProfile, *, threads: int = 0) -> RapidTextReader:
         return _READERS[key]
 
 
-def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool = False) -> Pipeline:
+def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool = False,
+                   uncertain_band: tuple[float, float] | None = None) -> Pipeline:
+    """`uncertain_band`: keep frames with a box of that confidence for the active-learning queue."""
     return Pipeline(
         profile=profile,
         detector=detector_for(profile, settings),
@@ -79,6 +81,7 @@ def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool
             batch_size=settings.batch_size,
             use_gate=settings.gate,
             live=live,
+            uncertain_band=uncertain_band,
         ),
     )
 

@@ -22,7 +22,7 @@ from detection.pipeline.readings import Pending, Readings
 from detection.pipeline.state import Draft, GameStateMachine
 from detection.pipeline.temporal import Confirmed, FilterConfig, OverlayFilter, ScreenFilter
 from detection.pipeline.timings import StageTimings
-from detection.pipeline.types import Detection, Event, Frame, Observation, Rejection
+from detection.pipeline.types import Detection, Event, Frame, Observation, Rejection, Uncertain
 from detection.pipeline.verify import ScreenVerifier
 
 
@@ -39,6 +39,10 @@ class PipelineConfig:
     # Video seconds between the OCR reader's cache flushes. A checkpoint is taken only just after one,
     # so a resumed run's reader starts as empty as the unbroken run's was at that point.
     cache_epoch_seconds: float = 30.0
+    # Confidences that make a frame worth a reviewer's box (the active-learning queue's band); None: none kept.
+    uncertain_band: tuple[float, float] | None = None
+    # At most one such frame per class in each stretch of this many video seconds.
+    uncertain_spacing: float = 10.0
 
 
 class Run:
@@ -74,8 +78,11 @@ class Run:
         self._longest_gap = (filters.overlay_gap + 1.5) / config.detection_fps
         self.events: list[Event] = []
         self.rejections: list[Rejection] = []
+        self.uncertain: list[Uncertain] = []
         self._new_events = 0
         self._new_rejections = 0
+        self._new_uncertain = 0
+        self._uncertain_stretch: dict[str, int] = {}  # class → the stretch its last uncertain frame fell in
         self._last_checkpoint = time.monotonic()
         self.reader = fields.reader
         self.reader.forget()
@@ -95,6 +102,7 @@ class Run:
         for frame, was_changed in zip(batch, changed):
             if was_changed:
                 self._detections = next(fresh)
+                self._keep_if_uncertain(frame, self._detections)
             self.timings.frames += 1
             if frame.video_time - self.last_time > self._longest_gap:
                 self.screens.interrupt()
@@ -107,6 +115,23 @@ class Run:
         if self._at_epoch:
             self.reader.forget()
             self._next_epoch = self._epoch_after(self.last_time)
+
+    def _keep_if_uncertain(self, frame: Frame, detections: list[Detection]) -> None:
+        """Sampled where the detector ran, spaced by video time alone: a resumed run keeps what the unbroken one
+        would, but for at most one frame per class in the stretch it resumed in."""
+        band = self.config.uncertain_band
+        if band is None:
+            return
+        unsure = [d for d in detections if band[0] <= d.confidence < band[1]]
+        if not unsure:
+            return
+        least = min(unsure, key=lambda d: d.confidence)
+        stretch = int(frame.video_time // self.config.uncertain_spacing)
+        if self._uncertain_stretch.get(least.label) == stretch:
+            return
+        self._uncertain_stretch[least.label] = stretch
+        self.uncertain.append(Uncertain(frame_number=frame.number, video_time=frame.video_time, label=least.label,
+                                        confidence=least.confidence, detections=tuple(detections)))
 
     def _frame(self, frame: Frame, detections: list[Detection]) -> None:
         detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections)
@@ -214,4 +239,10 @@ class Run:
         new, self._new_rejections = self.rejections[self._new_rejections :], len(self.rejections)
         if self.config.live:
             self.rejections, self._new_rejections = [], 0
+        return new
+
+    def take_new_uncertain(self) -> list[Uncertain]:
+        new, self._new_uncertain = self.uncertain[self._new_uncertain :], len(self.uncertain)
+        if self.config.live:
+            self.uncertain, self._new_uncertain = [], 0
         return new

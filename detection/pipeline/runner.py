@@ -18,7 +18,7 @@ from detection.pipeline.run import PipelineConfig, Run
 from detection.pipeline.source import VideoDecodeError, VideoSource
 from detection.pipeline.text import TextReader
 from detection.pipeline.timings import StageTimings
-from detection.pipeline.types import Box, Event, Frame, Rejection
+from detection.pipeline.types import Box, Event, Frame, Rejection, Uncertain
 
 __all__ = [
     "CheckpointCallback", "Pipeline", "PipelineConfig", "PipelineResult", "ProgressCallback", "StageTimings",
@@ -33,6 +33,7 @@ class PipelineResult:
     timings: StageTimings
     last_time: float
     error: str = ""
+    uncertain: tuple[Uncertain, ...] = ()
 
     @property
     def partial(self) -> bool:
@@ -40,9 +41,9 @@ class PipelineResult:
 
 
 ProgressCallback = Callable[[float], None]
-# A checkpoint with the events and rejections made since the previous one: saved together, a
-# resumed run neither loses nor repeats any.
-CheckpointCallback = Callable[[Checkpoint, list[Event], list[Rejection]], None]
+# A checkpoint with the events, rejections and uncertain frames made since the previous one: saved
+# together, a resumed run neither loses nor repeats any.
+CheckpointCallback = Callable[[Checkpoint, list[Event], list[Rejection], list[Uncertain]], None]
 
 
 def next_sample_time(video_time: float, fps: float) -> float:
@@ -103,20 +104,22 @@ class Pipeline:
                 if on_progress is not None:
                     on_progress(batch[-1].video_time)
                 if on_checkpoint is not None and (checkpoint := run.due_checkpoint()) is not None:
-                    on_checkpoint(checkpoint, run.take_new_events(), run.take_new_rejections())
+                    on_checkpoint(checkpoint, run.take_new_events(), run.take_new_rejections(),
+                                  run.take_new_uncertain())
         except VideoDecodeError as exc:
             error = str(exc)
         decoding = source.decode_seconds
         run.timings.decode = run.timings.decode_wait if decoding is None else decoding
         run.finish()
         if on_checkpoint is not None:
-            on_checkpoint(run.checkpoint(), run.take_new_events(), run.take_new_rejections())
+            on_checkpoint(run.checkpoint(), run.take_new_events(), run.take_new_rejections(), run.take_new_uncertain())
         return PipelineResult(
             events=sorted(run.events, key=lambda e: (e.video_time, e.event_id)),
             rejections=run.rejections,
             timings=run.timings,
             last_time=run.last_time,
             error=error,
+            uncertain=tuple(run.uncertain),
         )
 
     def _next_batch(self, source: VideoSource, timings: StageTimings) -> list[Frame]:

@@ -112,3 +112,15 @@ class Rejection:
     frame_number: int
     confidence: float
     reason: str
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """A frame the detector was unsure about (a box inside the uncertainty band): worth a reviewer's box for
+    training. `label` and `confidence` are its least sure box's; `detections` all it saw there (the proposal)."""
+
+    frame_number: int
+    video_time: float
+    label: str
+    confidence: float
+    detections: tuple[Detection, ...]

@@ -19,7 +19,7 @@ from detection.pipeline.factory import build_pipeline, open_source
 from detection.pipeline.profile import load_profile
 from detection.pipeline.run_settings import SettingsError, parse_params, run_metadata
 from detection.pipeline.source import VideoSourceError
-from detection.pipeline.types import Event, Rejection
+from detection.pipeline.types import Event, Rejection, Uncertain
 from detection.services.detected_events import detected_events_save, detected_events_supersede
 from detection.services.model_versions import (
     ModelVersionError,
@@ -27,7 +27,8 @@ from detection.services.model_versions import (
     model_ref,
     model_version_choose,
 )
-from labeling.datasets.annotations import annotation_candidates_collect
+from labeling.datasets.annotations import annotation_candidates_collect, uncertain_frames_record
+from labeling.datasets.queue import QueueSettings
 from project.jobs.runner import JobCancelled, JobProgress
 from project.jobs.services import job_create
 
@@ -67,7 +68,7 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         detect = detect_settings_for(params=params, model=model_ref(version))
     except (SettingsError, ModelVersionError) as exc:
         raise DetectError(str(exc)) from None
-    pipeline = build_pipeline(profile, detect)
+    pipeline = build_pipeline(profile, detect, uncertain_band=QueueSettings().band)
     Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSING, error="")
     try:
         source, _ = open_source(recording.video_path, pipeline, detect, started_at=recording.started_at)
@@ -80,10 +81,12 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     def on_progress(video_time: float) -> None:
         progress.update(int(video_time), total, f"{_clock(video_time)} of {_clock(total)} of video")
 
-    def on_checkpoint(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection]) -> None:
+    def on_checkpoint(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection],
+                      uncertain: list[Uncertain]) -> None:
         # The pipeline checkpoints only when quiet: every event up to the checkpoint's time is among those written.
         with transaction.atomic():
             detected_events_save(recording=recording, job=job, version=version, events=events, rejections=rejections)
+            uncertain_frames_record(recording=recording, frames=uncertain)
             detected_events_supersede(recording=recording, job=job, until=checkpoint.video_time)
             progress.save_checkpoint(checkpoint.to_json())
 
@@ -115,7 +118,7 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.FAILED, error=result.error[:2000])
         raise DetectError(f"{result.error} (kept {summary['events']} events found before it, marked partial)")
     Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSED, error="")
-    summary["candidates"] = annotation_candidates_collect(recording=recording)  # frames for the active-learning queue
+    summary["candidates"] = annotation_candidates_collect(recording=recording, job=job)  # the active-learning queue
     return summary
 
 

@@ -1,6 +1,7 @@
 """Training data from review: the frame an approved event was confirmed on becomes a positive with the
 event's box and class; a deleted (false positive) detection makes its frame a hard negative; unreviewed
-events and the state machine's rejections become candidates for the active-learning queue.
+events, the state machine's rejections and the frames the detector was unsure about (a box inside the
+queue's band, sampled by the pipeline while it runs) become candidates for the active-learning queue.
 
 `annotation_sync_event` is the one hook review calls after every change of an event (approve, delete,
 restore, edit, add, undo), inside the same transaction: the frame follows the event's current review state,
@@ -16,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from detection.models import DetectedEvent, Recording, RejectedObservation
+from detection.models import DetectedEvent, Job, Recording, RejectedObservation
+from detection.pipeline.types import Uncertain
 from labeling.models import AnnotationChange, BoxAnnotation, FrameAnnotation
 
 from .frames import extract_frame
@@ -119,11 +121,33 @@ def annotation_frame_for_event(*, event: DetectedEvent) -> FrameAnnotation:
     return frame
 
 
+def uncertain_frames_record(*, recording: Recording, frames: list[Uncertain]) -> int:
+    """The pipeline's uncertain frames as candidates with the detector's boxes as proposals (a frame already
+    there, labelled or not, is left as it is); called at each checkpoint. How many were added."""
+    existing = set(FrameAnnotation.objects.filter(recording=recording, frame_number__in=[f.frame_number for f in frames])
+                   .values_list("frame_number", flat=True))
+    new = {f.frame_number: f for f in frames if f.frame_number not in existing}
+    FrameAnnotation.objects.bulk_create(
+        [FrameAnnotation(recording=recording, frame_number=f.frame_number, video_offset_seconds=f.video_time,
+                         status=FrameAnnotation.Status.CANDIDATE, source=FrameAnnotation.Source.UNCERTAIN,
+                         confidence=f.confidence, label=f.label, reason=f"uncertain {f.label} ({f.confidence:.2f})")
+         for f in new.values()], ignore_conflicts=True)
+    made = FrameAnnotation.objects.filter(recording=recording, frame_number__in=list(new), boxes__isnull=True,
+                                          source=FrameAnnotation.Source.UNCERTAIN)
+    BoxAnnotation.objects.bulk_create(
+        BoxAnnotation(frame_id=frame_id, label=box.label, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1)
+        for frame_id, number in made.values_list("id", "frame_number")
+        for box in (LabelledBox(d.label, d.box.x0, d.box.y0, d.box.x1, d.box.y1).rounded() for d in new[number].detections)
+    )
+    return len(new)
+
+
 @transaction.atomic
-def annotation_candidates_collect(*, recording: Recording) -> int:
+def annotation_candidates_collect(*, recording: Recording, job: Job | None = None) -> int:
     """The recording's candidate frames as its current unreviewed detections and rejections say (called when a
     detect job ends): new ones added, ones no longer seen (a later run superseded them) dropped unless someone
-    touched them; labelled frames are left alone. How many were added."""
+    touched them; labelled frames are left alone. Uncertain frames stay, but for an earlier run's untouched
+    ones when `job` (the run that just ended) is given. How many were added."""
     labelled = set(FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.LABELLED)
                    .values_list("frame_number", flat=True))
     fps = recording.avg_fps or 30.0
@@ -154,6 +178,9 @@ def annotation_candidates_collect(*, recording: Recording) -> int:
     stale = FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE,
                                            changes__isnull=True).exclude(frame_number__in=list(made))
     stale = stale.exclude(source=FrameAnnotation.Source.HAND)  # asked for by a reviewer, not by a detection
+    uncertain = FrameAnnotation.Source.UNCERTAIN
+    stale = stale.exclude(source=uncertain) if job is None else stale.exclude(source=uncertain,
+                                                                              created_at__gte=job.created_at)
     stale.delete()
     existing = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
     new = [frame for number, frame in made.items() if number not in existing]

@@ -10,7 +10,7 @@ from detection.pipeline.checkpoint import Checkpoint
 from detection.pipeline.factory import DetectSettings, build_pipeline
 from detection.pipeline.runner import PipelineResult
 from detection.pipeline.source import FileVideoSource
-from detection.pipeline.types import Event, Rejection
+from detection.pipeline.types import Event, Rejection, Uncertain
 from tests.detection.pipeline.synthetic import EXPECTED, PROFILE, Script, session_script, write_video
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
@@ -61,7 +61,7 @@ def test_a_resumed_run_finishes_with_the_same_events(session_video: Path, synthe
     pipeline.config = type(pipeline.config)(checkpoint_seconds=0.0, cache_epoch_seconds=0.0)
     checkpoints: list[tuple[Checkpoint, list[Event]]] = []
 
-    def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection]) -> None:
+    def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection], uncertain: list[Uncertain]) -> None:
         checkpoints.append((checkpoint, events))
 
     whole = pipeline.run(FileVideoSource(session_video, detection_fps=10), on_checkpoint=keep)
@@ -73,6 +73,35 @@ def test_a_resumed_run_finishes_with_the_same_events(session_video: Path, synthe
     combined = sorted(before + resumed.events, key=lambda e: (e.video_time, e.event_id))
     assert summary(combined) == summary(whole.events)
     assert len({e.event_id for e in combined}) == len(combined)
+
+
+def test_frames_the_detector_was_unsure_about_are_kept_spaced_and_survive_a_resume(
+    session_video: Path, synthetic_model: Path
+) -> None:
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    assert pipeline.run(FileVideoSource(session_video, detection_fps=10)).uncertain == ()  # no band: none kept
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)), uncertain_band=(0.0, 1.01))
+    pipeline.config = replace(pipeline.config, checkpoint_seconds=0.0, cache_epoch_seconds=0.0, uncertain_spacing=5.0)
+    made: list[tuple[Checkpoint, list[Uncertain]]] = []
+
+    def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection], uncertain: list[Uncertain]) -> None:
+        made.append((checkpoint, uncertain))
+
+    whole = pipeline.run(FileVideoSource(session_video, detection_fps=10), on_checkpoint=keep)
+    assert whole.uncertain and [u for _, new in made for u in new] == list(whole.uncertain)
+    stretches = [(u.label, int(u.video_time // 5.0)) for u in whole.uncertain]
+    assert len(stretches) == len(set(stretches))  # one frame per class per 5 s of video
+    for frame in whole.uncertain:
+        assert frame.confidence == min(d.confidence for d in frame.detections if d.label == frame.label)
+    assert len({u.label for u in whole.uncertain}) >= 3  # screens of every kind, not only the first
+
+    index = next(i for i, (c, _) in enumerate(made) if c.video_time > 15.5)
+    before = [u.frame_number for _, new in made[: index + 1] for u in new]
+    resumed = pipeline.run(FileVideoSource(session_video, detection_fps=10), resume=made[index][0])
+    combined = before + [u.frame_number for u in resumed.uncertain]
+    expected = [u.frame_number for u in whole.uncertain]
+    assert set(expected) <= set(combined)
+    assert len(combined) - len(expected) <= len(PROFILE.classes)  # at most one more per class where it resumed
 
 
 def test_a_truncated_video_keeps_what_was_found_and_says_where(tmp_path: Path, synthetic_model: Path) -> None:

@@ -29,7 +29,7 @@ from detection.pipeline.run_settings import BUNDLED_MODEL, DetectSettings
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult, next_sample_time
 from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSource
 from detection.pipeline.text import RapidTextReader, TextLine, TextReader
-from detection.pipeline.types import Box, Detection, Event, Frame, Rejection
+from detection.pipeline.types import Box, Detection, Event, Frame, Rejection, Uncertain
 from tests.detection.pipeline.synthetic import PROFILE
 
 FPS = 10.0
@@ -135,7 +135,7 @@ class Saved:
 def record(pipeline: Pipeline, source: VideoSource, *, resume: Checkpoint | None = None) -> tuple[PipelineResult, list[Saved]]:
     saved: list[Saved] = []
 
-    def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection]) -> None:
+    def keep(checkpoint: Checkpoint, events: list[Event], rejections: list[Rejection], uncertain: list[Uncertain]) -> None:
         # Through JSON, as the Job row stores it.
         saved.append(Saved(json.loads(json.dumps(checkpoint.to_json())), events, rejections))
 
