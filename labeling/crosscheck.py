@@ -28,6 +28,7 @@ from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSourc
 from labeling.analyst import AnswerCache, Limits
 from labeling.backends.base import BackendConfig, VlmBackend, backend_create
 from labeling.backends.guard import Guard
+from labeling.datasets.annotations import annotation_dispute_record
 from labeling.reasoning.answers import ask_json, cache_key
 from labeling.reasoning.prompts import TaskPrompt, task_prompt_load
 from labeling.windows import jpeg
@@ -96,6 +97,7 @@ def events_crosscheck(*, recording: Recording, options: CrosscheckOptions, cache
             locked = DetectedEvent.all_objects.select_for_update().get(pk=event.pk)
             locked.evidence = {**(locked.evidence or {}), "vlm_check": check}
             locked.save(update_fields=["evidence"])
+            annotation_dispute_record(event=locked)
         done += 1
         if progress is not None:
             progress(done, len(events))

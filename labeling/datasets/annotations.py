@@ -153,11 +153,14 @@ def annotation_candidates_collect(*, recording: Recording, job: Job | None = Non
     fps = recording.avg_fps or 30.0
     made: dict[int, FrameAnnotation] = {}
     proposals: dict[int, list[tuple[DetectedEvent, LabelledBox]]] = {}
+    disputed: dict[int, str] = {}
     for event in DetectedEvent.objects.filter(recording=recording, review_status=Status.UNREVIEWED):
         seen = event_box(event)
         if seen is None or seen[0] in labelled:
             continue
         proposals.setdefault(seen[0], []).append((event, seen[1]))
+        if dispute := vlm_dispute(event):
+            disputed[seen[0]] = dispute
         if seen[0] not in made:
             made[seen[0]] = FrameAnnotation(
                 recording=recording, frame_number=seen[0], video_offset_seconds=seen[0] / fps,
@@ -185,10 +188,34 @@ def annotation_candidates_collect(*, recording: Recording, job: Job | None = Non
     existing = set(FrameAnnotation.objects.filter(recording=recording).values_list("frame_number", flat=True))
     new = [frame for number, frame in made.items() if number not in existing]
     for number, frame in made.items():
-        frame.disagreement = _disagreement([box for _, box in proposals.get(number, [])])
+        frame.disagreement = _disagreement([box for _, box in proposals.get(number, [])]) or disputed.get(number, "")
     FrameAnnotation.objects.bulk_create(new, ignore_conflicts=True)
     _propose_boxes(recording, proposals)
     return len(new)
+
+
+def vlm_dispute(event: DetectedEvent) -> str:
+    """Why the VLM cross-check (labeling/crosscheck.py) says the event is not on screen; "" when it did not."""
+    check = event.evidence.get("vlm_check") if isinstance(event.evidence, dict) else None
+    if not isinstance(check, dict) or check.get("agrees") is not False:
+        return ""
+    rationale = str(check.get("rationale") or check.get("answer") or "").strip()
+    return f"the VLM cross-check disagreed ({check.get('model', 'VLM')}): {rationale}"[:255]
+
+
+def annotation_dispute_record(*, event: DetectedEvent) -> None:
+    """A cross-check answer that came after the run: the event's candidate frame carries the dispute (the queue
+    ranks it up and says why), or loses it when a later answer agrees."""
+    seen = event_box(event)
+    if seen is None:
+        return
+    frames = FrameAnnotation.objects.filter(recording_id=event.recording_id, frame_number=seen[0],
+                                            status=FrameAnnotation.Status.CANDIDATE)
+    dispute = vlm_dispute(event)
+    if dispute:
+        frames.update(disagreement=dispute)
+    else:
+        frames.filter(disagreement__startswith="the VLM cross-check").update(disagreement="")
 
 
 def _disagreement(boxes: list[LabelledBox]) -> str:

@@ -10,6 +10,9 @@ from django.http import QueryDict
 from detection.models import DetectedEvent
 from labeling.analyst import Limits, MemoryCache
 from labeling.crosscheck import crosscheck_after_labelling
+from labeling.datasets.annotations import annotation_candidates_collect
+from labeling.datasets.queue_selector import queue_page
+from labeling.models import FrameAnnotation
 from labeling.services.vlm_label import backend_config
 from review.selectors import ReviewFilters, review_events
 from tests.conftest import render_test_video
@@ -36,7 +39,9 @@ def events(recording):  # type: ignore[no-untyped-def]
     first = DetectedEventFactory(recording=recording, event_type="kill", video_offset_seconds=0.5,
                                  data={"enemy_type": "scav", "weapon": "AKM", "headshot": False})
     second = DetectedEventFactory(recording=recording, event_type="kill", video_offset_seconds=2.0,
-                                  data={"enemy_type": "pmc", "weapon": "M4A1", "headshot": True})
+                                  data={"enemy_type": "pmc", "weapon": "M4A1", "headshot": True},
+                                  evidence={"class": "kill_notification", "box": [0.6, 0.05, 0.98, 0.14],
+                                            "confidence": 0.9, "confirmed_at_frame": 60})
     end = DetectedEventFactory(recording=recording, event_type="raid_end", video_offset_seconds=3.0,
                                data={"outcome": "killed", "killed_by": "pmc"})
     transition = DetectedEventFactory(recording=recording, event_type="state_transition", video_offset_seconds=1.0,
@@ -52,6 +57,7 @@ def crosscheck(recording, url: str) -> None:  # type: ignore[no-untyped-def]
 def test_a_disputed_event_is_recorded_and_ranked_first_and_a_rerun_asks_nothing(tmp_path, capsys):
     recording = RecordingFactory(source_path=str(render_test_video(tmp_path / "v.mkv", seconds=5.0)))
     first, second, end, transition = events(recording)
+    annotation_candidates_collect(recording=recording)  # the detect job's end: the second kill's frame is a candidate
     with FakeVlm(reply=disputes_the_second_kill) as server:
         crosscheck(recording, server.url)
         assert len(server.seen) == 3, "kills and the raid end; a state transition claims nothing to look at"
@@ -77,6 +83,13 @@ def test_a_disputed_event_is_recorded_and_ranked_first_and_a_rerun_asks_nothing(
 
     html = event_rows_html(ranked, threshold=0.5, events_url="/e/")
     assert html.count('class="badge disputed"') == 1 and html.index("badge disputed") < html.index(f'id="ev-{first.pk}"')
+
+    # The active-learning queue shows the disputed kill's frame as a disagreement, saying whose.
+    (pick,) = queue_page(recording_ids=[recording.pk]).picks
+    assert pick.candidate.frame_number == 60
+    assert "disagreement: the VLM cross-check disagreed (openai:test-model): the frames say no" in pick.reasons
+    annotation_candidates_collect(recording=recording)  # the next detect job's collect keeps it
+    assert FrameAnnotation.objects.get(frame_number=60).disagreement.startswith("the VLM cross-check disagreed")
 
 
 def test_a_malformed_answer_is_repaired_once_then_recorded_as_failed_without_a_crash(tmp_path):
