@@ -40,7 +40,7 @@ def training_set_write(
     if base_images:
         make_dataset(root, images=base_images, seed=seed, val_fraction=BASE_VAL_FRACTION, max_side=max_side,
                      progress=progress)
-    writer = YoloWriter(root, classes=dataset_classes())
+    writer = YoloWriter(root, classes=dataset_classes(), max_side=max_side)
     try:
         items = dataset_items(recording_ids=recording_ids) if recording_ids else []
         for item in items:
