@@ -20,6 +20,16 @@ from detection.pipeline.probes import NEVER, ProbeState
 from detection.pipeline.types import Box, Detection
 
 
+@dataclass(frozen=True)
+class ScreenWatch:
+    """A held screen the detector names `detected` but whose words named `read`: its words are read again every
+    `probe_seconds` (last at `checked`), since the next screen may look the same to the detector."""
+
+    detected: str
+    read: str
+    checked: float
+
+
 class CheckpointError(ValueError):
     """The stored checkpoint is not one this version can resume from; the message names the key."""
 
@@ -35,6 +45,7 @@ class Checkpoint:
     gate: GateState = GateState()
     probes: ProbeState = ProbeState()
     recent: tuple[RecentEvent, ...] = ()  # for the repeat check of the next overlay events
+    watch: ScreenWatch | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +59,8 @@ class Checkpoint:
             "recent_events": [
                 {"event_id": e.event_id, "type": e.type, "video_time": e.video_time, "data": e.data} for e in self.recent
             ],
+            "watch": None if self.watch is None else {"detected": self.watch.detected, "read": self.watch.read,
+                                                      "checked": self.watch.checked},
         }
 
     @classmethod
@@ -55,6 +68,7 @@ class Checkpoint:
         """Keys a checkpoint of an earlier version lacks take their starting values."""
         try:
             probes = raw.get("probes") or {}
+            watch = raw.get("watch")
             return cls(
                 video_time=float(raw["video_time"]),
                 machine=dict(raw.get("machine") or {}),
@@ -68,6 +82,8 @@ class Checkpoint:
                     RecentEvent(str(e["event_id"]), str(e["type"]), float(e["video_time"]), dict(e["data"]))
                     for e in raw.get("recent_events") or ()
                 ),
+                watch=None if watch is None else ScreenWatch(str(watch["detected"]), str(watch["read"]),
+                                                             float(watch["checked"])),
             )
         except (KeyError, TypeError, ValueError, zlib.error) as exc:
             raise CheckpointError(f"checkpoint cannot be resumed from: {exc!r}") from exc

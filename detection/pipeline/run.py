@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from detection.pipeline.assembly import EventAssembler, thumbnail
-from detection.pipeline.checkpoint import Checkpoint
+from detection.pipeline.checkpoint import Checkpoint, ScreenWatch
 from detection.pipeline.detector import Detector
 from detection.pipeline.fields import FieldReader, Reading
 from detection.pipeline.gate import Gate
@@ -23,7 +23,7 @@ from detection.pipeline.state import Draft, GameStateMachine
 from detection.pipeline.temporal import Confirmed, FilterConfig, OverlayFilter, ScreenFilter
 from detection.pipeline.timings import StageTimings
 from detection.pipeline.types import Detection, Event, Frame, Observation, Rejection, Uncertain
-from detection.pipeline.verify import ScreenVerifier
+from detection.pipeline.verify import ScreenVerifier, Verdict
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Run:
         self.assembler = EventAssembler(profile, fields, recent=start.recent)
         gate.restore(start.gate)
         self._detections = list(start.detections)
+        self.watch = start.watch
         self.last_time = start.video_time
         # Past this much video unseen, what was being counted can't be followed (an overlay may vanish in it).
         self._longest_gap = (filters.overlay_gap + 1.5) / config.detection_fps
@@ -143,17 +144,10 @@ class Run:
             new_overlays = self.overlays.update(observation)
         self.readings.retry(frame, observation, self.overlays, context=lambda: self.machine.context, settle=self._settle)
         for candidate in screen_changes:
-            verdict = self.verifier.verify(frame, candidate)
-            if verdict.screen is None:
-                self._reject(self._unproven(candidate, "no screen's words in its box"))
-                continue
-            confirmed = verdict.screen
-            reading = self._read(frame, confirmed.detection)
-            step = self.machine.on_screen(confirmed, reading.data if reading.complete else {}, proven=verdict.proven)
-            self._reject(step.rejection)
-            if step.rejection is None:
-                self._start(frame, confirmed, reading, step.drafts)
+            self.watch = None
+            self._screen_change(frame, candidate)
         if observation.screen is not None and not screen_changes:
+            self._watch_held(frame, observation.screen)
             held = self.machine.on_held(observation.screen, frame_number=frame.number, video_time=frame.video_time)
             if held.drafts:
                 confirmed = held.drafts[0].confirmed
@@ -163,6 +157,40 @@ class Run:
             self._reject(step.rejection)
             if step.rejection is None:
                 self._start(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
+
+    def _screen_change(self, frame: Frame, candidate: Confirmed, verdict: Verdict | None = None) -> None:
+        verdict = verdict or self.verifier.verify(frame, candidate)
+        if verdict.screen is None:
+            self._reject(self._unproven(candidate, "no screen's words in its box"))
+            return
+        confirmed = verdict.screen
+        if confirmed.label != candidate.label:
+            self.watch = ScreenWatch(detected=candidate.label, read=confirmed.label, checked=frame.video_time)
+        reading = self._read(frame, confirmed.detection)
+        step = self.machine.on_screen(confirmed, reading.data if reading.complete else {}, proven=verdict.proven)
+        self._reject(step.rejection)
+        if step.rejection is None:
+            self._start(frame, confirmed, reading, step.drafts)
+
+    def _watch_held(self, frame: Frame, screen: Detection) -> None:
+        """The detector named one screen for two that follow each other (a character select it calls a map
+        select, then the map select): the second is no change to the filter, so its words are read again
+        while the first's relabelling holds, and a screen they name otherwise is a screen change."""
+        watch = self.watch
+        if watch is None or screen.label != watch.detected:
+            return
+        if frame.video_time - watch.checked < self.profile.thresholds.probe_seconds:
+            return
+        self.watch = ScreenWatch(watch.detected, watch.read, frame.video_time)
+        candidate = Confirmed(label=screen.label, first_frame=frame.number, first_time=frame.video_time,
+                              confirm_frame=frame.number, confirm_time=frame.video_time, confidence=screen.confidence,
+                              detection=screen)
+        verdict = self.verifier.verify(frame, candidate)
+        if verdict.screen is None or verdict.screen.label == watch.read or not verdict.proven:
+            return
+        if verdict.screen.label == watch.detected:
+            self.watch = None  # the words now agree with the detector: the filter's screen is the real one
+        self._screen_change(frame, candidate, verdict)
 
     def _observe(self, frame: Frame, detections: list[Detection]) -> Observation:
         screens = [d for d in detections if d.label in self.profile.screens]
@@ -219,6 +247,7 @@ class Run:
             gate=self.gate.state(),
             probes=self.probes.state,
             recent=tuple(self.assembler.recent),
+            watch=self.watch,
         )
 
     def due_checkpoint(self) -> Checkpoint | None:
