@@ -143,6 +143,7 @@ class ReviewTally:
     accepted: int = 0
     negatives: int = 0
     drawn: int = 0
+    queue_frames: int = 0  # worked from the queue: frames the detector was unsure about or that disagreed
     frames_labelled: int = 0
     seconds: float = 0.0
 
@@ -224,6 +225,7 @@ class ScriptedReviewer:
             if not todo:
                 return
             for frame_id, frame_number in todo:
+                self.tally.queue_frames += 1
                 _, config = self._editor(reverse("editor-page", args=[frame_id]))
                 truth = self.boxes(frame_number)
                 if not truth:
@@ -299,7 +301,7 @@ def measure(version: Any, heldout: tuple[Path, Path], out: Path, detection_fps: 
     from detection.pipeline.event_log import read_event_log
 
     video, truth = heldout
-    folder = out / f"heldout-{version.name}"
+    folder = out / f"{video.stem}-{version.name}"
     call_command("detect", video=str(video), model=str(version.pk), output=str(folder), detection_fps=detection_fps,
                  verbosity=0)
     scores = evaluate(read_event_log(truth), read_event_log(folder / f"{video.stem}.events.json")).to_json()
@@ -314,16 +316,18 @@ def _figure(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[dict[str, Any]], key: str = "measure") -> str:
     lines = ["| version | frames labelled | training s | mAP50 (held-out frames) | "
              + " | ".join(f"{t} recall / precision" for t in TYPES) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(TYPES)]
     for row in rows:
+        if key not in row:
+            continue
         cells = []
         for kind in TYPES:
-            e = row["measure"]["events"][kind]
+            e = row[key]["events"][kind]
             cells.append(f"{_figure(e['recall'])} / {_figure(e['precision'])} ({e['matched']}/{e['truth']})")
-        map50 = row["measure"]["map50"]
+        map50 = row[key]["map50"]
         lines.append(f"| {row['label']} | {row['frames_labelled']} | {row['train_seconds']:.0f} | "
                      f"{'–' if map50 is None else f'{map50:.3f}'} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -338,9 +342,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15, help="epochs of each retraining")
     parser.add_argument("--imgsz", type=int, default=192)
     parser.add_argument("--batch", type=int, default=4, help="small: a few dozen frames still make many steps an epoch")
-    parser.add_argument("--train-seconds", type=float, default=90, help="length of each round's training render")
+    parser.add_argument("--train-seconds", type=float, default=90, help="length of each training render")
+    parser.add_argument("--recordings-per-round", type=int, default=2,
+                        help="training renders reviewed per round (split by recording: one of the first two validates)")
     parser.add_argument("--heldout-seconds", type=float, default=120)
     parser.add_argument("--heldout-family", default="muted", choices=["muted", "serif"])
+    parser.add_argument("--unseen-family", default="classic", choices=list(TRAINING_ROUND_FAMILIES),
+                        help="the family of the second held-out render: a new recording of a look trained on")
     parser.add_argument("--heldout-frames", type=int, default=60, help="the train job's held-out frames (mAP50)")
     parser.add_argument("--detection-fps", type=float, default=10.0)
     args = parser.parse_args()
@@ -376,6 +384,8 @@ def main() -> None:
         state_path.write_text(json.dumps(state, indent=1))
 
     heldout = render_cached(RenderSpec("heldout", args.heldout_family, 7707, args.heldout_seconds), cache)
+    # A new recording in the look the loop trains on: what its reviews teach, apart from footage drawn another way.
+    unseen_recording = render_cached(RenderSpec("unseen", args.unseen_family, 7708, args.heldout_seconds), cache)
     base = {"imgsz": args.imgsz, "batch": args.batch, "base_images": args.base_images, "seed": 1}
 
     def activate(version: Any) -> None:
@@ -391,20 +401,25 @@ def main() -> None:
         save()
     for round_number in range(len(state["rows"]), args.rounds + 1):
         activate(ModelVersion.objects.get(pk=state["rows"][-1]["version"]))
-        spec = RenderSpec(f"round{round_number}", TRAINING_ROUND_FAMILIES[(round_number - 1) % 2], 4100 + round_number,
-                          args.train_seconds)
-        video, truth = render_cached(spec, cache)
-        target = cache / "library" / f"2026-05-0{round_number} 20-00-00.mkv"
-        recording = Recording.objects.filter(source_path=str(target)).first()
-        if recording is None:
-            shutil.copy(video, target)
-            recording = recording_register_path(owner=staff, path=str(target))
         if str(round_number) not in state["reviews"]:  # a rerun after a failed training keeps the review done
-            found = detect_recording(recording, args.detection_fps)
-            tally = ScriptedReviewer(client, recording, truth, TruthBoxes(spec)).run()
-            print(f"round {round_number}: {spec.family} render, {found} events detected; review {asdict(tally)}", flush=True)
-            state["reviews"][str(round_number)] = {"events_detected": found, **asdict(tally)}
-            state["recordings"] = sorted({*state["recordings"], recording.pk})
+            tallies = []
+            for k in range(args.recordings_per_round):
+                spec = RenderSpec(f"round{round_number}{'abcdefgh'[k]}",
+                                  TRAINING_ROUND_FAMILIES[(round_number - 1 + k) % len(TRAINING_ROUND_FAMILIES)],
+                                  4100 + 10 * round_number + k, args.train_seconds)
+                video, truth = render_cached(spec, cache)
+                target = cache / "library" / f"2026-05-0{round_number} 2{k}-00-00.mkv"
+                recording = Recording.objects.filter(source_path=str(target)).first()
+                if recording is None:
+                    shutil.copy(video, target)
+                    recording = recording_register_path(owner=staff, path=str(target))
+                found = detect_recording(recording, args.detection_fps)
+                tally = ScriptedReviewer(client, recording, truth, TruthBoxes(spec)).run()
+                print(f"round {round_number}: {spec.family} render {spec.name}, {found} events detected; "
+                      f"review {asdict(tally)}", flush=True)
+                tallies.append({"recording": spec.name, "family": spec.family, "events_detected": found, **asdict(tally)})
+                state["recordings"] = sorted({*state["recordings"], recording.pk})
+            state["reviews"][str(round_number)] = tallies
             save()
         try:
             version, seconds = train({**base, "epochs": args.epochs, "from": "active", "recordings": state["recordings"]},
@@ -422,9 +437,17 @@ def main() -> None:
                               "train_seconds": seconds, "review": state["reviews"][str(round_number)],
                               "measure": measure(version, heldout, cache, args.detection_fps)})
         save()
-    print(f"held-out render: family {args.heldout_family}, {args.heldout_seconds:g} s; base set {args.base_images} frames "
-          f"at {args.imgsz} px; v1 {args.v1_epochs} epochs from scratch, then {args.epochs} epochs from the previous version")
+    for row in state["rows"]:
+        if "measure_unseen" not in row:
+            row["measure_unseen"] = measure(ModelVersion.objects.get(pk=row["version"]), unseen_recording, cache,
+                                            args.detection_fps)
+            save()
+    print(f"base set {args.base_images} frames at {args.imgsz} px; v1 {args.v1_epochs} epochs from scratch, then "
+          f"{args.epochs} epochs from the previous version")
+    print(f"\nheld-out family render ({args.heldout_family}, {args.heldout_seconds:g} s, never trained on):")
     print(table(state["rows"]))
+    print(f"\nunseen recording in a training family ({args.unseen_family}, {args.heldout_seconds:g} s, new seed):")
+    print(table(state["rows"], "measure_unseen"))
 
 
 if __name__ == "__main__":
