@@ -68,7 +68,7 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         detect = detect_settings_for(params=params, model=model_ref(version))
     except (SettingsError, ModelVersionError) as exc:
         raise DetectError(str(exc)) from None
-    pipeline = build_pipeline(profile, detect, uncertain_band=QueueSettings().band)
+    pipeline = build_pipeline(profile, detect, uncertain_band=QueueSettings().sampling_band)
     Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSING, error="")
     try:
         source, _ = open_source(recording.video_path, pipeline, detect, started_at=recording.started_at)

@@ -29,6 +29,12 @@ class QueueSettings:
     per_recording: int = 50
     per_batch: int = 200
 
+    @property
+    def sampling_band(self) -> tuple[float, float]:
+        """Confidences a detect job keeps a frame for: where uncertainty is worth at least half the band's."""
+        low, high = self.band
+        return max(0.0, low - self.falloff / 2), min(1.0, high + self.falloff / 2)
+
 
 class Candidate(NamedTuple):
     """A tuple, not a dataclass: the selector builds thousands per page and a tuple is made three times faster."""

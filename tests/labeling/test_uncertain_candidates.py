@@ -44,6 +44,11 @@ def test_uncertain_frames_become_candidates_with_proposals_ranked_first(owner) -
     assert first.candidate.frame_number == 30 and any("uncertain" in reason for reason in first.reasons)
 
 
+def test_a_detect_job_keeps_frames_worth_at_least_half_the_band() -> None:
+    assert QueueSettings().sampling_band == (0.35, 0.85)
+    assert QueueSettings(band=(0.1, 0.95)).sampling_band == (0.0, 1.0)
+
+
 def test_the_next_run_replaces_untouched_uncertain_frames_and_keeps_touched_ones(owner) -> None:  # type: ignore[no-untyped-def]
     recording = RecordingFactory(owner=owner, avg_fps=30.0)
     uncertain_frames_record(recording=recording, frames=[unsure(30), unsure(60)])
@@ -64,7 +69,7 @@ def test_a_detect_job_fills_the_queue_with_the_frames_it_was_unsure_about(  # ty
     version = model_version_register(path=build_model(tmp_path / "synthetic.onnx"), profile=load_profile("demo"))
     video = write_video(session_script(), tmp_path / "session.mkv")
     recording = RecordingFactory(owner=owner, source_path=str(video), avg_fps=30.0, duration_seconds=26.5)
-    monkeypatch.setattr(detect_service, "QueueSettings", lambda: QueueSettings(band=(0.0, 1.01)))  # all of it unsure
+    monkeypatch.setattr(detect_service, "QueueSettings", lambda: QueueSettings(band=(0.15, 0.86)))  # all of it unsure
     with django_capture_on_commit_callbacks(execute=False):
         job = detect_job_start(recording=recording, user=owner, params={"model_version": version.pk})
     run_job(job.pk)
