@@ -11,6 +11,7 @@ its frame becomes a candidate asking for one.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from .items import LabelledBox, frame_item_name
 Status = DetectedEvent.ReviewStatus
 KEPT = (Status.APPROVED, Status.EDITED)
 DISAGREEMENT_IOU = 0.5
+VLM_DISPUTE = "the VLM cross-check disagreed"
 
 
 def event_box(event: DetectedEvent) -> tuple[int, LabelledBox] | None:
@@ -132,13 +134,8 @@ def uncertain_frames_record(*, recording: Recording, frames: list[Uncertain]) ->
                          status=FrameAnnotation.Status.CANDIDATE, source=FrameAnnotation.Source.UNCERTAIN,
                          confidence=f.confidence, label=f.label, reason=f"uncertain {f.label} ({f.confidence:.2f})")
          for f in new.values()], ignore_conflicts=True)
-    made = FrameAnnotation.objects.filter(recording=recording, frame_number__in=list(new), boxes__isnull=True,
-                                          source=FrameAnnotation.Source.UNCERTAIN)
-    BoxAnnotation.objects.bulk_create(
-        BoxAnnotation(frame_id=frame_id, label=box.label, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1)
-        for frame_id, number in made.values_list("id", "frame_number")
-        for box in (LabelledBox(d.label, d.box.x0, d.box.y0, d.box.x1, d.box.y1).rounded() for d in new[number].detections)
-    )
+    _propose_boxes(recording, {number: [(None, LabelledBox(d.label, d.box.x0, d.box.y0, d.box.x1, d.box.y1).rounded())
+                                         for d in frame.detections] for number, frame in new.items()})
     return len(new)
 
 
@@ -200,7 +197,7 @@ def vlm_dispute(event: DetectedEvent) -> str:
     if not isinstance(check, dict) or check.get("agrees") is not False:
         return ""
     rationale = str(check.get("rationale") or check.get("answer") or "").strip()
-    return f"the VLM cross-check disagreed ({check.get('model', 'VLM')}): {rationale}"[:255]
+    return f"{VLM_DISPUTE} ({check.get('model', 'VLM')}): {rationale}"[:255]
 
 
 def annotation_dispute_record(*, event: DetectedEvent) -> None:
@@ -215,7 +212,7 @@ def annotation_dispute_record(*, event: DetectedEvent) -> None:
     if dispute:
         frames.update(disagreement=dispute)
     else:
-        frames.filter(disagreement__startswith="the VLM cross-check").update(disagreement="")
+        frames.filter(disagreement__startswith=VLM_DISPUTE).update(disagreement="")
 
 
 def _disagreement(boxes: list[LabelledBox]) -> str:
@@ -236,8 +233,10 @@ def _overlap(a: LabelledBox, b: LabelledBox) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _propose_boxes(recording: Recording, proposals: dict[int, list[tuple[DetectedEvent, LabelledBox]]]) -> None:
-    """The detector's boxes on candidate frames that have none yet: what the queue shows and `a` accepts."""
+def _propose_boxes(recording: Recording,
+                   proposals: Mapping[int, Sequence[tuple[DetectedEvent | None, LabelledBox]]]) -> None:
+    """The detector's boxes on candidate frames that have none yet: what the queue shows and `a` accepts; each with
+    the event it was seen as, if any."""
     frames = dict(FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE,
                                                  frame_number__in=list(proposals), boxes__isnull=True)
                   .values_list("frame_number", "id"))

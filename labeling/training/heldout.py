@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -34,18 +35,27 @@ def heldout_count() -> int:
     return int(settings.VODSCOPE_HELDOUT_FRAMES)
 
 
-def heldout_items() -> list[DatasetItem]:
-    count = heldout_count()
-    folder = Path(settings.MEDIA_ROOT) / "heldout" / f"heldout-families-seed{HELDOUT_SEED}-n{count}"
-    if not (folder / "data.yaml").is_file():
+def heldout_folder(name: str, *, done: str, make: Callable[[Path], object]) -> Path:
+    """MEDIA_ROOT/heldout/<name>, made by `make` into a scratch folder the first time (`done`, a file inside it,
+    is missing) and renamed into place whole: two jobs making it at once keep the first."""
+    folder = Path(settings.MEDIA_ROOT) / "heldout" / name
+    if not (folder / done).is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".rendering-"))
-        make_dataset(scratch, images=count, seed=HELDOUT_SEED, val_fraction=1.0, max_side=HELDOUT_MAX_SIDE,
-                     families=HELD_OUT_FAMILIES)
+        make(scratch)
         try:
-            scratch.rename(folder)  # whole or not at all: two jobs rendering at once keep the first
+            scratch.rename(folder)
         except OSError:
             shutil.rmtree(scratch, ignore_errors=True)
+    return folder
+
+
+def heldout_items() -> list[DatasetItem]:
+    count = heldout_count()
+    folder = heldout_folder(
+        f"heldout-families-seed{HELDOUT_SEED}-n{count}", done="data.yaml",
+        make=lambda scratch: make_dataset(scratch, images=count, seed=HELDOUT_SEED, val_fraction=1.0,
+                                          max_side=HELDOUT_MAX_SIDE, families=HELD_OUT_FAMILIES))
     _, items = read_yolo(folder)
     return items
 

@@ -8,8 +8,6 @@ scores what it found against the truth: recall, precision, timing and fields per
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,8 @@ from detection.render.families import HELD_OUT_FAMILIES
 from detection.render.session import render_session
 from detection.render.timeline import QUICK_PACING
 from detection.services.model_versions import detect_settings_for, model_ref
+
+from .heldout import heldout_folder
 
 FAMILY = HELD_OUT_FAMILIES[0].name
 SEED = 7707  # no training render uses it
@@ -44,16 +44,11 @@ def heldout_render_key() -> str:
 
 def heldout_render() -> tuple[Path, Path]:
     """(video, truth) of the held-out session, rendered the first time it is asked for."""
-    folder = Path(settings.MEDIA_ROOT) / "heldout" / f"render-{heldout_render_key()}"
-    if not (folder / f"{NAME}.truth.json").is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".rendering-"))
-        render_session(out_dir=scratch, seconds=heldout_render_seconds(), fps=FPS, size=SIZE, seed=SEED, name=NAME,
-                       started_at=STARTED_AT, pacing=QUICK_PACING, style_family=FAMILY)
-        try:
-            scratch.rename(folder)  # whole or not at all: two jobs rendering at once keep the first
-        except OSError:
-            shutil.rmtree(scratch, ignore_errors=True)
+    folder = heldout_folder(
+        f"render-{heldout_render_key()}", done=f"{NAME}.truth.json",
+        make=lambda scratch: render_session(out_dir=scratch, seconds=heldout_render_seconds(), fps=FPS, size=SIZE,
+                                            seed=SEED, name=NAME, started_at=STARTED_AT, pacing=QUICK_PACING,
+                                            style_family=FAMILY))
     return folder / f"{NAME}.mkv", folder / f"{NAME}.truth.json"
 
 
