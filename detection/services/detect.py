@@ -27,7 +27,11 @@ from detection.services.model_versions import (
     model_ref,
     model_version_choose,
 )
-from labeling.datasets.annotations import annotation_candidates_collect, uncertain_frames_record
+from labeling.datasets.annotations import (
+    annotation_candidates_collect,
+    candidate_images_extract,
+    uncertain_frames_record,
+)
 from labeling.datasets.queue import QueueSettings
 from project.jobs.runner import JobCancelled, JobProgress
 from project.jobs.services import job_create
@@ -119,6 +123,7 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         raise DetectError(f"{result.error} (kept {summary['events']} events found before it, marked partial)")
     Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSED, error="")
     summary["candidates"] = annotation_candidates_collect(recording=recording, job=job)  # the active-learning queue
+    summary["candidate_images"] = candidate_images_extract(recording=recording)  # their phashes drop near-duplicates
     return summary
 
 

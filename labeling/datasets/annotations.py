@@ -22,8 +22,8 @@ from detection.models import DetectedEvent, Job, Recording, RejectedObservation
 from detection.pipeline.types import Uncertain
 from labeling.models import AnnotationChange, BoxAnnotation, FrameAnnotation
 
-from .frames import extract_frame
-from .items import LabelledBox, frame_item_name
+from .frames import ExtractedFrame, extract_frame, extract_frames
+from .items import DatasetError, LabelledBox, frame_item_name
 
 Status = DetectedEvent.ReviewStatus
 KEPT = (Status.APPROVED, Status.EDITED)
@@ -254,20 +254,39 @@ def frame_image_ensure(frame: FrameAnnotation) -> Path:
     """The frame's image file, extracted from the recording's video the first time it is needed."""
     if frame.image and frame_image_path(frame).is_file():
         return frame_image_path(frame)
-    relative = Path("annotations") / f"r{frame.recording_id}" / f"{frame_item_name(frame.recording_id, frame.frame_number)}.jpg"
-    extracted = extract_frame(frame.recording.video_path, frame_number=frame.frame_number,
-                              out=Path(settings.MEDIA_ROOT) / relative)
-    frame.image, frame.image_width, frame.image_height = str(relative), extracted.width, extracted.height
-    frame.video_offset_seconds, frame.phash = extracted.video_time, extracted.phash
-    frame.save(update_fields=["image", "image_width", "image_height", "video_offset_seconds", "phash", "updated_at"])
+    relative = _image_relative(frame)
+    _image_store(frame, relative, extract_frame(frame.recording.video_path, frame_number=frame.frame_number,
+                                                out=Path(settings.MEDIA_ROOT) / relative))
     return frame_image_path(frame)
 
 
 def candidate_images_extract(*, recording: Recording, limit: int = 500) -> int:
-    """Images (and perceptual hashes, for the queue's near-duplicate check) of candidate frames that have none."""
-    frames = FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE, image="")
+    """Images (and perceptual hashes, for the queue's near-duplicate check) of candidate frames that have none,
+    taken in one walk through the video. Frames the video cannot give (it is shorter, or gone) keep no image:
+    the queue shows them as before, and opening one reports why."""
+    frames = list(FrameAnnotation.objects.filter(recording=recording, status=FrameAnnotation.Status.CANDIDATE,
+                                                 image="").order_by("frame_number")[:limit])
+    if not frames:
+        return 0
+    paths = {frame.pk: _image_relative(frame) for frame in frames}
+    try:
+        extracted = extract_frames(recording.video_path, frames=[
+            (frame.frame_number, Path(settings.MEDIA_ROOT) / paths[frame.pk]) for frame in frames])
+    except DatasetError:
+        return 0
     done = 0
-    for frame in frames.select_related("recording")[:limit]:
-        frame_image_ensure(frame)
-        done += 1
+    for frame in frames:
+        if frame.frame_number in extracted:
+            _image_store(frame, paths[frame.pk], extracted[frame.frame_number])
+            done += 1
     return done
+
+
+def _image_relative(frame: FrameAnnotation) -> Path:
+    return Path("annotations") / f"r{frame.recording_id}" / f"{frame_item_name(frame.recording_id, frame.frame_number)}.jpg"
+
+
+def _image_store(frame: FrameAnnotation, relative: Path, extracted: ExtractedFrame) -> None:
+    frame.image, frame.image_width, frame.image_height = str(relative), extracted.width, extracted.height
+    frame.video_offset_seconds, frame.phash = extracted.video_time, extracted.phash
+    frame.save(update_fields=["image", "image_width", "image_height", "video_offset_seconds", "phash", "updated_at"])

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from labeling.datasets.annotations import candidate_images_extract
-from labeling.datasets.frames import image_phash
+from labeling.datasets.frames import extract_frame, extract_frames, image_phash
+from labeling.datasets.items import DatasetError
 from labeling.datasets.queue import Candidate, QueueSettings, score, scores, select, uncertainty
 from labeling.datasets.queue_selector import queue_page
 from labeling.models import BoxAnnotation, FrameAnnotation
@@ -79,3 +80,15 @@ def test_the_selector_pages_stored_candidates_and_their_images_dedupe(settings, 
     page = queue_page(per_page=2)  # a still picture: every frame after the first is a near-duplicate
     assert page.total == 1 and page.picks[0].candidate.frame_number == 1
     assert any(r.startswith("rare class: death_screen") for r in page.picks[0].reasons)
+
+
+def test_frames_are_taken_in_one_walk_whatever_their_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    video = render_test_video(tmp_path / "count.mkv", seconds=3.0, fps=10, size="160x90", pattern="testsrc")
+    wanted = [(25, tmp_path / "a.jpg"), (3, tmp_path / "b.jpg"), (4, tmp_path / "c.jpg"), (999, tmp_path / "d.jpg")]
+    taken = extract_frames(video, frames=wanted)
+    assert sorted(taken) == [3, 4, 25]  # the frame past the end is left out, not an error
+    for number, path in wanted[:3]:
+        assert abs(taken[number].video_time - number / 10) < 0.05 and path.is_file()
+        assert taken[number].phash == extract_frame(video, frame_number=number, out=tmp_path / "one.jpg").phash
+    with pytest.raises(DatasetError, match="no frame 999"):
+        extract_frame(video, frame_number=999, out=tmp_path / "e.jpg")

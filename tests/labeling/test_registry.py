@@ -74,6 +74,7 @@ def test_activating_the_active_version_records_nothing(settings, material) -> No
 def test_a_detect_job_queues_its_rejections_as_candidates(settings, owner, material, tmp_path,  # type: ignore[no-untyped-def]
                                                           django_capture_on_commit_callbacks) -> None:
     settings.VODSCOPE_MODELS_DIR = material["v1"].parent
+    settings.MEDIA_ROOT = tmp_path / "media"
     model_version_register(path=material["v1"], profile=load_profile("demo"))
     script = Script().add("stash_screen", 2).add("survived_screen", 2, lines=("SURVIVED",)).add("stash_screen", 1)
     recording = RecordingFactory(owner=owner, source_path=str(write_video(script, tmp_path / "odd.mkv")),
@@ -81,4 +82,9 @@ def test_a_detect_job_queues_its_rejections_as_candidates(settings, owner, mater
     next_job_model(owner, recording, django_capture_on_commit_callbacks)
     candidate = FrameAnnotation.objects.get(recording=recording, rejected=True)
     assert candidate.status == "candidate" and candidate.label == "survived_screen"
-    assert Job.objects.get(kind=Job.Kind.DETECT).result["candidates"] >= 1
+    result = Job.objects.get(kind=Job.Kind.DETECT).result
+    assert result["candidates"] >= 1 and result["candidate_images"] == result["candidates"]
+    # The queue drops near-duplicates by these hashes: a candidate without one would be shown beside its twins.
+    assert not FrameAnnotation.objects.filter(recording=recording, status="candidate", phash="").exists()
+    candidate.refresh_from_db()
+    assert (settings.MEDIA_ROOT / candidate.image).is_file()
