@@ -71,7 +71,7 @@ def render(case: Case, args: argparse.Namespace) -> Path:
     from detection.render.session import render_session
 
     key = (f"v{RENDER_VERSION}-{case.family}-s{case.seed}-{args.minutes:g}m-{args.resolution}-{args.fps}fps-{args.preset}"
-           f"-b{case.blank_screens}x{case.blank_stretch}")
+           f"-b{case.blank_screens}x{case.blank_stretch}-k{args.keyint}")
     folder = Path(args.cache) / key
     video = folder / "session.mkv"
     Path(args.cache).mkdir(parents=True, exist_ok=True)
@@ -88,31 +88,11 @@ def render(case: Case, args: argparse.Namespace) -> Path:
             out_dir=partial, seconds=args.minutes * 60, fps=args.fps, size=(width, height), seed=case.seed,
             started_at=datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc), name="session", preset=args.preset,
             style_family=case.family, blank_screens=case.blank_screens, blank_stretch=case.blank_stretch,
+            keyint=args.keyint,
         )
         partial.rename(folder)
     print(f"  rendered {video} at {result.speed:.2f} video-s/s")
     return video
-
-
-def with_keyint(video: Path, keyint: int, preset: str) -> Path:
-    """`video` encoded again with keyframes `keyint` frames apart at most (x264's scene cuts add
-    more), as OBS writes them with the keyframe interval on auto (250: about 8 s at 30 fps); the
-    renderer itself puts one every 2 s. Same preset and CRF; the truth is copied beside it."""
-    target = video.with_name(f"{video.stem}-k{keyint}.mkv")
-    truth = video.with_suffix(".truth.json")
-    with open(video.with_name(f"{target.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.exists() and target.with_suffix(".truth.json").exists():
-            return target
-        metadata = json.loads(truth.read_text())["metadata"]
-        partial = target.with_name(f"partial-{target.name}")
-        subprocess.run(["nice", "ffmpeg", "-y", "-loglevel", "error", "-i", str(video), "-map", "0:v",
-                        "-map_metadata", "0", "-c:v", "libx264", "-preset", preset, "-crf", str(metadata["crf"]),
-                        "-g", str(keyint), "-pix_fmt", "yuv420p", str(partial)], check=True)
-        target.with_suffix(".truth.json").write_text(truth.read_text())
-        partial.rename(target)
-    print(f"  re-encoded with keyframes {keyint} frames apart at most: {target}")
-    return target
 
 
 def run_child(mode: str, video: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -175,9 +155,9 @@ def main() -> None:
     parser.add_argument("--resolution", default="1920x1080")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--preset", default="veryfast", help="x264 preset (veryfast: OBS's default)")
-    parser.add_argument("--keyint", type=int,
-                        help="encode again with keyframes this many frames apart (250: x264's and OBS's default; "
-                             "the renderer's own: 2 s)")
+    parser.add_argument("--keyint", type=int, default=250,
+                        help="frames between keyframes at most (x264's scene cuts add more): 250, OBS's with its "
+                             "interval on auto, about 8 s at 30 fps; %(default)s")
     parser.add_argument("--blank-screens", type=int, default=3)
     parser.add_argument("--blank-stretch", type=int, default=3)
     parser.add_argument("--cases", default="heldout,blanked,control")
@@ -198,8 +178,6 @@ def main() -> None:
         print(f"\n== {case.name}: {case.title}, seed {case.seed}, {args.minutes:g} min {args.resolution} "
               f"{args.fps} fps x264 {args.preset}")
         video = render(case, args)
-        if args.keyint:
-            video = with_keyint(video, args.keyint, args.preset)
         if args.render_only:
             continue
         out = video.parent / f"run-{stamp}"

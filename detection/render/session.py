@@ -39,13 +39,14 @@ def render_session(
     *, out_dir: str | Path, seconds: float, fps: int = 30, size: tuple[int, int] = (1920, 1080), seed: int = 0,
     started_at: datetime | None = None, vfr: bool = False, name: str | None = None, pacing: Pacing = DEMO_PACING,
     crf: int | None = None, preset: str = "ultrafast", progress: Callable[[int, int], None] | None = None,
-    style_family: str = DEFAULT_FAMILY, blank_screens: int = 0, blank_stretch: int = 0,
+    style_family: str = DEFAULT_FAMILY, blank_screens: int = 0, blank_stretch: int = 0, keyint: int | None = None,
 ) -> RenderResult:
     """Render `seconds` of sessions. Everything random (timeline, UI style, grain, camera, H.264 quality) follows `seed`.
 
     `style_family` names the look (families.py). `blank_screens` hides that many single screens
     and `blank_stretch` a run of that many screens after a raid (blanking.py); the rest of the
-    render, truth included, is the same as without them.
+    render, truth included, is the same as without them. `keyint` caps the frames between keyframes
+    (default two seconds' worth; OBS with its interval on auto writes 250, about 8 s at 30 fps).
     """
     family = family_named(style_family)
     width, height = size
@@ -53,6 +54,8 @@ def render_session(
         raise ValueError(f"{seconds} s is too short to render: at least one second")
     if width % 2 or height % 2 or width < 320 or height < 180:
         raise ValueError(f"resolution {width}x{height}: needs even sides of at least 320x180")
+    if keyint is not None and keyint < 1:
+        raise ValueError(f"keyframes {keyint} frames apart: needs at least 1")
     started_at = started_at or datetime.now(timezone.utc).replace(microsecond=0)
     rng = random.Random(seed)
     profile = load_profile()
@@ -68,7 +71,8 @@ def render_session(
     video, truth = out / f"{name}.mkv", out / f"{name}.truth.json"
     compositor = Compositor(timeline, size, style, profile, seed=seed, look=look)
     began = time.monotonic()
-    sink = open_sink(video, vfr=vfr, size=size, fps=fps, started_at=started_at, crf=crf, preset=preset)
+    keyint = keyint or fps * 2
+    sink = open_sink(video, vfr=vfr, size=size, fps=fps, started_at=started_at, crf=crf, preset=preset, keyint=keyint)
     try:
         for i, t in enumerate(times):
             sink.write(compositor.frame(t), t)
@@ -80,7 +84,7 @@ def render_session(
     metadata: dict[str, Any] = {
         "source": "render_demo", "profile": profile.name, "video": video.name, "started_at": format_timestamp(started_at),
         "fps": fps, "vfr": vfr, "resolution": f"{width}x{height}", "width": width, "height": height, "seed": seed,
-        "duration_seconds": seconds, "crf": crf,
+        "duration_seconds": seconds, "crf": crf, "keyint": keyint,
         "style": {"family": style.family, "title_font": style.title_font, "body_font": style.body_font,
                   "digit_font": style.digit_font},
     }

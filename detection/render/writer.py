@@ -58,11 +58,12 @@ class FrameSink(ABC):
 class FfmpegSink(FrameSink):
     """Constant frame rate: raw frames on ffmpeg's stdin, so encoding runs beside the painting."""
 
-    def __init__(self, path: Path, *, size: tuple[int, int], fps: int, started_at: datetime, crf: int, preset: str) -> None:
+    def __init__(self, path: Path, *, size: tuple[int, int], fps: int, started_at: datetime, crf: int, preset: str,
+                 keyint: int) -> None:
         width, height = size
         command = [
             "ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}",
-            "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(fps * 2),
+            "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(keyint),
             "-pix_fmt", "yuv420p", "-metadata", f"creation_time={creation_time(started_at)}", "-f", "matroska", str(path),
         ]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -82,10 +83,11 @@ class FfmpegSink(FrameSink):
 class TimestampSink(FrameSink):
     """Variable frame rate: PyAV with each frame's pts in milliseconds."""
 
-    def __init__(self, path: Path, *, size: tuple[int, int], fps: int, started_at: datetime, crf: int, preset: str) -> None:
+    def __init__(self, path: Path, *, size: tuple[int, int], fps: int, started_at: datetime, crf: int, preset: str,
+                 keyint: int) -> None:
         self.container = av.open(str(path), mode="w", format="matroska")
         self.container.metadata["creation_time"] = creation_time(started_at)
-        self.stream = self.container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset, "g": str(fps * 2)})
+        self.stream = self.container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset, "g": str(keyint)})
         self.stream.width, self.stream.height = size
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = Fraction(1, 1000)
@@ -104,6 +106,8 @@ class TimestampSink(FrameSink):
         self.container.close()
 
 
-def open_sink(path: Path, *, vfr: bool, size: tuple[int, int], fps: int, started_at: datetime, crf: int, preset: str) -> FrameSink:
+def open_sink(path: Path, *, vfr: bool, size: tuple[int, int], fps: int, started_at: datetime, crf: int, preset: str,
+              keyint: int) -> FrameSink:
+    """`keyint`: frames between keyframes at most (x264's scene cuts add more)."""
     sink = TimestampSink if vfr else FfmpegSink
-    return sink(path, size=size, fps=fps, started_at=started_at, crf=crf, preset=preset)
+    return sink(path, size=size, fps=fps, started_at=started_at, crf=crf, preset=preset, keyint=keyint)

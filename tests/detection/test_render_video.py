@@ -149,3 +149,20 @@ def test_render_demo_command_writes_a_vfr_clip_with_exact_timestamps(tmp_path: P
         assert frames[event.frame_number][0] == pytest.approx(event.video_offset_seconds, abs=1e-6)
         assert times[event.frame_number] == pytest.approx(event.video_offset_seconds, abs=1e-6)
     assert truth.segments and all(a[0] <= b[0] for a, b in zip(truth.segments, truth.segments[1:]))
+
+
+def _keyframe_gaps(path: Path) -> np.ndarray:
+    packets = _probe(path, "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags")["packets"]
+    return np.diff(sorted(float(p["pts_time"]) for p in packets if "K" in p["flags"]))
+
+
+def test_render_demo_writes_keyframes_as_far_apart_as_asked(tmp_path: Path) -> None:
+    """OBS with its keyframe interval on auto writes one every 250 frames: the two-pass mode must pay off on that."""
+    for name, extra in (("default", {}), ("sparse", {"keyint": 150})):
+        call_command("render_demo", "--quick", out=str(tmp_path), minutes=0.5, resolution="320x180", seed=3, fps=30,
+                     start="2026-11-01T21:00:00Z", name=name, input_log=False, stdout=StringIO(), stderr=StringIO(),
+                     **extra)
+    assert _keyframe_gaps(tmp_path / "default.mkv").max() <= 2.0 + 1e-3
+    sparse = _keyframe_gaps(tmp_path / "sparse.mkv")
+    assert 2.5 < sparse.max() <= 5.0 + 1e-3
+    assert read_event_log(tmp_path / "sparse.truth.json").metadata["keyint"] == 150

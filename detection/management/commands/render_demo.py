@@ -38,6 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="file name without extension; default: OBS style from the start time")
         parser.add_argument("--quick", action="store_true", help="compressed pacing: a whole session in ~30 s (tests)")
         parser.add_argument("--preset", default="ultrafast", help="x264 preset")
+        parser.add_argument("--keyint", type=int, help="frames between keyframes at most (default: two seconds' worth; "
+                                                       "OBS with its interval on auto: 250)")
         parser.add_argument("--style-family", choices=list(FAMILIES), default=DEFAULT_FAMILY,
                             help=f"the UI's look; held-out families ({', '.join(HELD_OUT)}) were never trained on")
         parser.add_argument("--blank-screens", type=int, default=0,
@@ -66,7 +68,7 @@ class Command(BaseCommand):
                 seed=options["seed"], started_at=start or datetime.now(timezone.utc).replace(microsecond=0),
                 vfr=options["vfr"], name=options["name"], pacing=QUICK_PACING if options["quick"] else DEMO_PACING,
                 preset=options["preset"], progress=progress, style_family=options["style_family"],
-                blank_screens=options["blank_screens"], blank_stretch=options["blank_stretch"],
+                blank_screens=options["blank_screens"], blank_stretch=options["blank_stretch"], keyint=options["keyint"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
