@@ -1,6 +1,7 @@
 """Text reading: PP-OCR (rapidocr's bundled ONNX models) behind `TextReader`, and fuzzy vocabulary matching."""
 from __future__ import annotations
 
+import math
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -34,6 +35,8 @@ class TextReader(ABC):
 
 
 _ENGINES: dict[tuple[float, int], Any] = {}
+# Height (after the detector's scaling) a crop is padded to: the detector's grid is 32 px.
+MIN_DETECTOR_HEIGHT = 32
 _ENGINE_LOCK = threading.Lock()
 _CALL_LOCK = threading.Lock()
 
@@ -52,6 +55,11 @@ def _engine(min_score: float, threads: int) -> Any:
                 "Global.text_score": min_score,
                 # Tight crops must not be upscaled to a 736 px short side: `max` only shrinks.
                 "Det.limit_type": "max",
+                # rapidocr pads an image wider than 8:1 to a height of a quarter of its width, so a
+                # 1920x86 header bar was detected as 1600x400 of mostly border: 0.68 s a read instead
+                # of 0.18 s, same words. Wide strips get a longer side instead (`read`), and crops too
+                # short for the detector's 32-px grid are padded there.
+                "Global.use_vertical_padding": False,
             }
             if threads:
                 params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
@@ -131,11 +139,12 @@ class RapidTextReader(TextReader):
         aspect = width / max(1, height)
         limit = max_side or self.max_side
         side = limit if aspect <= 4 else min(1600, -(-int(limit * aspect / 4) // 320) * 320)
-        result = _run_engine(_engine(self.min_score, self.threads), image, side)
+        padded, top = padded_for_detector(image, side)
+        result = _run_engine(_engine(self.min_score, self.threads), padded, side)
         lines: list[TextLine] = []
         if result.txts:
             for text, score, quad in zip(result.txts, result.scores, result.boxes):
-                xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+                xs, ys = [p[0] for p in quad], [p[1] - top for p in quad]
                 lines.append(TextLine(str(text), float(score), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
         lines = reading_order(lines)
         self._cache[self._next_key] = (tuple(image.shape), thumb, lines)
@@ -143,6 +152,19 @@ class RapidTextReader(TextReader):
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return lines
+
+
+def padded_for_detector(image: np.ndarray, side: int) -> tuple[np.ndarray, int]:
+    """`image` with black rows above and below when, scaled to `side`, it would be under
+    MIN_DETECTOR_HEIGHT px high (the detector rounds each side to its 32-px grid: a 15-px strip
+    rounds to nothing), and how many rows were added above."""
+    height, width = image.shape[:2]
+    scale = min(1.0, side / max(1, width, height))
+    missing = math.ceil(MIN_DETECTOR_HEIGHT / scale) - height
+    if missing <= 0:
+        return image, 0
+    top = missing // 2
+    return cv2.copyMakeBorder(image, top, missing - top, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0)), top
 
 
 def reading_order(lines: list[TextLine]) -> list[TextLine]:

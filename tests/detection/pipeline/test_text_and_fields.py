@@ -7,7 +7,16 @@ import pytest
 from detection.pipeline.controls import checkbox_ticked, highlighted_button
 from detection.pipeline.fields import FieldReader
 from detection.pipeline.profile import load_profile
-from detection.pipeline.text import RapidTextReader, TextLine, TextReader, best_match, contains, text_after
+from detection.pipeline.text import (
+    MIN_DETECTOR_HEIGHT,
+    RapidTextReader,
+    TextLine,
+    TextReader,
+    best_match,
+    contains,
+    padded_for_detector,
+    text_after,
+)
 from detection.pipeline.types import Box, Detection, Frame
 from tests.detection.pipeline.synthetic import Shot, draw
 
@@ -113,3 +122,31 @@ def test_kill_notifications_with_other_words_are_read_again() -> None:
     second = draw(Shot("gameplay_hud", 1, kill=("BOSS", "SVDS", False)), 1280, 720)
     assert reader.read(Frame(first, 0, 0.0), box).data["weapon"] == "AK-74M"
     assert reader.read(Frame(second, 0, 0.0), box).data == {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}
+
+
+def header_bar(width: int, height: int, words: list[tuple[str, int]]) -> np.ndarray:
+    bar = np.full((height, width, 3), 24, np.uint8)
+    for word, x in words:
+        cv2.putText(bar, word, (x, height * 3 // 4), cv2.FONT_HERSHEY_SIMPLEX, height / 40, (235, 235, 235), 2)
+    return bar
+
+
+def test_a_wide_header_bar_is_read_where_its_words_are() -> None:
+    """A 22:1 strip is detected at its own height (rapidocr's padding to a quarter of the width is off):
+    every word, each line's box inside the strip's own pixels."""
+    bar = header_bar(1920, 86, [("STASH", 300), ("TRADERS", 800), ("FLEA MARKET", 1300)])
+    lines = RapidTextReader().read(bar)
+    assert [line.text for line in lines] == ["STASH", "TRADERS", "FLEA MARKET"]
+    assert all(0 <= line.box[1] < line.box[3] <= 88 for line in lines)  # the detector's box may overhang a pixel
+    assert lines[0].box[0] == pytest.approx(300, abs=25)
+
+
+def test_a_crop_too_short_for_the_detector_is_padded_and_its_boxes_put_back() -> None:
+    tiny = header_bar(160, 20, [("SCAV", 10)])
+    padded, top = padded_for_detector(tiny, 320)
+    assert padded.shape[0] == MIN_DETECTOR_HEIGHT and top == (MIN_DETECTOR_HEIGHT - 20) // 2
+    assert padded_for_detector(header_bar(1920, 86, []), 1600)[1] == 0  # 72 px high at 1600 wide: no padding
+    shrunk, top = padded_for_detector(header_bar(1920, 40, []), 640)  # a third of 40 px is under the grid
+    assert shrunk.shape[0] * 640 / 1920 >= MIN_DETECTOR_HEIGHT and top > 0
+    lines = RapidTextReader().read(header_bar(240, 24, [("SCAV", 10)]))
+    assert [line.text for line in lines] == ["SCAV"] and 0 <= lines[0].box[1] < lines[0].box[3] <= 26
