@@ -11,12 +11,15 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+from rapidfuzz import fuzz
 
 from detection.pipeline.text import TextLine, normalise
 
 # A switch is about twice as wide as tall; a checkbox is square.
 SWITCH_ASPECT = 1.4
 LEADING_JUNK = re.compile(r"^[^A-Za-z0-9]+")
+# How alike (rapidfuzz ratio) a misread button label must be to its label: one letter of three wrong.
+LABEL_LIKENESS = 60
 
 
 def _outlines(grey: np.ndarray) -> Sequence[np.ndarray]:
@@ -127,14 +130,10 @@ def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[st
     panel = np.median(image.reshape(-1, 3), axis=0)
     height, width = image.shape[:2]
     areas: dict[str, tuple[int, int, int, int]] = {}
-    for label in labels:
-        key = normalise(label)
-        for line in lines:
-            if normalise(line.text) == key or (key in normalise(line.text) and len(normalise(line.text)) <= len(key) + 2):
-                x0, y0, x1, y1 = line.box
-                margin = max(2, (y1 - y0) // 2)
-                areas[label] = (max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin))
-                break
+    for label, line in _label_lines(lines, labels).items():
+        x0, y0, x1, y1 = line.box
+        margin = max(2, (y1 - y0) // 2)
+        areas[label] = (max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin))
     missing = [label for label in labels if label not in areas]
     if len(missing) == 1 and areas:
         # A label OCR could not read (dark letters on a bright fill): its button is the other
@@ -158,6 +157,31 @@ def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[st
 
     scored = sorted(((stand_out(area), -i, label) for i, (label, area) in enumerate(areas.items())), reverse=True)
     return scored[0][2] if scored else None
+
+
+def _label_lines(lines: list[TextLine], labels: list[str]) -> dict[str, TextLine]:
+    """The line that reads each label: itself (or it with a character or two more), else the line most
+    like it and like no other label better (`PMG` is PMC: a serif C read as G)."""
+    keys = {label: normalise(label) for label in labels}
+    found: dict[str, TextLine] = {}
+    for label, key in keys.items():
+        exact = next((line for line in lines if normalise(line.text) == key
+                      or (key in normalise(line.text) and len(normalise(line.text)) <= len(key) + 2)), None)
+        if exact is not None:
+            found[label] = exact
+    taken = {id(line) for line in found.values()}
+    for label, key in keys.items():
+        if label in found:
+            continue
+        likeness = [(fuzz.ratio(key, normalise(line.text)), line) for line in lines if id(line) not in taken]
+        alike = [(score, line) for score, line in likeness
+                 if score >= LABEL_LIKENESS and all(fuzz.ratio(other, normalise(line.text)) < score
+                                                    for name, other in keys.items() if name != label)]
+        if alike:
+            best = max(alike, key=lambda pair: pair[0])[1]
+            found[label] = best
+            taken.add(id(best))
+    return found
 
 
 def _row_neighbour(image: np.ndarray, known: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:

@@ -236,8 +236,18 @@ def best_match(lines: Sequence[str], vocabulary: Sequence[str], *, cutoff: float
 
 
 def contains(lines: Sequence[str], phrase: str, *, cutoff: float = 80) -> bool:
+    """Whether some line, or two neighbouring lines together (a phrase the OCR cut in two), hold
+    `phrase`. A line shorter than the phrase must be most of it: the stash tab `CHARACTER` lies
+    wholly inside `CHOOSE YOUR CHARACTER`, and a partial match alone called the stash header the
+    character select too."""
     key = normalise(phrase)
-    return any(fuzz.partial_ratio(key, normalise(line)) >= cutoff for line in lines if normalise(line))
+    texts = [text for text in (normalise(line) for line in lines) if text]
+    pairs = [a + b for a, b in zip(texts, texts[1:])]
+    return any(_holds(key, text) >= cutoff for text in texts + pairs)
+
+
+def _holds(key: str, text: str) -> float:
+    return float(fuzz.partial_ratio(key, text) if len(text) >= len(key) else fuzz.ratio(key, text))
 
 
 def text_after(lines: Sequence[str], phrase: str) -> list[str]:

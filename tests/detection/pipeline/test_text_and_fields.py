@@ -75,6 +75,9 @@ def test_the_filled_button_is_the_choice(chosen: str) -> None:
     lines = [TextLine("PMC", 0.99, (int(0.14 * w), int(0.5 * h), int(0.4 * w), int(0.82 * h))),
              TextLine("SCAV", 0.99, (int(0.54 * w), int(0.5 * h), int(0.8 * w), int(0.82 * h)))]
     assert highlighted_button(image, lines, ["PMC", "SCAV"]) == chosen
+    # A serif C read as G: `PMG` is still the PMC button, not a missing one guessed from the row.
+    misread = [TextLine("PMG", 0.9, lines[0].box), lines[1]]
+    assert highlighted_button(image, misread, ["PMC", "SCAV"]) == chosen
 
 
 class ScriptedReader(TextReader):
@@ -150,3 +153,34 @@ def test_a_crop_too_short_for_the_detector_is_padded_and_its_boxes_put_back() ->
     assert shrunk.shape[0] * 640 / 1920 >= MIN_DETECTOR_HEIGHT and top > 0
     lines = RapidTextReader().read(header_bar(240, 24, [("SCAV", 10)]))
     assert [line.text for line in lines] == ["SCAV"] and 0 <= lines[0].box[1] < lines[0].box[3] <= 26
+
+
+def test_a_word_inside_a_longer_phrase_is_not_that_phrase() -> None:
+    header = ["STASH", "CHARACTER", "TRADERS", "FLEA MARKET"]
+    assert contains(header, "STASH", cutoff=85) and contains(header, "FLEA MARKET", cutoff=85)
+    assert not contains(header, "CHOOSE YOUR CHARACTER", cutoff=85)
+    assert contains(["CHOOSE YOUR", "CHARACTER"], "CHOOSE YOUR CHARACTER", cutoff=85)  # cut in two lines
+    assert contains(["CHOOSE YOUR CHARACTE"], "CHOOSE YOUR CHARACTER", cutoff=85)  # a letter lost
+    assert contains(["SELECT LOCATION INTERCHANGE"], "SELECT LOCATION", cutoff=85)
+    assert not contains(["HEAD"], "HEADSHOT")
+
+
+class CountingReader(RapidTextReader):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sides: list[int | None] = []
+
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+        self.sides.append(max_side)
+        return super().read(image, max_side=max_side)
+
+
+def test_a_title_cut_by_the_box_is_read_from_a_wider_look_before_the_whole_frame() -> None:
+    image = np.full((720, 1280, 3), 28, np.uint8)
+    cv2.putText(image, "SELECT LOCATION", (440, 300), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (230, 230, 230), 3)
+    cv2.putText(image, "CUSTOMS", (560, 380), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (230, 230, 230), 2)
+    reader = CountingReader()
+    box = Detection("map_select", 0.4, Box(0.44, 0.36, 0.80, 0.56))  # starts inside the `SELE` of SELECT
+    found = FieldReader(PROFILE, reader).classes_by_text(Frame(image, 0, 0.0), box, among=PROFILE.verify)
+    assert found == ["map_select"]
+    assert reader.sides == [None, 2 * PROFILE.ocr.max_side]  # the box, then wider: never the whole frame
