@@ -64,9 +64,13 @@ class SpanRules:
     need a second or two of frames). `margin`: seconds before a burst. `longest_overlay` (the spec:
     at most 4 s) bounds how far before a keyframe an overlay it shows appeared; with keyframes
     further apart than `shortest_overlay` (2 s) one can fall between two. `burst_excess`: see
-    `Activity`; a gap with more than `max_bursts` is decoded whole."""
+    `Activity`; a gap with more than `max_bursts` is decoded whole. `glance`: seconds decoded at each
+    keyframe that may show the raid, so the run sees the raid go on where nothing else was decoded:
+    a raid whose end screens are lost ends, inferred, where its screen was last seen, not at the
+    last burst before (15 s early on a blanked held-out render)."""
 
     settle: float = 1.5
+    glance: float = 0.2
     margin: float = 0.3
     shortest_overlay: float = 2.0
     longest_overlay: float = 4.0
@@ -164,6 +168,8 @@ def spans_from(
     last = keyframes[-1]
     if sparse and maybe_in_raid(last, profile):
         raw += _around_bursts(last.time, duration, activity, rules)
+    if sparse and rules.glance > 0:
+        raw += [Span(key.time, key.time + rules.glance) for key in keyframes if maybe_in_raid(key, profile)]
     return [Span(max(0.0, s.start), min(s.end, duration)) for s in merge(raw) if s.start < duration]
 
 

@@ -12,7 +12,7 @@ from tests.detection.pipeline.synthetic import PROFILE
 
 pytestmark = pytest.mark.pure
 
-RULES = SpanRules(settle=1.0, margin=0.5)
+RULES = SpanRules(settle=1.0, margin=0.5, glance=0.0)  # glances: their own test
 HUD = frozenset({"gameplay_hud"})
 
 
@@ -79,6 +79,15 @@ def test_small_frames_of_a_moving_scene_are_no_bursts() -> None:
     moving = {n / 10: 1_500 + 1_000 * (n % 2) for n in range(1, 160) if n % 80}
     activity = packets(16.0, keyframes_every=8.0, bursts=moving)
     assert spans_from(keys, profile=PROFILE, duration=16.0, activity=activity, rules=RULES) == [Span(0.0, 1.0)]
+
+
+def test_each_raid_keyframe_is_glanced_at_so_the_raid_is_seen_to_go_on() -> None:
+    # Raid keyframes 8 s apart with nothing between them, then the stash: each raid keyframe gets a glance
+    # (the run sees the raid's screen there), the menus none.
+    keys = raid_keyframes(0.0, 8.0, 16.0, 24.0, k24=Keyframe(24.0, "stash_screen", False))
+    activity = packets(32.0, keyframes_every=8.0)
+    spans = spans_from(keys, profile=PROFILE, duration=32.0, activity=activity, rules=SpanRules(settle=1.0, glance=0.2))
+    assert spans == [Span(0.0, 1.0), Span(8.0, 8.2), Span(16.0, 16.2), Span(24.0, 25.0)]
 
 
 def test_a_restless_raid_gap_is_decoded_whole() -> None:
