@@ -4,7 +4,7 @@
 Renders short sessions in the held-out style families (some with screens blanked, so there are
 inferred events and wrong fields), once, into the same cache as bench_generalization.py; runs
 the pipeline on each as `manage.py detect --detection-fps 10` does, in this process, keeping
-every event's raw confidence and inferred flag (cached per render and model digest); matches
+every event's raw confidence and inferred flag (cached per render, model and pipeline code); matches
 the events to the truth (detection/evaluation.py: same type, ±2 s, one to one). An event is
 right when it is matched and every one of its truth's fields is right.
 
@@ -22,6 +22,7 @@ calibrated. `--write` stores curves fitted on both halves beside the model, tied
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_generalization import Case, render  # noqa: E402  (the cache and the renders are shared)
 
 TYPES = ("raid_start", "kill", "raid_end", "state_transition")
+KEYINT = 250  # keyframes as OBS writes them with its interval on auto, as bench_generalization renders
 BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
 
@@ -77,14 +79,22 @@ class Sample:
 
 def video_of(item: Render, args: argparse.Namespace) -> Path:
     settings = argparse.Namespace(minutes=item.minutes, resolution=item.resolution, fps=30, preset="veryfast",
-                                  cache=args.cache)
+                                  keyint=KEYINT, cache=args.cache)
     case = Case("calibration", item.title, item.family, item.seed, item.blank_screens, item.blank_stretch)
     return render(case, settings)
 
 
+def pipeline_digest() -> str:
+    """Of the pipeline's code and profiles: events cached by an earlier version of either are not this one's."""
+    digest = hashlib.sha256()
+    for path in sorted([*(ROOT / "detection" / "pipeline").glob("*.py"), *(ROOT / "detection" / "profiles").glob("*.yaml")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
 def raw_events(video: Path, model: Path, sha256: str) -> list[dict[str, Any]]:
-    """The pipeline's events on `video` with their raw confidence, run once per model digest."""
-    cached = video.parent / f"calibration-events-{sha256[:12]}.json"
+    """The pipeline's events on `video` with their raw confidence, run once per model and pipeline digest."""
+    cached = video.parent / f"calibration-events-{sha256[:12]}-{pipeline_digest()[:12]}.json"
     if cached.exists():
         events: list[dict[str, Any]] = json.loads(cached.read_text())
         return events

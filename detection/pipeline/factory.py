@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from detection.pipeline.calibration import calibration_for_detector
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
 from detection.pipeline.profile import GameProfile
@@ -71,10 +72,13 @@ def reader_for(profile: GameProfile, *, threads: int = 0) -> RapidTextReader:
 
 def build_pipeline(profile: GameProfile, settings: DetectSettings, *, live: bool = False,
                    uncertain_band: tuple[float, float] | None = None) -> Pipeline:
-    """`uncertain_band`: keep frames with a box of that confidence for the active-learning queue."""
+    """`uncertain_band`: keep frames with a box of that confidence for the active-learning queue. Events
+    are scored through the calibration fitted for the model, when one lies beside it (calibration.py)."""
+    detector = detector_for(profile, settings)
     return Pipeline(
         profile=profile,
-        detector=detector_for(profile, settings),
+        detector=detector,
+        calibration=calibration_for_detector(detector),
         reader=reader_for(profile, threads=model_threads(settings)),
         config=PipelineConfig(
             detection_fps=settings.detection_fps,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from detection.pipeline.assembly import EventAssembler, thumbnail
+from detection.pipeline.calibration import IDENTITY, Calibration
 from detection.pipeline.checkpoint import Checkpoint, ScreenWatch
 from detection.pipeline.detector import Detector
 from detection.pipeline.fields import FieldReader, Reading
@@ -54,7 +55,7 @@ class Run:
     """
 
     def __init__(self, *, profile: GameProfile, detector: Detector, gate: Gate, fields: FieldReader,
-                 config: PipelineConfig, resume: Checkpoint | None = None) -> None:
+                 config: PipelineConfig, resume: Checkpoint | None = None, calibration: Calibration = IDENTITY) -> None:
         start = resume or Checkpoint(video_time=0.0)
         self.profile = profile
         self.detector = detector
@@ -70,7 +71,7 @@ class Run:
         self.verifier = ScreenVerifier(profile, fields, self.timings)
         self.probes = TextProbes(profile, fields.reader, self.timings, start.probes)
         self.readings = Readings(fields, self.timings, retries=config.read_retries)
-        self.assembler = EventAssembler(profile, fields, recent=start.recent)
+        self.assembler = EventAssembler(profile, fields, recent=start.recent, calibration=calibration)
         gate.restore(start.gate)
         self._detections = list(start.detections)
         self.watch = start.watch

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from detection.pipeline.calibration import IDENTITY, Calibration
 from detection.pipeline.checkpoint import Checkpoint
 from detection.pipeline.detector import Detector
 from detection.pipeline.fields import FieldReader
@@ -62,9 +63,12 @@ class Pipeline:
         reader: TextReader,
         config: PipelineConfig = PipelineConfig(),
         gate: Gate | None = None,
+        calibration: Calibration = IDENTITY,
     ) -> None:
+        """`calibration`: the curves that make an event's confidence the chance it is right (calibration.py)."""
         self.profile = profile
         self.detector = detector
+        self.calibration = calibration
         self.fields = FieldReader(profile, reader)
         self.config = config
         thresholds = profile.thresholds
@@ -83,7 +87,7 @@ class Pipeline:
 
     def start(self, resume: Checkpoint | None = None) -> Run:
         return Run(profile=self.profile, detector=self.detector, gate=self.gate, fields=self.fields,
-                   config=self.config, resume=resume)
+                   config=self.config, resume=resume, calibration=self.calibration)
 
     def run(
         self,

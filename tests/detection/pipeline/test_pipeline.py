@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from detection.pipeline.calibration import Calibration, Curve, calibration_path
 from detection.pipeline.checkpoint import Checkpoint
 from detection.pipeline.factory import DetectSettings, build_pipeline
 from detection.pipeline.runner import PipelineResult
@@ -122,3 +125,25 @@ def test_look_alike_terminal_screens_are_told_apart_by_their_words(tmp_path: Pat
         script.shots.append(replace(shot, screen="death_screen") if shot.screen == "survived_screen" else shot)
     result = run(write_video(script, tmp_path / "lookalike.mkv"), synthetic_model)
     assert ("raid_end", 21.5, {"outcome": "survived", "extract_location": "crossroads"}) in summary(result.events)
+
+
+def test_events_carry_the_calibrated_confidence_of_the_model_they_came_from(
+    session_video: Path, synthetic_model: Path, tmp_path: Path
+) -> None:
+    """The model's calibration file (fitted on held-out footage) turns every event's score into the chance it
+    is right; the raw score stays in the evidence, and a model without one keeps raw scores."""
+    model = tmp_path / "calibrated.onnx"
+    model.write_bytes(synthetic_model.read_bytes())
+    kills, changes = Curve((0.0, 1.0), (0.2, 0.9), n=40), Curve((0.0,), (0.33,), n=40)
+    calibration = Calibration({("kill", False): kills, ("state_transition", False): changes},
+                              hashlib.sha256(model.read_bytes()).hexdigest())
+    calibration_path(model).write_text(json.dumps(calibration.to_json()))
+    raw = {e.event_id: e for e in run(session_video, synthetic_model).events}
+    calibrated = run(session_video, model).events
+    assert [e.event_id for e in calibrated] == list(raw)
+    for event in calibrated:
+        before = raw[event.event_id].confidence
+        expected = {"kill": kills(before), "state_transition": 0.33}.get(event.type, before)
+        assert event.confidence == pytest.approx(expected, abs=1e-4), event
+        assert event.evidence["raw_confidence"] == pytest.approx(before, abs=1e-4)
+    assert {e.type for e in calibrated} >= {"kill", "state_transition", "raid_start"}
