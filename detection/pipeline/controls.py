@@ -130,7 +130,7 @@ def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[st
     panel = np.median(image.reshape(-1, 3), axis=0)
     height, width = image.shape[:2]
     areas: dict[str, tuple[int, int, int, int]] = {}
-    for label, line in _label_lines(lines, labels).items():
+    for label, line in label_lines(lines, labels).items():
         x0, y0, x1, y1 = line.box
         margin = max(2, (y1 - y0) // 2)
         areas[label] = (max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin))
@@ -159,7 +159,7 @@ def highlighted_button(image: np.ndarray, lines: list[TextLine], labels: list[st
     return scored[0][2] if scored else None
 
 
-def _label_lines(lines: list[TextLine], labels: list[str]) -> dict[str, TextLine]:
+def label_lines(lines: list[TextLine], labels: list[str]) -> dict[str, TextLine]:
     """The line that reads each label: itself (or it with a character or two more), else the line most
     like it and like no other label better (`PMG` is PMC: a serif C read as G)."""
     keys = {label: normalise(label) for label in labels}

@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from detection.pipeline.controls import checkbox_ticked, highlighted_button
+from detection.pipeline.controls import checkbox_ticked, highlighted_button, label_lines
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.schema import format_value
 from detection.pipeline.text import TextLine, TextReader, best_match, contains, normalise, text_after
@@ -110,6 +110,17 @@ class FieldReader:
         retry = self._fields(frame, detection, specs, image, self.reader.read(stretched(image)), context)
         return reading.merged(retry, specs)
 
+    def _buttons_view(self, frame: Frame, detection: Detection, image: np.ndarray, lines: list[TextLine],
+                      labels: list[str]) -> tuple[np.ndarray, list[TextLine]]:
+        """Where to look for the buttons: the box when it shows a label, else the spec's region of the
+        key element. A held-out look's box may frame the title (`CHOOSE YOUR CHARACTER`) and not the
+        buttons, and the buttons' place guessed inside it named the wrong one."""
+        region = self.profile.regions.get(detection.label)
+        if label_lines(lines, labels) or region is None:
+            return image, lines
+        view = crop(frame, region, pad=0.0)
+        return view, self.reader.read(view)
+
     def _fields(
         self,
         frame: Frame,
@@ -141,7 +152,7 @@ class FieldReader:
                 data[name] = str(spec["ticked"] if checkbox_ticked(region, label) else spec["empty"])
             elif "buttons" in spec:
                 labels = [str(label) for label in spec["buttons"]]
-                chosen = highlighted_button(image, lines, labels)
+                chosen = highlighted_button(*self._buttons_view(frame, detection, image, lines, labels), labels)
                 if chosen is None:
                     complete = False
                     continue

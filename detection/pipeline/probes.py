@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from detection.pipeline.fields import crop
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.text import TextReader, contains
+from detection.pipeline.text import TextReader, best_match, contains
 from detection.pipeline.timings import StageTimings
 from detection.pipeline.types import Detection, Frame
 
 NEVER = -1e9
+# A probe's vocabulary word must be read nearly whole: it stands for the screen's own words.
+VOCABULARY_CUTOFF = 85
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,13 @@ class TextProbes:
                 box = self.profile.region(probe.region)
                 texts = [line.text for line in self.reader.read(crop(frame, box, pad=0.0))]
                 self.timings.ocr_reads += 1
-                for label in probe.classes:
-                    if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ())):
-                        found.append(Detection(label, self.profile.thresholds.probe_confidence, box))
-                        break
+                named = next((label for label in probe.classes
+                              if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ()))),
+                             None)
+                if named is None and probe.vocabulary and best_match(
+                        texts, self.profile.vocabulary(probe.vocabulary), cutoff=VOCABULARY_CUTOFF) is not None:
+                    named = probe.classes[0]
+                if named is not None:
+                    found.append(Detection(named, self.profile.thresholds.probe_confidence, box))
         self.state = ProbeState(frame.video_time, tuple(found))
         return found

@@ -48,12 +48,15 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Probe:
-    """In `state`, unless `unless_seen` was detected, read `region` for the keywords of `classes`."""
+    """In `state`, unless `unless_seen` was detected, read `region` for the keywords of `classes`; with a
+    `vocabulary`, a word of it in the region also names the (first) class: the map select's own words may
+    sit anywhere, while its map name is where the spec puts the key element."""
 
     state: str
     region: str
     classes: tuple[str, ...]
     unless_seen: str = ""
+    vocabulary: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
                 region=str(p["region"]),
                 classes=tuple(str(c) for c in p["classes"]),
                 unless_seen=str(p.get("unless_seen") or ""),
+                vocabulary=str(p.get("vocabulary") or ""),
             )
             for p in raw.get("probes") or ()
         ),

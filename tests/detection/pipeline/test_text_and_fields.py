@@ -184,3 +184,16 @@ def test_a_title_cut_by_the_box_is_read_from_a_wider_look_before_the_whole_frame
     found = FieldReader(PROFILE, reader).classes_by_text(Frame(image, 0, 0.0), box, among=PROFILE.verify)
     assert found == ["map_select"]
     assert reader.sides == [None, 2 * PROFILE.ocr.max_side]  # the box, then wider: never the whole frame
+
+
+@pytest.mark.parametrize("chosen", ["PMC", "SCAV"])
+def test_buttons_outside_a_box_that_frames_the_title_are_read_where_the_spec_puts_them(chosen: str) -> None:
+    image = np.full((720, 1280, 3), 45, np.uint8)
+    cv2.putText(image, "CHOOSE YOUR CHARACTER", (400, 150), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (220, 220, 220), 3)
+    for label, x in (("SCAV", 480), ("PMC", 700)):
+        fill = (150, 150, 150) if label == chosen else (60, 60, 60)
+        cv2.rectangle(image, (x, 330), (x + 130, 390), fill, -1)
+        cv2.putText(image, label, (x + 18, 372), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (240, 240, 240), 2)
+    title_box = Detection("character_select", 0.2, Box(0.30, 0.15, 0.72, 0.25))  # what a held-out look's box framed
+    reading = FieldReader(PROFILE, RapidTextReader()).read(Frame(image, 0, 0.0), title_box)
+    assert reading.data == {"character_type": chosen.lower()}
