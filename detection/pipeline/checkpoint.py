@@ -22,8 +22,9 @@ from detection.pipeline.types import Box, Detection
 
 @dataclass(frozen=True)
 class ScreenWatch:
-    """A held screen the detector names `detected` but whose words named `read`: its words are read again every
-    `probe_seconds` (last at `checked`), since the next screen may look the same to the detector."""
+    """A held screen the detector names `detected` but whose words named `read` (or that a text probe found): its
+    words are read again every `probe_seconds` (last at `checked`), since the next screen may look the same to the
+    detector."""
 
     detected: str
     read: str

@@ -39,7 +39,10 @@ class TextProbes:
             self.state = ProbeState(self.state.last_time)
             return []
         if frame.video_time - self.state.last_time < self.profile.thresholds.probe_seconds:
-            return list(self.state.found)
+            # An earlier read's screen gives way to another screen the detector sees now: the screen changed
+            # since (the map select's find held over the queue's first second and the queue went unseen).
+            others = {d.label for d in detections if d.label in self.profile.screens}
+            return [d for d in self.state.found if d.label not in self.profile.screens or not others - {d.label}]
         seen = {d.label for d in detections}
         found: list[Detection] = []
         with self.timings.measure("ocr"):

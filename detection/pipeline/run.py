@@ -165,7 +165,9 @@ class Run:
             self._reject(self._unproven(candidate, "no screen's words in its box"))
             return
         confirmed = verdict.screen
-        if confirmed.label != candidate.label:
+        # Watched: a screen the detector named otherwise, and one only a probe found (the detector may give the
+        # next screen that probe's class: a queue it calls the map select a probe found just before).
+        if confirmed.label != candidate.label or candidate.detection in self.probes.state.found:
             self.watch = ScreenWatch(detected=candidate.label, read=confirmed.label, checked=frame.video_time)
         reading = self._read(frame, confirmed.detection)
         step = self.machine.on_screen(confirmed, reading.data if reading.complete else {}, proven=verdict.proven)

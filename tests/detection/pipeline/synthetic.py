@@ -52,6 +52,7 @@ class Shot:
     lines: tuple[str, ...] = ()
     tick: bool | None = None
     chosen: str | None = None
+    key: str | None = None  # the class whose key colour is painted (default: the screen's); "" paints none
 
 
 @dataclass
@@ -71,7 +72,9 @@ def _px(region: tuple[float, float, float, float], width: int, height: int) -> t
 def draw(shot: Shot, width: int = 640, height: int = 360) -> np.ndarray:
     image = np.full((height, width, 3), 60, dtype=np.uint8)
     x0, y0, x1, y1 = _px(KEY_STRIP, width, height)
-    image[y0:y1, x0:x1] = KEYS[shot.screen]
+    key = shot.screen if shot.key is None else shot.key
+    if key:
+        image[y0:y1, x0:x1] = KEYS[key]
     scale = height / 360
     words = PROFILE.keywords.get(shot.screen, ())
     if words and not shot.lines:

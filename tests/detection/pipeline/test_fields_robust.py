@@ -35,8 +35,8 @@ def test_a_title_outside_the_box_still_proves_the_screen() -> None:
     fields = FieldReader(PROFILE, reader)
     box = Detection("map_select", 0.3, Box(0.25, 0.30, 0.75, 0.50))
     assert fields.classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
-    # The box first (plain and stretched), the whole frame only when the box showed no screen's words.
-    assert reader.sides == [None, None, WHOLE_FRAME_SIDE]
+    # The box first, then (it showed words, none a screen's) wider at twice the pixels, the whole frame last.
+    assert reader.sides == [None, 2 * PROFILE.ocr.max_side, WHOLE_FRAME_SIDE]
 
 
 def test_the_box_alone_is_read_when_it_shows_the_words() -> None:

@@ -8,7 +8,7 @@ from detection.pipeline.probes import TextProbes
 from detection.pipeline.profile import load_profile
 from detection.pipeline.text import TextLine, TextReader
 from detection.pipeline.timings import StageTimings
-from detection.pipeline.types import Frame
+from detection.pipeline.types import Box, Detection, Frame
 
 pytestmark = pytest.mark.pure
 PROFILE = load_profile("demo")
@@ -33,3 +33,12 @@ def test_a_map_name_where_the_map_select_shows_it_is_the_map_select_whose_title_
     assert look(["SELECT LOCATION"], "pre_raid") == ["map_select"]  # its own words, as before
     assert look(["PMC", "SCAV"], "pre_raid") == []
     assert look(["LIGHTHOUSE"], "stash") == []  # only the probe of the state waiting for it reads maps
+
+
+def test_a_find_held_between_reads_gives_way_to_the_next_screen_the_detector_sees() -> None:
+    probes = TextProbes(PROFILE, WordsReader(["LIGHTHOUSE"]), StageTimings())
+    blank = np.zeros((360, 640, 3), np.uint8)
+    assert [d.label for d in probes.look(Frame(blank, 0, 10.0), machine_state="pre_raid", detections=[])] == ["map_select"]
+    assert [d.label for d in probes.look(Frame(blank, 3, 10.3), machine_state="pre_raid", detections=[])] == ["map_select"]
+    queue = Detection("queue_timer", 0.3, Box(0.3, 0.4, 0.7, 0.6))
+    assert probes.look(Frame(blank, 6, 10.6), machine_state="pre_raid", detections=[queue]) == []

@@ -42,3 +42,20 @@ def test_a_watch_survives_a_checkpoint() -> None:
     checkpoint = Checkpoint(video_time=3.0, screen="map_select", watch=ScreenWatch("map_select", "character_select", 2.5))
     assert Checkpoint.from_json(json.loads(json.dumps(checkpoint.to_json()))).watch == checkpoint.watch
     assert Checkpoint.from_json({"video_time": 1.0}).watch is None  # one written before watches existed
+
+
+def test_a_screen_only_a_probe_found_is_watched_so_the_next_one_named_like_it_is_read(tmp_path: Path,
+                                                                                     synthetic_model: Path) -> None:
+    """The detector misses the map select (the pre-raid probe reads its map name), then calls the queue a map
+    select: without the watch the queue was no change to the filter and the raid lost its queuing."""
+    loop = (Script().add("stash_screen", 2).add("character_select", 2, chosen="SCAV")
+            .add("map_select", 2, key="", lines=("CUSTOMS", "", "", "SELECT LOCATION"), tick=True)
+            .add("queue_timer", 3, key="map_select").add("match_found", 1).add("loading_screen", 1)
+            .add("gameplay_hud", 3))
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    with FileVideoSource(write_video(loop, tmp_path / "missed.mkv"), detection_fps=10) as source:
+        result = pipeline.run(source)
+    changes = [(e.data["from_state"], e.data["to_state"]) for e in result.events if e.type == "state_transition"]
+    assert ("pre_raid", "queuing") in changes, changes
+    starts = [e.data for e in result.events if e.type == "raid_start"]
+    assert [(d["map_name"], d["game_mode"]) for d in starts] == [("customs", "pve")]
