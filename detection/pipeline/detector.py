@@ -74,29 +74,17 @@ class Letterbox:
     height: int
 
 
-def letterbox(image: np.ndarray, size: int, *, stride: int = 0) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping the aspect ratio, pad with grey (114) to size x size, RGB float 0..1 CHW.
-
-    With a `stride` (a model whose input size is free), the short side is padded only to a multiple
-    of it plus one stride of grey each side: a 16:9 frame at 320 goes in as 320x256, 20 % fewer
-    pixels than 320x320. The grey margin stays because the model learned the frame's edges beside
-    one: with none (ultralytics' `rect`, 320x192) its HUD boxes fell from 0.66-0.74 to 0.43-0.47 on
-    held-out footage, with 64 px of it they scored 0.65-0.72."""
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio, pad with grey (114) to size x size, RGB float 0..1 CHW."""
     height, width = image.shape[:2]
     new_w, new_h, scale = fitted_size(width, height, size)
     resized = area_resize(image, new_w, new_h)
-    canvas_w, canvas_h = (min(size, _ceil_to(new_w, stride) + 2 * stride), min(size, _ceil_to(new_h, stride) + 2 * stride)) \
-        if stride else (size, size)
-    pad_x, pad_y = (canvas_w - new_w) / 2, (canvas_h - new_h) / 2
+    pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
     left, top = int(round(pad_x - 0.1)), int(round(pad_y - 0.1))
-    canvas = np.full((canvas_h, canvas_w, 3), 114, dtype=np.uint8)
+    canvas = np.full((size, size, 3), 114, dtype=np.uint8)
     canvas[top : top + new_h, left : left + new_w] = resized
     tensor = canvas[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0
     return tensor, Letterbox(scale=scale, pad_x=left, pad_y=top, width=width, height=height)
-
-
-def _ceil_to(value: int, step: int) -> int:
-    return -(-value // step) * step
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
@@ -220,7 +208,6 @@ class OnnxDetector(Detector):
         self.config = config
         self.input_name = self.session.get_inputs()[0].name
         self.image_size = config.image_size or self._model_image_size()
-        self.stride = self._free_size_stride(metadata)
         self.providers = self.session.get_providers()
 
     def _output_class_count(self) -> int | None:
@@ -235,24 +222,10 @@ class OnnxDetector(Detector):
         shape = self.session.get_inputs()[0].shape
         return int(shape[2]) if isinstance(shape[2], int) else 320
 
-    def _free_size_stride(self, metadata: dict[str, str]) -> int:
-        """The stride a rectangular input must be a multiple of, when the model takes any input size
-        (a dynamic export); 0 when its input is fixed, so every image is padded to the square."""
-        height, width = self.session.get_inputs()[0].shape[2:4]
-        if isinstance(height, int) or isinstance(width, int):
-            return 0
-        try:
-            return int(metadata.get("stride", "32"))
-        except ValueError:
-            return 32
-
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         if not images:
             return []
-        shapes = {image.shape[:2] for image in images}
-        # One batch is one tensor: frames of different sizes (never one video's) share the square.
-        stride = self.stride if len(shapes) == 1 else 0
-        fitted = [letterbox(image, self.image_size, stride=stride) for image in images]
+        fitted = [letterbox(image, self.image_size) for image in images]
         batch = np.stack([tensor for tensor, _ in fitted])
         (output,) = self.session.run(None, {self.input_name: batch})[:1]
         if self.end_to_end:
