@@ -65,10 +65,13 @@ def test_redis_channel_layer_round_trip():
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from channels.layers import get_channel_layer
+    from channels import DEFAULT_CHANNEL_LAYER
+    from channels.layers import channel_layers
 
     async def round_trip() -> dict[str, object]:
-        layer = get_channel_layer()
+        # A layer of its own: the process-wide one keeps a receive lock bound to the event loop of whichever
+        # earlier test received on it first, and this loop is another ("bound to a different event loop").
+        layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         channel = await layer.new_channel()
         await layer.send(channel, {"type": "job.progress", "done": 3})
         return await layer.receive(channel)
