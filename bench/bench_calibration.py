@@ -22,6 +22,7 @@ calibrated. `--write` stores curves fitted on both halves beside the model, tied
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -84,6 +85,7 @@ def video_of(item: Render, args: argparse.Namespace) -> Path:
     return render(case, settings)
 
 
+@functools.cache
 def pipeline_digest() -> str:
     """Of the pipeline's code and profiles: events cached by an earlier version of either are not this one's."""
     digest = hashlib.sha256()
