@@ -50,7 +50,10 @@ class TextProbes:
                 if probe.unless_seen and probe.unless_seen in seen:
                     continue
                 box = self.profile.region(probe.region)
-                texts = [line.text for line in self.reader.read(crop(frame, box, pad=0.0))]
+                image = crop(frame, box, pad=0.0)
+                lines = self.reader.read_if_line(image, min_aspect=probe.min_line_aspect) if probe.min_line_aspect \
+                    else self.reader.read(image)
+                texts = [line.text for line in lines]
                 self.timings.ocr_reads += 1
                 named = next((label for label in probe.classes
                               if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ()))),

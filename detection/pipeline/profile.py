@@ -50,13 +50,16 @@ class Thresholds:
 class Probe:
     """In `state`, unless `unless_seen` was detected, read `region` for the keywords of `classes`; with a
     `vocabulary`, a word of it in the region also names the (first) class: the map select's own words may
-    sit anywhere, while its map name is where the spec puts the key element."""
+    sit anywhere, while its map name is where the spec puts the key element. With `min_line_aspect`, the
+    words are recognised only when the text detector finds a line at least that many times as wide as it
+    is tall (`TextReader.read_if_line`): a region that mostly shows the moving scene costs the detector alone."""
 
     state: str
     region: str
     classes: tuple[str, ...]
     unless_seen: str = ""
     vocabulary: str = ""
+    min_line_aspect: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
                 classes=tuple(str(c) for c in p["classes"]),
                 unless_seen=str(p.get("unless_seen") or ""),
                 vocabulary=str(p.get("vocabulary") or ""),
+                min_line_aspect=float(p.get("min_line_aspect") or 0.0),
             )
             for p in raw.get("probes") or ()
         ),

@@ -30,6 +30,13 @@ class TextReader(ABC):
         """Lines of text in a BGR crop, top to bottom. `max_side` overrides the reader's own limit
         on the image's longest side (a whole frame needs more pixels than a tight crop)."""
 
+    def read_if_line(self, image: np.ndarray, *, min_aspect: float) -> list[TextLine]:
+        """`read(image)` when the crop may hold a line at least `min_aspect` times as wide as it is tall,
+        else nothing. A reader whose text detector runs alone cheaply looks for such a line first: a
+        probe of a region that mostly shows the game's scene then pays for the detector, not for
+        recognising each blot of scenery as a glyph. This one reads everything."""
+        return self.read(image)
+
     def forget(self) -> None:
         """Drop whatever earlier reads left behind (a cache): what follows reads as if from a fresh start."""
 
@@ -68,15 +75,16 @@ def _engine(min_score: float, threads: int) -> Any:
         return _ENGINES[key]
 
 
-def _run_engine(engine: Any, image: np.ndarray, max_side: int) -> Any:
+def _run_engine(engine: Any, image: np.ndarray, max_side: int, *, recognise: bool = True) -> Any:
     """One read with the detection model's longest side limited to `max_side` (rapidocr builds
-    its pre-processing from the detector's `limit_side_len` on every call)."""
+    its pre-processing from the detector's `limit_side_len` on every call); without `recognise`,
+    the text detector alone (its boxes)."""
     with _CALL_LOCK:
         if engine.text_det is None:  # loaded on the first call, from the config
             engine.cfg.Det.limit_side_len = max_side
         else:
             engine.text_det.limit_side_len = max_side
-        return engine(image)
+        return engine(image, use_rec=recognise)
 
 
 @contextmanager
@@ -119,20 +127,28 @@ class RapidTextReader(TextReader):
         self._next_key = 0
         self.calls = 0
         self.cache_hits = 0
+        self.lines_passed_over = 0  # crops `read_if_line` found no line in worth recognising
 
     def forget(self) -> None:
         self._cache.clear()
 
     def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+        return self._read(image, max_side=max_side, min_aspect=0.0)
+
+    def read_if_line(self, image: np.ndarray, *, min_aspect: float) -> list[TextLine]:
+        return self._read(image, max_side=None, min_aspect=min_aspect)
+
+    def _read(self, image: np.ndarray, *, max_side: int | None, min_aspect: float) -> list[TextLine]:
         if image.size == 0:
             return []
         thumb = thumbnail(image)
-        for key, (shape, seen, known) in reversed(self._cache.items()):
-            if shape == image.shape and float((np.abs(seen - thumb) > 40).mean()) < 0.002:
+        # A crop passed over for want of a wide line is cached apart: a plain read of it may find short lines.
+        shape = (*image.shape, min_aspect)
+        for key, (seen_shape, seen, known) in reversed(self._cache.items()):
+            if seen_shape == shape and float((np.abs(seen - thumb) > 40).mean()) < 0.002:
                 self._cache.move_to_end(key)
                 self.cache_hits += 1
                 return known
-        self.calls += 1
         height, width = image.shape[:2]
         # A wide strip (a header bar) shrunk to `max_side` would leave its letters a few pixels
         # tall: such crops get a proportionally longer side (one engine per 320-px step).
@@ -140,18 +156,34 @@ class RapidTextReader(TextReader):
         limit = max_side or self.max_side
         side = limit if aspect <= 4 else min(1600, -(-int(limit * aspect / 4) // 320) * 320)
         padded, top = padded_for_detector(image, side)
-        result = _run_engine(_engine(self.min_score, self.threads), padded, side)
+        engine = _engine(self.min_score, self.threads)
         lines: list[TextLine] = []
-        if result.txts:
-            for text, score, quad in zip(result.txts, result.scores, result.boxes):
-                xs, ys = [p[0] for p in quad], [p[1] - top for p in quad]
-                lines.append(TextLine(str(text), float(score), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
-        lines = reading_order(lines)
-        self._cache[self._next_key] = (tuple(image.shape), thumb, lines)
+        if min_aspect <= 0 or _has_line(_run_engine(engine, padded, side, recognise=False).boxes, min_aspect):
+            self.calls += 1
+            result = _run_engine(engine, padded, side)
+            if result.txts:
+                for text, score, quad in zip(result.txts, result.scores, result.boxes):
+                    xs, ys = [p[0] for p in quad], [p[1] - top for p in quad]
+                    lines.append(TextLine(str(text), float(score),
+                                          (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
+            lines = reading_order(lines)
+        else:
+            self.lines_passed_over += 1
+        self._cache[self._next_key] = (shape, thumb, lines)
         self._next_key += 1
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return lines
+
+
+def _has_line(quads: Any, min_aspect: float) -> bool:
+    """Whether any detected quadrilateral is at least `min_aspect` times as long as it is thick."""
+    for quad in quads if quads is not None else ():
+        points = np.asarray(quad, dtype=np.float32)
+        (_, _), (w, h), _ = cv2.minAreaRect(points)
+        if min(w, h) > 0 and max(w, h) / min(w, h) >= min_aspect:
+            return True
+    return False
 
 
 def padded_for_detector(image: np.ndarray, side: int) -> tuple[np.ndarray, int]:

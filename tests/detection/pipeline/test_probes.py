@@ -42,3 +42,28 @@ def test_a_find_held_between_reads_gives_way_to_the_next_screen_the_detector_see
     assert [d.label for d in probes.look(Frame(blank, 3, 10.3), machine_state="pre_raid", detections=[])] == ["map_select"]
     queue = Detection("queue_timer", 0.3, Box(0.3, 0.4, 0.7, 0.6))
     assert probes.look(Frame(blank, 6, 10.6), machine_state="pre_raid", detections=[queue]) == []
+
+
+class LineFirstReader(WordsReader):
+    """Says which read the probes asked for: only a wide line is worth recognising in the kill feed's corner."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self.asked: list[float] = []
+
+    def read_if_line(self, image: np.ndarray, *, min_aspect: float) -> list[TextLine]:
+        self.asked.append(min_aspect)
+        return self.read(image)
+
+
+def test_the_kill_probe_recognises_words_only_where_the_detector_finds_a_wide_line() -> None:
+    reader = LineFirstReader(["ELIMINATED", "SCAV"])
+    frame = Frame(np.zeros((360, 640, 3), np.uint8), 0, 0.0)
+    found = TextProbes(PROFILE, reader, StageTimings()).look(frame, machine_state="raid_active", detections=[
+        Detection("gameplay_hud", 0.9, Box(0.0, 0.85, 1.0, 1.0))])
+    assert [d.label for d in found] == ["kill_notification"]
+    assert reader.asked == [2.5]
+    stash = LineFirstReader(["STASH"])
+    assert [d.label for d in TextProbes(PROFILE, stash, StageTimings()).look(frame, machine_state="idle", detections=[])] \
+        == ["stash_screen"]
+    assert stash.asked == []  # a short title is read whole
