@@ -182,6 +182,11 @@ class FileVideoSource(VideoSource):
     def duration(self) -> float:
         return self._length
 
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """Width and height of the decoded frames."""
+        return int(self._stream.width), int(self._stream.height)
+
     def _duration(self) -> float:
         if self._stream.duration is not None and self._stream.time_base is not None:
             return float(self._stream.duration * self._stream.time_base)

@@ -100,3 +100,14 @@ def test_close_stops_a_decoder_that_waits_for_room() -> None:
 def test_depth_must_hold_a_frame() -> None:
     with pytest.raises(ValueError, match="depth"):
         PrefetchSource(CountingSource(1.0), depth=0)
+
+
+def test_the_queue_ahead_is_bounded_by_memory_not_only_by_frames() -> None:
+    from detection.pipeline.factory import MAX_PREFETCH, MIN_PREFETCH, PREFETCH_BYTES, prefetch_depth
+
+    assert prefetch_depth(1280, 720, analysis_width=640) == MAX_PREFETCH
+    full_hd = prefetch_depth(1920, 1080, analysis_width=640)
+    assert MIN_PREFETCH < full_hd < MAX_PREFETCH
+    assert full_hd * (1920 * 1080 * 3 // 2 + 640 * 360 * 3) <= PREFETCH_BYTES
+    assert prefetch_depth(3840, 2160, analysis_width=640) == MIN_PREFETCH
+    assert prefetch_depth(1920, 1080, analysis_width=0) < full_hd  # analysed at full size: a bigger copy each
