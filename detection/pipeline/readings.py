@@ -22,6 +22,8 @@ class Pending:
     thumbnail: bytes = b""
     drafts: list[Draft] = field(default_factory=list)
     tries: int = 0
+    # An overlay outside the raid over a raid screen the machine refused: its words decide (`enter_for_overlay`).
+    awaits_raid: bool = False
 
     @property
     def label(self) -> str:

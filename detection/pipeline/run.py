@@ -74,6 +74,7 @@ class Run:
         self.assembler = EventAssembler(profile, fields, recent=start.recent, calibration=calibration)
         gate.restore(start.gate)
         self._detections = list(start.detections)
+        self._screen_now: Detection | None = None  # the screen of the frame being handled
         self.watch = start.watch
         self.last_time = start.video_time
         # Past this much video unseen, what was being counted can't be followed (an overlay may vanish in it).
@@ -139,6 +140,7 @@ class Run:
         detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections)
         with self.timings.measure("filter"):
             observation = self._observe(frame, detections)
+            self._screen_now = observation.screen
             if observation.screen is not None:
                 self.machine.seen(observation.screen.label, video_time=frame.video_time, frame_number=frame.number)
             screen_changes = self.screens.update(observation)
@@ -155,6 +157,10 @@ class Run:
                 self._start(frame, confirmed, self._read(frame, confirmed.detection), held.drafts)
         for confirmed in new_overlays:
             step = self.machine.on_overlay(confirmed)
+            if step.rejection is not None and self.machine.over_refused_raid(confirmed):
+                draft = Draft(self.profile.overlays[confirmed.label], confirmed, {})
+                self._start(frame, confirmed, self._read(frame, confirmed.detection), [draft], awaits_raid=True)
+                continue
             self._reject(step.rejection)
             if step.rejection is None:
                 self._start(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
@@ -204,9 +210,10 @@ class Run:
     def _read(self, frame: Frame, detection: Detection) -> Reading:
         return self.readings.read(frame, detection, context=self.machine.context)
 
-    def _start(self, frame: Frame, confirmed: Confirmed, reading: Reading, drafts: list[Draft]) -> None:
+    def _start(self, frame: Frame, confirmed: Confirmed, reading: Reading, drafts: list[Draft], *,
+               awaits_raid: bool = False) -> None:
         image = thumbnail(frame, width=self.config.thumbnail_width) if drafts else b""
-        self.readings.start(Pending(confirmed, reading, image, drafts), self._settle)
+        self.readings.start(Pending(confirmed, reading, image, drafts, awaits_raid=awaits_raid), self._settle)
 
     def _settle(self, pending: Pending) -> None:
         if not pending.drafts:
@@ -217,7 +224,21 @@ class Run:
             if reason:
                 self._reject(self._unproven(pending.confirmed, reason))
                 return
+        if pending.awaits_raid and not self._enter_raid_for(pending):
+            return
         self.events += self.assembler.events(pending)
+
+    def _enter_raid_for(self, pending: Pending) -> bool:
+        """A notification read over a raid screen the machine refused takes the machine into the raid
+        (the way in inferred, its thumbnail the notification's frame); False when it may not go."""
+        drafts = self.machine.enter_for_overlay(pending.confirmed, self._screen_now)
+        if drafts is None:
+            self._reject(self._unproven(pending.confirmed, f"{pending.drafts[0].type} outside a raid"))
+            return False
+        if drafts:
+            way_in = Pending(drafts[0].confirmed, Reading(data={}, complete=True), pending.thumbnail, drafts)
+            self.events += self.assembler.events(way_in)
+        return True
 
     def _unproven(self, confirmed: Confirmed, reason: str) -> Rejection:
         return Rejection(

@@ -12,7 +12,7 @@ from typing import Any
 
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.temporal import Confirmed
-from detection.pipeline.types import Detection, Rejection
+from detection.pipeline.types import Box, Detection, Rejection
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,31 @@ class GameStateMachine(StateMachine):
         if self.state != self.profile.raid_active_state:
             return self._reject(confirmed, confirmed.label, f"{event_type} outside a raid (state {self.state})")
         return Step(drafts=[Draft(event_type, confirmed, {})])
+
+    def over_refused_raid(self, confirmed: Confirmed) -> bool:
+        """Whether a notification the machine refused (outside the raid) shows over a raid screen it refused
+        before the notification came: the notification's words then decide (`enter_for_overlay`)."""
+        stray = self.stray
+        return (stray is not None and stray.state == self.profile.raid_active_state
+                and stray.first_time <= confirmed.first_time and self.state != self.profile.raid_active_state)
+
+    def enter_for_overlay(self, confirmed: Confirmed, screen: Detection | None) -> list[Draft] | None:
+        """A notification whose words were read shows over the raid screen the machine refused: the two
+        agree, so the machine follows that screen now (inferred, from when it appeared) instead of waiting
+        out `resync_hold_seconds`, and the notification is the raid's. The notification alone moves
+        nothing: it is confirmed before its words are read, and a false one over a false HUD in the stash
+        once started a raid. `screen`: the screen detected now, the evidence of the way in when it is the
+        refused one. [] when the machine is in the raid already; None when it may not follow."""
+        if self.state == self.profile.raid_active_state:
+            return []
+        stray = self.stray
+        if stray is None or not self.over_refused_raid(confirmed):
+            return None
+        seen = screen if screen is not None and screen.label == stray.label else \
+            Detection(stray.label, confirmed.confidence, Box(0.0, 0.0, 1.0, 1.0))
+        held = Confirmed(stray.label, stray.first_frame, stray.first_time, confirmed.confirm_frame,
+                         confirmed.confirm_time, seen.confidence, seen)
+        return self._follow(stray, held) or None
 
     def _follow(self, stray: Stray, confirmed: Confirmed) -> list[Draft]:
         """Into the refused screen's state by the shortest allowed way of any length, inferred."""

@@ -172,3 +172,29 @@ def test_a_kill_notification_over_a_refused_raid_screen_stays_refused() -> None:
     assert machine.on_screen(confirmed("gameplay_hud", 19.0), {}).rejection is not None
     assert machine.on_overlay(confirmed("kill_notification", 20.0)).rejection is not None
     assert machine.state == "stash"
+
+
+def test_a_read_kill_over_a_refused_raid_screen_takes_the_machine_into_the_raid_at_once() -> None:
+    """The queue, match-found and loading screens all missed and a kill shown 2 s into the raid, before the HUD
+    had been held `resync_hold_seconds`: once its words are read, the refused HUD and the kill agree."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "pre_raid", "context": {"map_name": "shoreline"}})
+    assert machine.on_screen(confirmed("gameplay_hud", 14.2), {}).rejection is not None
+    kill = confirmed("kill_notification", 16.5)
+    assert machine.on_overlay(kill).rejection is not None  # not yet: its words are not read
+    assert machine.over_refused_raid(kill) and machine.state == "pre_raid"
+    drafts = machine.enter_for_overlay(kill, hud())
+    assert drafts is not None
+    assert [(d.type, d.confirmed.first_time, d.inferred) for d in drafts] == [
+        ("state_transition", 14.2, True), ("raid_start", 14.2, True)]
+    assert drafts[1].data["map_name"] == "shoreline" and drafts[1].confirmed.detection == hud()
+    assert machine.state == "raid_active"
+    assert machine.enter_for_overlay(confirmed("kill_notification", 18.0), hud()) == []  # in the raid now
+
+
+def test_a_kill_over_no_refused_raid_screen_cannot_start_a_raid() -> None:
+    machine = GameStateMachine(PROFILE, snapshot={"state": "pre_raid", "context": {}})
+    kill = confirmed("kill_notification", 16.5)
+    assert not machine.over_refused_raid(kill) and machine.enter_for_overlay(kill, None) is None
+    assert machine.on_screen(confirmed("gameplay_hud", 17.0), {}).rejection is not None
+    assert not machine.over_refused_raid(kill)  # the raid screen came after the notification
+    assert machine.state == "pre_raid"
