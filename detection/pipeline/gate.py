@@ -80,7 +80,7 @@ class RegionChangeGate(Gate):
         grey = cv2.cvtColor(frame.image[::step, ::step], cv2.COLOR_BGR2GRAY)
         # Halved by area while over twice the thumbnail's width: OpenCV averages a whole ratio several
         # times faster than an odd one (640 to 96 px: 0.46 ms), so the odd last step works on a small image.
-        while grey.shape[1] >= 4 * self.size:
+        while grey.shape[1] >= 4 * self.size and grey.shape[0] >= 2:
             grey = cv2.resize(grey, (grey.shape[1] // 2, grey.shape[0] // 2), interpolation=cv2.INTER_AREA)
         small: np.ndarray = cv2.resize(grey, (self.size, height), interpolation=cv2.INTER_AREA)
         return small

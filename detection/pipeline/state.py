@@ -224,10 +224,13 @@ class GameStateMachine(StateMachine):
 
     def over_refused_raid(self, confirmed: Confirmed) -> bool:
         """Whether a notification the machine refused (outside the raid) shows over a raid screen it refused
-        before the notification came: the notification's words then decide (`enter_for_overlay`)."""
-        stray = self.stray
-        return (stray is not None and stray.state == self.profile.raid_active_state
-                and stray.first_time <= confirmed.first_time and self.state != self.profile.raid_active_state)
+        before the notification came, in a state the raid may follow with no more screens missed than a
+        proven screen may skip (the menus before a raid, not its end screens: a kill cam after a death
+        must not start the next raid): the notification's words then decide (`enter_for_overlay`)."""
+        stray, active = self.stray, self.profile.raid_active_state
+        return (stray is not None and stray.state == active and stray.first_time <= confirmed.first_time
+                and self.state != active and self._path(self.state, active, self.profile.max_skipped_states_proven)
+                is not None)
 
     def enter_for_overlay(self, confirmed: Confirmed, screen: Detection | None) -> list[Draft] | None:
         """A notification whose words were read shows over the raid screen the machine refused: the two

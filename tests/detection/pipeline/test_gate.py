@@ -68,3 +68,9 @@ def test_a_frame_of_another_shape_is_a_change() -> None:
     assert gate.changed(frame(np.zeros((360, 640, 3), np.uint8), 0))
     assert not gate.changed(frame(np.zeros((360, 640, 3), np.uint8), 1))
     assert gate.changed(frame(np.zeros((480, 640, 3), np.uint8), 2))
+
+
+def test_a_frame_one_pixel_high_is_still_a_frame() -> None:
+    gate = RegionChangeGate(REGIONS, threshold=0.02)
+    assert gate.changed(frame(np.zeros((1, 1920, 3), np.uint8), 0))
+    assert not gate.changed(frame(np.zeros((1, 1920, 3), np.uint8), 1))

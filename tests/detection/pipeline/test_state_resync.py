@@ -198,3 +198,12 @@ def test_a_kill_over_no_refused_raid_screen_cannot_start_a_raid() -> None:
     assert machine.on_screen(confirmed("gameplay_hud", 17.0), {}).rejection is not None
     assert not machine.over_refused_raid(kill)  # the raid screen came after the notification
     assert machine.state == "pre_raid"
+
+
+def test_a_read_kill_over_a_refused_raid_screen_after_a_death_starts_no_raid() -> None:
+    """A kill cam after a death: the next raid is a stash and its menus away, more than a proven screen may skip."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "killed_in_action", "context": {}})
+    assert machine.on_screen(confirmed("gameplay_hud", 30.0), {}).rejection is not None
+    kill = confirmed("kill_notification", 31.0)
+    assert not machine.over_refused_raid(kill) and machine.enter_for_overlay(kill, hud()) is None
+    assert machine.state == "killed_in_action"
