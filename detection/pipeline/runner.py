@@ -19,7 +19,7 @@ from detection.pipeline.run import PipelineConfig, Run
 from detection.pipeline.source import VideoDecodeError, VideoSource
 from detection.pipeline.text import TextReader
 from detection.pipeline.timings import StageTimings
-from detection.pipeline.types import Box, Event, Frame, Rejection, Uncertain
+from detection.pipeline.types import WHOLE_FRAME, Event, Frame, Rejection, Uncertain
 
 __all__ = [
     "CheckpointCallback", "Pipeline", "PipelineConfig", "PipelineResult", "ProgressCallback", "StageTimings",
@@ -76,7 +76,7 @@ class Pipeline:
             gate = (
                 # The whole frame joins the profile's regions: a screen change anywhere is a change.
                 RegionChangeGate(
-                    [*profile.regions.values(), Box(0.0, 0.0, 1.0, 1.0)],
+                    [*profile.regions.values(), WHOLE_FRAME],
                     threshold=thresholds.gate_change,
                     pixel_delta=thresholds.gate_pixel,
                 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.temporal import Confirmed
-from detection.pipeline.types import Box, Detection, Rejection
+from detection.pipeline.types import WHOLE_FRAME, Detection, Rejection
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class GameStateMachine(StateMachine):
         if stray is None or not self.over_refused_raid(confirmed):
             return None
         seen = screen if screen is not None and screen.label == stray.label else \
-            Detection(stray.label, confirmed.confidence, Box(0.0, 0.0, 1.0, 1.0))
+            Detection(stray.label, confirmed.confidence, WHOLE_FRAME)
         held = Confirmed(stray.label, stray.first_frame, stray.first_time, confirmed.confirm_frame,
                          confirmed.confirm_time, seen.confidence, seen)
         return self._follow(stray, held) or None

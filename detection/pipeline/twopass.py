@@ -23,11 +23,10 @@ from detection.pipeline.profile import GameProfile
 from detection.pipeline.proposal import Activity, Keyframe, Span, SpanRules, merge, spans_from, worth_reading
 from detection.pipeline.source import FileVideoSource, VideoSource
 from detection.pipeline.text import TextReader
-from detection.pipeline.types import Box, Detection, Frame
+from detection.pipeline.types import WHOLE_FRAME, Detection, Frame
 
 __all__ = ["Keyframe", "Proposal", "Span", "SpanSource", "merge", "propose", "spans_from"]
 
-WHOLE = Box(0.0, 0.0, 1.0, 1.0)
 # Share of a region's pixels that must differ for a keyframe to have moved (timers and blinking
 # cursors stay below it; another screen does not).
 MOVED_SHARE = 0.05
@@ -96,7 +95,7 @@ class KeyframeLooks:
         self.profile = profile
         self.fields = None if reader is None else FieldReader(profile, reader)
         thresholds = profile.thresholds
-        self.gate = RegionChangeGate([*profile.regions.values(), WHOLE], threshold=MOVED_SHARE,
+        self.gate = RegionChangeGate([*profile.regions.values(), WHOLE_FRAME], threshold=MOVED_SHARE,
                                      pixel_delta=thresholds.gate_pixel, max_reuse=1 << 30)
         self.worded = tuple(label for label in profile.screens if profile.keywords.get(label))
         self.keyframes: list[Keyframe] = []
@@ -137,7 +136,7 @@ class KeyframeLooks:
             source.close()
         if frame is None:
             return frozenset()
-        box = self.profile.regions.get(key.screen, WHOLE) if key.screen else WHOLE
+        box = self.profile.regions.get(key.screen, WHOLE_FRAME) if key.screen else WHOLE_FRAME
         self.word_reads += 1
         return frozenset(self.fields.classes_by_text(frame, Detection(key.screen or "", 0.0, box), among=self.worded))
 

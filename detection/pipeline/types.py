@@ -72,6 +72,10 @@ class Box:
         return [round(self.x0, 4), round(self.y0, 4), round(self.x1, 4), round(self.y1, 4)]
 
 
+# The whole frame: a region that is every pixel.
+WHOLE_FRAME = Box(0.0, 0.0, 1.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Detection:
     label: str
