@@ -58,3 +58,22 @@ def test_the_chosen_character_is_read_in_every_family(family: str) -> None:
         expected.append(chosen)
         read.append(highlighted_button(buttons, READER.read(buttons), ["PMC", "SCAV"]))
     assert read == expected
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_queue_is_found_by_its_words_in_the_spec_region_before_it_is_reached(family: str) -> None:
+    """The detector never saw the held-out queues (title beside the timer): the pre-raid probe reads the spec's
+    region of the queue's timer, and the title's or the estimate's words there name the queue."""
+    from detection.pipeline.probes import TextProbes
+    from detection.pipeline.profile import load_profile as load_pipeline_profile
+    from detection.pipeline.timings import StageTimings
+    from detection.pipeline.types import Frame
+
+    profile = load_pipeline_profile("demo")
+    found = 0
+    for seed in SEEDS:
+        image = shot(family, seed, "queue", {"elapsed": 14 + seed, "estimate": 263})
+        frame = Frame(cv2.resize(image, (640, 640 * image.shape[0] // image.shape[1])), 0, 10.0, full_image=lambda: image)
+        probes = TextProbes(profile, READER, StageTimings())
+        found += [d.label for d in probes.look(frame, machine_state="pre_raid", detections=[])] == ["queue_timer"]
+    assert found == len(SEEDS)
