@@ -47,7 +47,7 @@ class TextProbes:
         found: list[Detection] = []
         with self.timings.measure("ocr"):
             for probe in probes:
-                if probe.unless_seen and probe.unless_seen in seen:
+                if seen.intersection(probe.unless_seen):
                     continue
                 box = self.profile.region(probe.region)
                 image = crop(frame, box, pad=0.0)

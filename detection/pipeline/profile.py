@@ -48,7 +48,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Probe:
-    """In `state`, unless `unless_seen` was detected, read `region` for the keywords of `classes`; with a
+    """In `state`, unless one of `unless_seen` was detected, read `region` for the keywords of `classes`; with a
     `vocabulary`, a word of it in the region also names the (first) class: the map select's own words may
     sit anywhere, while its map name is where the spec puts the key element. With `min_line_aspect`, the
     words are recognised only when the text detector finds a line at least that many times as wide as it
@@ -57,7 +57,7 @@ class Probe:
     state: str
     region: str
     classes: tuple[str, ...]
-    unless_seen: str = ""
+    unless_seen: tuple[str, ...] = ()
     vocabulary: str = ""
     min_line_aspect: float = 0.0
 
@@ -212,7 +212,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
                 state=str(p["state"]),
                 region=str(p["region"]),
                 classes=tuple(str(c) for c in p["classes"]),
-                unless_seen=str(p.get("unless_seen") or ""),
+                unless_seen=_names(p.get("unless_seen")),
                 vocabulary=str(p.get("vocabulary") or ""),
                 min_line_aspect=float(p.get("min_line_aspect") or 0.0),
             )
@@ -230,3 +230,10 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
         events=events,
         **emitted,
     )
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """One class name or a list of them."""
+    if not value:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)

@@ -67,3 +67,13 @@ def test_the_kill_probe_recognises_words_only_where_the_detector_finds_a_wide_li
     assert [d.label for d in TextProbes(PROFILE, stash, StageTimings()).look(frame, machine_state="idle", detections=[])] \
         == ["stash_screen"]
     assert stash.asked == []  # a short title is read whole
+
+
+def test_the_queue_probe_waits_until_the_detector_sees_no_select() -> None:
+    frame = Frame(np.zeros((360, 640, 3), np.uint8), 0, 0.0)
+    select = Detection("character_select", 0.4, Box(0.1, 0.1, 0.9, 0.7))
+    reader = LineFirstReader(["SEARCHING FOR MATCH 00:14"])
+    assert TextProbes(PROFILE, reader, StageTimings()).look(frame, machine_state="pre_raid", detections=[select]) == []
+    assert reader.asked == []  # the selects' titles under the timer's region are not read every second
+    found = TextProbes(PROFILE, reader, StageTimings()).look(frame, machine_state="pre_raid", detections=[])
+    assert [d.label for d in found] == ["queue_timer"] and reader.asked == [6.0]

@@ -15,9 +15,10 @@ pytestmark = [pytest.mark.pure, pytest.mark.slow]
 
 def test_a_kill_early_in_a_raid_whose_menus_went_unseen_is_kept_with_its_raid(tmp_path: Path,
                                                                             synthetic_model: Path) -> None:
+    # The queue hidden behind a "be right back" scene: neither its key nor its words show (the pre-raid probe reads them).
     loop = (Script().add("stash_screen", 2).add("character_select", 2, chosen="PMC")
             .add("map_select", 2, lines=("SELECT LOCATION", "CUSTOMS"), tick=True)
-            .add("queue_timer", 2, key="").add("match_found", 1, key="").add("loading_screen", 1, key="")
+            .add("queue_timer", 2, key="", lines=("BE RIGHT BACK",)).add("match_found", 1, key="").add("loading_screen", 1, key="")
             .add("gameplay_hud", 1).add("gameplay_hud", 2.5, kill=("RAIDER", "AK-74M", True)).add("gameplay_hud", 4))
     pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
     with FileVideoSource(write_video(loop, tmp_path / "unseen-menus.mkv"), detection_fps=10) as source:
