@@ -1,5 +1,5 @@
-"""Checkboxes, switches and chosen buttons read from their pixels in every style family, the
-held-out ones included (their fonts and habits were never tuned on)."""
+"""Checkboxes, switches and chosen buttons read from their pixels, and the queue found by the words in its
+timer's region, in every style family, the held-out ones included (their fonts and habits were never tuned on)."""
 from __future__ import annotations
 
 import random
@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from detection.pipeline.controls import checkbox_ticked, highlighted_button
+from detection.pipeline.probes import TextProbes
+from detection.pipeline.profile import load_profile as load_pipeline_profile
 from detection.pipeline.text import RapidTextReader, TextLine, normalise
+from detection.pipeline.timings import StageTimings
+from detection.pipeline.types import Frame
 from detection.render.families import FAMILIES
 from detection.render.frames import menu_frame
 from detection.render.profile import load_profile
@@ -64,16 +68,11 @@ def test_the_chosen_character_is_read_in_every_family(family: str) -> None:
 def test_the_queue_is_found_by_its_words_in_the_spec_region_before_it_is_reached(family: str) -> None:
     """The detector never saw the held-out queues (title beside the timer): the pre-raid probe reads the spec's
     region of the queue's timer, and the title's or the estimate's words there name the queue."""
-    from detection.pipeline.probes import TextProbes
-    from detection.pipeline.profile import load_profile as load_pipeline_profile
-    from detection.pipeline.timings import StageTimings
-    from detection.pipeline.types import Frame
-
     profile = load_pipeline_profile("demo")
     found = 0
     for seed in SEEDS:
         image = shot(family, seed, "queue", {"elapsed": 14 + seed, "estimate": 263})
-        frame = Frame(cv2.resize(image, (640, 640 * image.shape[0] // image.shape[1])), 0, 10.0, full_image=lambda: image)
         probes = TextProbes(profile, READER, StageTimings())
-        found += [d.label for d in probes.look(frame, machine_state="pre_raid", detections=[])] == ["queue_timer"]
+        found += [d.label for d in probes.look(Frame(image, 0, 10.0), machine_state="pre_raid", detections=[])] \
+            == ["queue_timer"]
     assert found == len(SEEDS)
