@@ -116,21 +116,27 @@ def _no_spinning() -> Iterator[None]:
 
 
 class RapidTextReader(TextReader):
-    """PP-OCRv6 small det + rec on a crop; a crop that looks like one read before is not read again."""
+    """PP-OCRv6 small det + rec on a crop; a crop that looks like one read before is not read again.
+
+    One reader serves every thread of a process (`factory.reader_for`; the live worker runs two
+    sessions in threads), so its cache is only touched under its lock; the reads themselves are
+    serialised by the engine's own lock."""
 
     def __init__(self, *, max_side: int = 320, min_score: float = 0.5, threads: int = 0, cache_size: int = 256) -> None:
         self.max_side = max_side
         self.min_score = min_score
         self.threads = threads
         self.cache_size = cache_size
-        self._cache: OrderedDict[int, tuple[tuple[int, ...], np.ndarray, list[TextLine]]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[tuple[float, ...], np.ndarray, list[TextLine]]] = OrderedDict()
         self._next_key = 0
         self.calls = 0
         self.cache_hits = 0
         self.lines_passed_over = 0  # crops `read_if_line` found no line in worth recognising
+        self._cache_lock = threading.Lock()
 
     def forget(self) -> None:
-        self._cache.clear()
+        with self._cache_lock:
+            self._cache.clear()
 
     def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
         return self._read(image, max_side=max_side, min_aspect=0.0)
@@ -144,11 +150,9 @@ class RapidTextReader(TextReader):
         thumb = thumbnail(image)
         # A crop passed over for want of a wide line is cached apart: a plain read of it may find short lines.
         shape = (*image.shape, min_aspect)
-        for key, (seen_shape, seen, known) in reversed(self._cache.items()):
-            if seen_shape == shape and float((np.abs(seen - thumb) > 40).mean()) < 0.002:
-                self._cache.move_to_end(key)
-                self.cache_hits += 1
-                return known
+        known = self._cached(shape, thumb)
+        if known is not None:
+            return known
         height, width = image.shape[:2]
         # A wide strip (a header bar) shrunk to `max_side` would leave its letters a few pixels
         # tall: such crops get a proportionally longer side (one engine per 320-px step).
@@ -169,11 +173,21 @@ class RapidTextReader(TextReader):
             lines = reading_order(lines)
         else:
             self.lines_passed_over += 1
-        self._cache[self._next_key] = (shape, thumb, lines)
-        self._next_key += 1
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[self._next_key] = (shape, thumb, lines)
+            self._next_key += 1
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return lines
+
+    def _cached(self, shape: tuple[float, ...], thumb: np.ndarray) -> list[TextLine] | None:
+        with self._cache_lock:
+            for key, (seen_shape, seen, known) in reversed(self._cache.items()):
+                if seen_shape == shape and float((np.abs(seen - thumb) > 40).mean()) < 0.002:
+                    self._cache.move_to_end(key)
+                    self.cache_hits += 1
+                    return known
+        return None
 
 
 def _has_line(quads: Any, min_aspect: float) -> bool:

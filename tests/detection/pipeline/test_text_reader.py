@@ -37,3 +37,43 @@ def test_a_scene_without_a_wide_line_is_passed_over_and_not_mistaken_for_a_plain
     reader.read(scene)  # the cache keeps the two kinds of read apart
     assert reader.calls == 1
     assert reader.read_if_line(scene, min_aspect=2.5) == [] and reader.cache_hits == 1
+
+
+def test_threads_sharing_one_reader_never_trip_over_its_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process shares one reader (the live worker runs sessions in threads): reads that fill and
+    evict its cache at once, each thread's crops read back as themselves."""
+    import sys
+    import threading
+    from types import SimpleNamespace
+
+    from detection.pipeline import text
+
+    def fake_engine(engine: object, image: np.ndarray, side: int, *, recognise: bool = True) -> SimpleNamespace:
+        return SimpleNamespace(boxes=[[(0, 0), (9, 0), (9, 3), (0, 3)]], txts=[f"SHADE{int(image[0, 0, 0])}"], scores=[1.0])
+
+    monkeypatch.setattr(text, "_engine", lambda min_score, threads: None)
+    monkeypatch.setattr(text, "_run_engine", fake_engine)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads change hands mid-lookup, as they may under load
+    reader = RapidTextReader(cache_size=2)
+    failures: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(300):
+                shade = (offset + i) % 6 * 45  # shades the cache tells apart, more of them than it holds
+                lines = reader.read(np.full((40, 60, 3), shade, np.uint8))
+                assert [line.text for line in lines] == [f"SHADE{shade}"]
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert failures == []
+    assert reader.calls + reader.cache_hits == 1200
