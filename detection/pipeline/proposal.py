@@ -3,8 +3,7 @@ between them, the spans of video the full pass must decode.
 
 Two cues, neither of which needs the detector to be sure of a look:
 
-- **Is this keyframe's screen the one before's?** Two sure detections decide it, as does a sure
-  and an unsure one of the same screen. Otherwise a
+- **Is this keyframe's screen the one before's?** Two sure detections decide it. Otherwise a
   keyframe whose spec regions did not move is the same screen; one that moved is compared with
   its neighbour by the screens whose words it shows (`Keyframe.words`); a keyframe whose words
   could not be read either counts as a change (decoding too much costs time, too little costs
@@ -16,6 +15,8 @@ Two cues, neither of which needs the detector to be sure of a look:
   (`Activity.bursts`). The full pass decodes a short span at each burst of a gap that changed
   screens or lies inside a raid; a gap with more bursts than `max_bursts` (a restless scene, where
   the cue says nothing) is decoded whole, as is every such gap when packet sizes are unknown.
+  A gap from the raid to a keyframe that names nothing is decoded whole too: a cut to black or a
+  frozen picture costs no bits, and the raid ends where it was last seen (`raid_may_end_unseen`).
 """
 from __future__ import annotations
 
@@ -134,14 +135,29 @@ def worth_reading(before: Keyframe, after: Keyframe, activity: Activity | None, 
 
 
 def _told_by_detector(before: Keyframe, after: Keyframe) -> bool:
-    """Two sure detections, or one sure and the other unsure of the same screen, settle it."""
-    return (before.sure and after.sure) or (before.screen == after.screen and (before.sure or after.sure))
+    """Only two sure detections settle it. An unsure one that names its sure neighbour's screen
+    does not: on a look the model never saw, a post-raid summary scored 0.40 as the stash that
+    followed it, and the change between them went undecoded."""
+    return before.sure and after.sure
+
+
+def _named_screens(key: Keyframe) -> set[str]:
+    return set(key.words or ()) | ({key.screen} if key.screen else set())
+
+
+def raid_may_end_unseen(before: Keyframe, after: Keyframe, profile: GameProfile) -> bool:
+    """`before` shows the raid and `after` nothing anyone could name: a cut to black, a frozen
+    picture or a "be right back" scene hid the raid's end somewhere between them, with no burst to
+    find it by. Decoding the gap whole sees the raid until its last frame (a glance at `before`
+    alone ended it up to a keyframe gap early)."""
+    return (any(profile.screens.get(screen) == profile.raid_active_state for screen in _named_screens(before))
+            and not _named_screens(after))
 
 
 def maybe_in_raid(key: Keyframe, profile: GameProfile) -> bool:
     """The keyframe shows the raid, or nothing the detector or the words could name (a raid scene
     in a look the model never saw must still have its gaps searched for notifications)."""
-    screens = set(key.words or ()) | ({key.screen} if key.screen else set())
+    screens = _named_screens(key)
     return not screens or any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
 
 
@@ -163,7 +179,9 @@ def spans_from(
         if after.overlay:
             # It appeared at most `longest_overlay` before, and after the keyframe before.
             raw.append(Span(max(before.time, after.time - rules.longest_overlay), after.time + rules.settle))
-        if changed or (sparse and (maybe_in_raid(before, profile) or maybe_in_raid(after, profile))):
+        if raid_may_end_unseen(before, after, profile):
+            raw.append(Span(before.time, after.time + rules.settle))
+        elif changed or (sparse and (maybe_in_raid(before, profile) or maybe_in_raid(after, profile))):
             raw += _around_bursts(before.time, after.time, activity, rules)
     last = keyframes[-1]
     if sparse and maybe_in_raid(last, profile):

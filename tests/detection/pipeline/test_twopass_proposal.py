@@ -60,8 +60,20 @@ def test_unreadable_words_on_a_moved_unsure_keyframe_count_as_a_change() -> None
     assert not same_screen(sure, Keyframe(8.0, "match_found", False, sure=False, words=frozenset()))
     unsure = Keyframe(0.0, "queue_timer", False, sure=False, words=frozenset())
     assert not same_screen(unsure, Keyframe(8.0, "queue_timer", False, sure=False, words=frozenset()))
-    # One sure detection of the same screen settles it without words.
-    assert same_screen(sure, Keyframe(8.0, "queue_timer", False, sure=False))
+
+
+def test_an_unsure_keyframe_naming_its_sure_neighbours_screen_is_not_taken_at_its_word() -> None:
+    # A held-out post-raid summary scored 0.40 as a stash; the stash itself, next, scored 0.63.
+    summary = Keyframe(224.0, "stash_screen", False, sure=False)
+    stash = Keyframe(232.0, "stash_screen", False)
+    assert not same_screen(summary, stash)
+    spans = spans_from([summary, stash], profile=PROFILE, duration=240.0,
+                       activity=packets(240.0, keyframes_every=8.0, bursts={229.3: 15_000}), rules=RULES)
+    assert spans[1:] == [Span(228.8, 230.3), Span(232.0, 233.0)]  # the cut by its burst, and the keyframe
+    # Its words, or regions that did not move, still tell it is the same screen.
+    assert same_screen(Keyframe(224.0, "stash_screen", False, sure=False, words=frozenset({"stash_screen"})),
+                       Keyframe(232.0, "stash_screen", False, words=frozenset({"stash_screen"})))
+    assert same_screen(summary, Keyframe(232.0, "stash_screen", False, moved=False))
 
 
 def test_a_kill_between_sparse_keyframes_is_caught_by_its_burst() -> None:
@@ -88,6 +100,18 @@ def test_each_raid_keyframe_is_glanced_at_so_the_raid_is_seen_to_go_on() -> None
     activity = packets(32.0, keyframes_every=8.0)
     spans = spans_from(keys, profile=PROFILE, duration=32.0, activity=activity, rules=SpanRules(settle=1.0, glance=0.2))
     assert spans == [Span(0.0, 1.0), Span(8.0, 8.2), Span(16.0, 16.2), Span(24.0, 25.0)]
+
+
+def test_a_raid_cut_to_a_screen_nothing_names_is_decoded_whole_to_see_where_the_raid_ends() -> None:
+    # The raid's end screens are hidden behind a frozen frame from 10.1 s on: no burst marks the cut,
+    # and the keyframe at 16 s shows nothing the detector or the words name.
+    keys = raid_keyframes(0.0, 8.0, 16.0, k16=Keyframe(16.0, None, False, sure=False, words=frozenset()))
+    activity = packets(24.0, keyframes_every=8.0)
+    spans = spans_from(keys, profile=PROFILE, duration=24.0, activity=activity, rules=RULES)
+    assert Span(8.0, 17.0) in spans
+    # A raid scene the model cannot name at all pays nothing more: its keyframes name nothing on either side.
+    unnamed = [Keyframe(t, None, False, sure=False, moved=False) for t in (0.0, 8.0, 16.0)]
+    assert spans_from(unnamed, profile=PROFILE, duration=24.0, activity=activity, rules=RULES) == [Span(0.0, 1.0)]
 
 
 def test_a_restless_raid_gap_is_decoded_whole() -> None:
