@@ -1,8 +1,10 @@
 """One run of the pipeline over frames that are pushed in: a file (`Pipeline.run` pulls them from
 a `VideoSource`) or a live stream (its loop feeds what it captures).
 
-Each batch: change gate → detector on the frames that changed → text probes → temporal filters →
-screen verification → state machine → OCR of the boxes that carry data → events.
+Each batch: change gate → detector on the frames that changed (`detect`), then text probes →
+temporal filters → screen verification → state machine → OCR of the boxes that carry data → events
+(`take`). The two halves share nothing but what `detect` returns, so a file run detects the next
+batch while this one is read (`Pipeline.run`); `feed` does both in turn.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from detection.pipeline.calibration import IDENTITY, Calibration
 from detection.pipeline.checkpoint import Checkpoint, ScreenWatch
 from detection.pipeline.detector import Detector
 from detection.pipeline.fields import FieldReader, Reading
-from detection.pipeline.gate import Gate
+from detection.pipeline.gate import Gate, GateState
 from detection.pipeline.probes import TextProbes
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.readings import Pending, Readings
@@ -46,11 +48,26 @@ class PipelineConfig:
     uncertain_spacing: float = 10.0
 
 
+@dataclass(frozen=True)
+class Detected:
+    """A batch as the gate and the detector saw it: each frame's detections (a frame the gate passed
+    over keeps the last frame's the model looked at), whether the model looked at it, and the gate's
+    state after the batch (a checkpoint taken after the batch holds that, whatever batch the gate
+    has looked at since)."""
+
+    frames: Sequence[Frame]
+    detections: list[list[Detection]]
+    looked: list[bool]
+    gate: GateState
+
+
 class Run:
     """The mutable state of one run; a `Pipeline` (its models, gate, profile) serves one run at a time.
 
-    `feed` batches of frames in video order, `take_new_events` as they are made, `due_checkpoint`
-    after a batch, `finish` at the end. Resumed from a checkpoint, it makes what the unbroken run
+    `feed` batches of frames in video order (or `detect` each and `take` what it returns, in the
+    same order: `detect` touches only the gate and the detector, so it may run a batch ahead in
+    another thread), `take_new_events` as they are made, `due_checkpoint` after a batch, `finish`
+    at the end. Resumed from a checkpoint, it makes what the unbroken run
     would have made after that point, exactly.
     """
 
@@ -73,7 +90,9 @@ class Run:
         self.readings = Readings(fields, self.timings, retries=config.read_retries)
         self.assembler = EventAssembler(profile, fields, recent=start.recent, calibration=calibration)
         gate.restore(start.gate)
-        self._detections = list(start.detections)
+        self._gate_state = start.gate
+        self._detections = list(start.detections)  # in effect at the last frame taken
+        self._detected = list(start.detections)  # in effect at the last frame detected
         self._screen_now: Detection | None = None  # the screen of the frame being handled
         self.watch = start.watch
         self.last_time = start.video_time
@@ -97,21 +116,33 @@ class Run:
         return video_time if every <= 0 else (math.floor(video_time / every) + 1) * every
 
     def feed(self, batch: Sequence[Frame]) -> None:
+        self.take(self.detect(batch))
+
+    def detect(self, batch: Sequence[Frame]) -> Detected:
         with self.timings.measure("gate"):
             changed = [self.gate.changed(frame) for frame in batch]
         with self.timings.measure("inference"):
             fresh = iter(self.detector.detect([f.image for f, c in zip(batch, changed) if c]))
         self.timings.inferences += sum(changed)
-        for frame, was_changed in zip(batch, changed):
+        detections = []
+        for was_changed in changed:
             if was_changed:
-                self._detections = next(fresh)
-                self._keep_if_uncertain(frame, self._detections)
+                self._detected = next(fresh)
+            detections.append(self._detected)
+        return Detected(batch, detections, changed, self.gate.state())
+
+    def take(self, detected: Detected) -> None:
+        for frame, detections, looked in zip(detected.frames, detected.detections, detected.looked):
+            self._detections = detections
+            if looked:
+                self._keep_if_uncertain(frame, detections)
             self.timings.frames += 1
             if frame.video_time - self.last_time > self._longest_gap:
                 self.screens.interrupt()
                 self.overlays.interrupt()
             self.last_time = frame.video_time
-            self._frame(frame, self._detections)
+            self._frame(frame, detections)
+        self._gate_state = detected.gate
         # At a point fixed by the video alone (the first quiet batch end past each epoch), so that an
         # unbroken run and one resumed there flush together.
         self._at_epoch = self.last_time >= self._next_epoch and self.quiet()
@@ -268,7 +299,7 @@ class Run:
             screen=self.screens.current,
             next_track=self.overlays.next_track,
             detections=tuple(self._detections),
-            gate=self.gate.state(),
+            gate=self._gate_state,
             probes=self.probes.state,
             recent=tuple(self.assembler.recent),
             watch=self.watch,
