@@ -145,20 +145,23 @@ def _named_screens(key: Keyframe) -> set[str]:
     return set(key.words or ()) | ({key.screen} if key.screen else set())
 
 
+def _shows_raid(screens: set[str], profile: GameProfile) -> bool:
+    return any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
+
+
 def raid_may_end_unseen(before: Keyframe, after: Keyframe, profile: GameProfile) -> bool:
     """`before` shows the raid and `after` nothing anyone could name: a cut to black, a frozen
     picture or a "be right back" scene hid the raid's end somewhere between them, with no burst to
     find it by. Decoding the gap whole sees the raid until its last frame (a glance at `before`
     alone ended it up to a keyframe gap early)."""
-    return (any(profile.screens.get(screen) == profile.raid_active_state for screen in _named_screens(before))
-            and not _named_screens(after))
+    return _shows_raid(_named_screens(before), profile) and not _named_screens(after)
 
 
 def maybe_in_raid(key: Keyframe, profile: GameProfile) -> bool:
     """The keyframe shows the raid, or nothing the detector or the words could name (a raid scene
     in a look the model never saw must still have its gaps searched for notifications)."""
     screens = _named_screens(key)
-    return not screens or any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
+    return not screens or _shows_raid(screens, profile)
 
 
 def spans_from(

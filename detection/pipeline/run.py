@@ -91,7 +91,7 @@ class Run:
         self.assembler = EventAssembler(profile, fields, recent=start.recent, calibration=calibration)
         gate.restore(start.gate)
         self._gate_state = start.gate
-        self._detections = list(start.detections)  # in effect at the last frame taken
+        self._detections = list(start.detections)  # in effect at the last frame taken (for a checkpoint)
         self._detected = list(start.detections)  # in effect at the last frame detected
         self._screen_now: Detection | None = None  # the screen of the frame being handled
         self.watch = start.watch
@@ -133,7 +133,6 @@ class Run:
 
     def take(self, detected: Detected) -> None:
         for frame, detections, looked in zip(detected.frames, detected.detections, detected.looked):
-            self._detections = detections
             if looked:
                 self._keep_if_uncertain(frame, detections)
             self.timings.frames += 1
@@ -142,7 +141,7 @@ class Run:
                 self.overlays.interrupt()
             self.last_time = frame.video_time
             self._frame(frame, detections)
-        self._gate_state = detected.gate
+        self._detections, self._gate_state = detected.detections[-1], detected.gate
         # At a point fixed by the video alone (the first quiet batch end past each epoch), so that an
         # unbroken run and one resumed there flush together.
         self._at_epoch = self.last_time >= self._next_epoch and self.quiet()

@@ -1,10 +1,15 @@
 """The PP-OCR reader on drawn crops: a probe's read recognises only crops whose detector finds a wide line."""
 from __future__ import annotations
 
+import sys
+import threading
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
 
+from detection.pipeline import text
 from detection.pipeline.text import RapidTextReader
 
 pytestmark = pytest.mark.pure
@@ -42,12 +47,6 @@ def test_a_scene_without_a_wide_line_is_passed_over_and_not_mistaken_for_a_plain
 def test_threads_sharing_one_reader_never_trip_over_its_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """The process shares one reader (the live worker runs sessions in threads): reads that fill and
     evict its cache at once, each thread's crops read back as themselves."""
-    import sys
-    import threading
-    from types import SimpleNamespace
-
-    from detection.pipeline import text
-
     def fake_engine(engine: object, image: np.ndarray, side: int, *, recognise: bool = True) -> SimpleNamespace:
         return SimpleNamespace(boxes=[[(0, 0), (9, 0), (9, 3), (0, 3)]], txts=[f"SHADE{int(image[0, 0, 0])}"], scores=[1.0])
 
