@@ -9,7 +9,9 @@ how the HUD is arranged inside its strip. `random_style` draws one look from a f
 Held-out families exist only to measure detection on footage unlike anything the model
 was trained on: `make_dataset` draws from `TRAINING_FAMILIES` alone, and no training
 family may use a held-out family's fonts (fonts of held-out families live under
-`detection/fonts/heldout/`). Each tuple below is the set a style picks from; a
+`detection/fonts/heldout/`). A held-out family is held out whole: its fonts, and the
+way it combines its habits. A habit alone is not: the spec leaves every habit free, so
+a game may show any of them, and the `mixed` training family draws them all. Each tuple below is the set a style picks from; a
 one-element tuple costs no random draw, so the "classic" look renders exactly as it did
 before families existed.
 """
@@ -50,14 +52,22 @@ CLASSIC = Family(
     body_fonts=CLASSIC_FONTS, palettes=("vivid",), title_places=("above",), stash_aligns=("left",),
     checkboxes=("tick",), highlights=("fill",), backdrops=("plain",), huds=("split",),
 )
-# Training, widened: the classic fonts with more of the freedom the spec leaves. The habits only
-# held-out families show (titles beside or apart from their key element, a right-aligned STASH
-# header, toggles, brightness highlights, the stacked HUD) stay out, so they remain unseen.
+# Training, widened: the classic fonts with more of the freedom the spec leaves, none of the habits
+# first drawn for the held-out families (titles beside or apart from their key element, a
+# right-aligned STASH header, toggles, brightness highlights, the stacked HUD; `mixed` draws those).
 VARIED = Family(
     name="varied", held_out=False, title_fonts=CLASSIC.title_fonts, body_fonts=CLASSIC_FONTS,
     palettes=("vivid", "muted"), title_places=("above", "below"), stash_aligns=("left", "centre"),
     checkboxes=("tick", "cross", "fill"), highlights=("fill", "outline"), backdrops=("plain", "busy"),
     huds=("split", "bars"),
+)
+# Training, widest: the classic fonts with every habit the spec leaves free, the held-out families'
+# included, each drawn independently of the others (no held-out family's combination of them).
+MIXED = Family(
+    name="mixed", held_out=False, title_fonts=CLASSIC.title_fonts, body_fonts=CLASSIC_FONTS,
+    palettes=("vivid", "muted"), title_places=("above", "below", "beside", "apart"),
+    stash_aligns=("left", "centre", "right"), checkboxes=("tick", "cross", "fill", "toggle"),
+    highlights=("fill", "outline", "bright"), backdrops=("plain", "busy"), huds=("split", "bars", "stacked"),
 )
 # Held out: humanist and condensed sans faces, grey-green muted colours, busy backgrounds.
 MUTED = Family(
@@ -82,7 +92,7 @@ SERIF = Family(
     huds=("stacked", "bars"),
 )
 
-FAMILIES: dict[str, Family] = {family.name: family for family in (CLASSIC, VARIED, MUTED, SERIF)}
+FAMILIES: dict[str, Family] = {family.name: family for family in (CLASSIC, VARIED, MIXED, MUTED, SERIF)}
 TRAINING_FAMILIES: tuple[Family, ...] = tuple(f for f in FAMILIES.values() if not f.held_out)
 HELD_OUT_FAMILIES: tuple[Family, ...] = tuple(f for f in FAMILIES.values() if f.held_out)
 DEFAULT_FAMILY = CLASSIC.name
