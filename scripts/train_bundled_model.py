@@ -15,6 +15,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 FONT = Path(__file__).resolve().parent.parent / "detection" / "fonts" / "NotoSans-Regular.ttf"
 
@@ -32,12 +36,83 @@ def offline_environment() -> None:
     )
 
 
-def checkpoint_from_onnx(onnx_path: Path, target: Path) -> Path:
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def training_images(data_yaml: Path, count: int) -> list[Path]:
+    """Up to `count` images of the train split a YOLO data.yaml names, spread over the whole split."""
+    import yaml
+
+    meta = yaml.safe_load(data_yaml.read_text())
+    root = Path(meta.get("path") or data_yaml.parent)
+    images = sorted(p for p in (root / meta["train"]).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    step = max(1, len(images) // count)
+    return images[::step][:count]
+
+
+def letterboxed(path: Path, size: int) -> torch.Tensor:
+    """An image as the detector is fed: RGB 0..1, scaled to fit `size`, centred on grey 114."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        rgb = opened.convert("RGB")
+    scale = size / max(rgb.size)
+    scaled = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))))
+    canvas = Image.new("RGB", (size, size), (114, 114, 114))
+    canvas.paste(scaled, ((size - scaled.width) // 2, (size - scaled.height) // 2))
+    return torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).permute(2, 0, 1)
+
+
+def calibrate_batch_norms(model: torch.nn.Module, images: list[Path], size: int) -> None:
+    """Gives each pass-through batch norm the statistics its input really has, outputs unchanged.
+
+    A norm that passes everything through (scale 1, mean 0, variance 1 - eps) reproduces the export
+    in eval mode only: training normalises by the batch's own statistics, so the first steps of a
+    fine-tune would see activations nothing like the trained model's and undo what it knew. With
+    the input's mean m and variance v per channel, scale sqrt(v + eps) and bias (m + b) keep
+    eval mode's output (z - m) / sqrt(v + eps) * sqrt(v + eps) + m + b = z + b exactly, and
+    training mode now normalises to nearly the same thing.
+    """
+    import torch
+
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    sums: dict[int, list[torch.Tensor]] = {}
+
+    def record(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], _: torch.Tensor) -> None:
+        z = inputs[0].double()
+        moments = [z.mean(dim=(0, 2, 3)), (z * z).mean(dim=(0, 2, 3))]
+        totals = sums.setdefault(id(module), [torch.zeros_like(moments[0]), torch.zeros_like(moments[1])])
+        totals[0] += moments[0]
+        totals[1] += moments[1]
+
+    hooks = [norm.register_forward_hook(record) for norm in norms]
+    model.eval()
+    batches = [images[i:i + 16] for i in range(0, len(images), 16)]
+    with torch.no_grad():
+        for batch in batches:
+            model(torch.stack([letterboxed(path, size) for path in batch]))
+    for hook in hooks:
+        hook.remove()
+    for norm in norms:
+        first, second = (t / len(batches) for t in sums[id(norm)])
+        variance = (second - first * first).clamp_min(1e-6)
+        with torch.no_grad():
+            norm.bias.copy_((first + norm.bias.double()).float())
+            norm.weight.copy_((variance + norm.eps).sqrt().float())
+            norm.running_mean.copy_(first.float())
+            norm.running_var.copy_(variance.float())
+
+
+def checkpoint_from_onnx(onnx_path: Path, target: Path, data_yaml: Path | None = None, imgsz: int = 320) -> Path:
     """A trainable YOLO11n checkpoint holding an exported model's weights, with the same outputs.
 
     Export fuses each batch norm into its convolution (the ONNX keeps `X.conv.weight` and a
     `X.conv.bias`); here the weight goes back to the convolution and the bias into a batch
-    norm that passes everything else through (scale 1, mean 0, variance 1 - eps).
+    norm that passes everything else through (scale 1, mean 0, variance 1 - eps). Given the
+    dataset it will be trained on, each norm then takes the statistics its input has on the
+    train images (`calibrate_batch_norms`), so training starts from what the model knew.
     """
     import ast
 
@@ -67,9 +142,13 @@ def checkpoint_from_onnx(onnx_path: Path, target: Path) -> Path:
     if unset:
         raise ValueError(f"{onnx_path}: not a YOLO11n export, no weights for {unset[:3]}")
     model.load_state_dict(state)
+    if data_yaml is not None:
+        images = training_images(data_yaml, 128)
+        if images:
+            calibrate_batch_norms(model, images, imgsz)
     model.names = names
     target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model, "train_args": {"imgsz": 320}, "epoch": -1, "date": None, "version": "8.4.190"}, target)
+    torch.save({"model": model, "train_args": {"imgsz": imgsz}, "epoch": -1, "date": None, "version": "8.4.190"}, target)
     return target
 
 
@@ -101,7 +180,7 @@ def main() -> None:
 
     out = Path(args.out).resolve()
     if args.init_onnx:
-        args.init = str(checkpoint_from_onnx(Path(args.init_onnx), out / "init_from_onnx.pt"))
+        args.init = str(checkpoint_from_onnx(Path(args.init_onnx), out / "init_from_onnx.pt", Path(args.data), args.imgsz))
     # Architecture only unless --init: trained from scratch, never from downloaded weights.
     model = YOLO(args.init or "yolo11n.yaml")
     model.train(

@@ -154,7 +154,7 @@ def main() -> int:
     data = args.data.resolve()
     init = args.init
     if args.init_onnx:
-        init = checkpoint_from_onnx(args.init_onnx, out / "init_from_onnx.pt")
+        init = checkpoint_from_onnx(args.init_onnx, out / "init_from_onnx.pt", data, args.imgsz)
     # Architecture only unless told where to start: never downloaded weights.
     model = YOLO(str(init) if init else "yolo11n.yaml")
     add_callbacks(model, stream, args.stop_file)

@@ -126,3 +126,42 @@ def test_the_real_worker_stops_when_its_stop_file_appears(venv, labelled_recordi
     assert not (tmp_path / "run" / "summary.json").exists()
     assert not list((tmp_path / "run").rglob("*.onnx"))
 
+
+
+def test_weights_read_back_from_an_onnx_train_as_they_infer(venv, rendered_frames, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A fine-tune from the active model starts from what it knew: in eval mode the rebuilt checkpoint scores as its
+    ONNX does, and in training mode (batch statistics) its batch norms, calibrated on the train images, keep each
+    image's best score per class near the ONNX's, where pass-through norms (unit scale, zero mean) stray."""
+    script = (
+        "import copy, json, sys\n"
+        "from pathlib import Path\n"
+        "import numpy as np, onnxruntime, torch\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from train_bundled_model import checkpoint_from_onnx, letterboxed, training_images\n"
+        "onnx_path, data, out = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])\n"
+        "images = torch.stack([letterboxed(p, 320) for p in training_images(data, 16)])\n"
+        "reference = onnxruntime.InferenceSession(str(onnx_path)).run(None, {'images': images.numpy()})[0]\n"
+        "def best_scores(path, batch_statistics):\n"
+        "    model = copy.deepcopy(torch.load(path, weights_only=False)['model']).float().eval()\n"
+        "    for module in model.modules():\n"
+        "        if batch_statistics and isinstance(module, torch.nn.BatchNorm2d):\n"
+        "            module.train()\n"
+        "    with torch.no_grad():\n"
+        "        result = model(images)\n"
+        "    return (result[0] if isinstance(result, (list, tuple)) else result)[:, 4:].numpy().max(axis=2)\n"
+        "best = reference[:, 4:].max(axis=2)\n"
+        "gaps = {}\n"
+        "for name, given in (('pass_through', None), ('calibrated', data)):\n"
+        "    path = checkpoint_from_onnx(onnx_path, out / f'{name}.pt', given)\n"
+        "    for mode in (False, True):\n"
+        "        gaps[f'{name}_{\"batch\" if mode else \"eval\"}'] = float(np.abs(best_scores(path, mode) - best).mean())\n"
+        "print(json.dumps(gaps))\n"
+    )
+    onnx = Path(django_settings.BASE_DIR) / "detection" / "bundled" / "demo_yolo11n.onnx"
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(tmp_path / "ultralytics")}
+    done = subprocess.run([str(venv), "-c", script, str(WORKER.parent), str(onnx), str(rendered_frames / "data.yaml"),
+                           str(tmp_path)], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    gaps = json.loads(done.stdout.strip().splitlines()[-1])
+    assert gaps["pass_through_eval"] < 1e-4 and gaps["calibrated_eval"] < 1e-4, gaps
+    assert gaps["calibrated_batch"] < gaps["pass_through_batch"] / 2, gaps
