@@ -9,9 +9,9 @@ how the HUD is arranged inside its strip. `random_style` draws one look from a f
 Held-out families exist only to measure detection on footage unlike anything the model
 was trained on: `make_dataset` draws from `TRAINING_FAMILIES` alone, and no training
 family may use a held-out family's fonts (fonts of held-out families live under
-`detection/fonts/heldout/`). A held-out family is held out whole: its fonts, and the
-way it combines its habits. A habit alone is not: the spec leaves every habit free, so
-a game may show any of them, and the `mixed` training family draws them all. Each tuple below is the set a style picks from; a
+`detection/fonts/heldout/`). A held-out family is held out as a look: its fonts with its
+habits. A habit alone is not: the spec leaves every habit free, so a game may show any
+of them, and the `mixed` training family draws them all in the training fonts. Each tuple below is the set a style picks from; a
 one-element tuple costs no random draw, so the "classic" look renders exactly as it did
 before families existed.
 """
@@ -61,8 +61,8 @@ VARIED = Family(
     checkboxes=("tick", "cross", "fill"), highlights=("fill", "outline"), backdrops=("plain", "busy"),
     huds=("split", "bars"),
 )
-# Training, widest: the classic fonts with every habit the spec leaves free, the held-out families'
-# included, each drawn independently of the others (no held-out family's combination of them).
+# Training, widest: every habit the spec leaves free, the held-out families' included, each drawn
+# on its own, in the classic fonts: a held-out family's look (its fonts with its habits) is never drawn.
 MIXED = Family(
     name="mixed", held_out=False, title_fonts=CLASSIC.title_fonts, body_fonts=CLASSIC_FONTS,
     palettes=("vivid", "muted"), title_places=("above", "below", "beside", "apart"),
