@@ -75,16 +75,43 @@ def _engine(min_score: float, threads: int) -> Any:
         return _ENGINES[key]
 
 
-def _run_engine(engine: Any, image: np.ndarray, max_side: int, *, recognise: bool = True) -> Any:
-    """One read with the detection model's longest side limited to `max_side` (rapidocr builds
-    its pre-processing from the detector's `limit_side_len` on every call); without `recognise`,
-    the text detector alone (its boxes)."""
+def _limit_detector(engine: Any, max_side: int) -> None:
+    """rapidocr builds its pre-processing from the detector's `limit_side_len` on every call."""
+    if engine.text_det is None:  # loaded on the first call, from the config
+        engine.cfg.Det.limit_side_len = max_side
+    else:
+        engine.text_det.limit_side_len = max_side
+
+
+def _run_engine(engine: Any, image: np.ndarray, max_side: int, *, min_aspect: float = 0.0) -> Any:
+    """One read with the detection model's longest side limited to `max_side`. With `min_aspect`,
+    the lines are recognised only when the detector finds one at least that long for its
+    thickness (None otherwise): rapidocr's own steps (`RapidOCR.run_ocr_steps`, no angle
+    classifier), with that check between detection and recognition, so the detector runs once."""
+    from rapidocr.ch_ppocr_cls import TextClsOutput
+    from rapidocr.ch_ppocr_det import TextDetOutput
+    from rapidocr.main import RapidOCRError
+    from rapidocr.utils.process_img import map_boxes_to_original
+
     with _CALL_LOCK:
-        if engine.text_det is None:  # loaded on the first call, from the config
-            engine.cfg.Det.limit_side_len = max_side
-        else:
-            engine.text_det.limit_side_len = max_side
-        return engine(image, use_rec=recognise)
+        _limit_detector(engine, max_side)
+        if min_aspect <= 0:
+            return engine(image, use_rec=True)
+        engine.update_params(use_det=True, use_rec=True)
+        original = engine.load_img(image)
+        scaled, record = engine.preprocess_img(original)
+        try:
+            crops, detected = engine.detect_and_crop(scaled, record)
+        except RapidOCRError:  # no text at all
+            return None
+        boxes = map_boxes_to_original(detected.boxes.copy(), record, *original.shape[:2])
+        if not _has_line(boxes, min_aspect):
+            return None
+        try:
+            recognised = engine.recognize_txt(crops)
+        except RapidOCRError:
+            return TextDetOutput()
+        return engine.build_final_output(original, detected, TextClsOutput(), recognised, crops, record)
 
 
 @contextmanager
@@ -160,12 +187,11 @@ class RapidTextReader(TextReader):
         limit = max_side or self.max_side
         side = limit if aspect <= 4 else min(1600, -(-int(limit * aspect / 4) // 320) * 320)
         padded, top = padded_for_detector(image, side)
-        engine = _engine(self.min_score, self.threads)
+        result = _run_engine(_engine(self.min_score, self.threads), padded, side, min_aspect=min_aspect)
         lines: list[TextLine] = []
-        if min_aspect <= 0 or _has_line(_run_engine(engine, padded, side, recognise=False).boxes, min_aspect):
+        if result is not None:
             self.calls += 1
-            result = _run_engine(engine, padded, side)
-            if result.txts:
+            if getattr(result, "txts", None):
                 for text, score, quad in zip(result.txts, result.scores, result.boxes):
                     xs, ys = [p[0] for p in quad], [p[1] - top for p in quad]
                     lines.append(TextLine(str(text), float(score),

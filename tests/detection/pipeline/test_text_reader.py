@@ -33,6 +33,24 @@ def test_a_wide_line_is_recognised_as_a_plain_read_would() -> None:
     assert reader.lines_passed_over == 0
 
 
+def test_a_crop_with_a_wide_line_is_detected_once_not_once_to_look_and_again_to_read() -> None:
+    reader = RapidTextReader(cache_size=0)
+    image = notification("ELIMINATED")
+    reader.read(image)  # loads the engine
+    detector = text._engine(reader.min_score, reader.threads).text_det
+    runs = []
+    real_run = type(detector).__call__
+
+    def counted(self: object, *args: object, **kwargs: object) -> object:
+        runs.append(1)
+        return real_run(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(detector), "__call__", counted)
+        lines = reader.read_if_line(image, min_aspect=2.5)
+    assert any("ELIMINATED" in line.text for line in lines) and len(runs) == 1
+
+
 def test_a_scene_without_a_wide_line_is_passed_over_and_not_mistaken_for_a_plain_read() -> None:
     reader = RapidTextReader()
     scene = notification("")
@@ -47,7 +65,7 @@ def test_a_scene_without_a_wide_line_is_passed_over_and_not_mistaken_for_a_plain
 def test_threads_sharing_one_reader_never_trip_over_its_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """The process shares one reader (the live worker runs sessions in threads): reads that fill and
     evict its cache at once, each thread's crops read back as themselves."""
-    def fake_engine(engine: object, image: np.ndarray, side: int, *, recognise: bool = True) -> SimpleNamespace:
+    def fake_engine(engine: object, image: np.ndarray, side: int, *, min_aspect: float = 0.0) -> SimpleNamespace:
         return SimpleNamespace(boxes=[[(0, 0), (9, 0), (9, 3), (0, 3)]], txts=[f"SHADE{int(image[0, 0, 0])}"], scores=[1.0])
 
     monkeypatch.setattr(text, "_engine", lambda min_score, threads: None)
