@@ -165,7 +165,11 @@ def main() -> None:
     parser.add_argument("--mosaic", type=float, default=1.0, help="mosaic probability (0 for a fine-tune pass)")
     parser.add_argument(
         "--warmup-epochs", type=float, default=3.0,
-        help="epochs of learning-rate warm-up (ultralytics' 3; 1 for a short fine-tune, or it is mostly warm-up)",
+        help="epochs of learning-rate warm-up (ultralytics' 3; 0 for a fine-tune, whose start is already trained)",
+    )
+    parser.add_argument(
+        "--lr0", type=float,
+        help="AdamW at this learning rate (default: ultralytics' automatic choice, 0.000625 for 12 classes)",
     )
     parser.add_argument(
         "--init", help="continue from weights this script produced earlier (a .pt), e.g. on a fresh dataset"
@@ -202,6 +206,7 @@ def main() -> None:
         fliplr=0.0,
         mosaic=args.mosaic,
         warmup_epochs=args.warmup_epochs,
+        **({"optimizer": "AdamW", "lr0": args.lr0} if args.lr0 else {}),
         cache="ram",
         close_mosaic=max(1, args.epochs // 4),
         patience=max(10, args.epochs // 3),
