@@ -33,6 +33,9 @@ class Thresholds:
     probe_seconds: float = 1.0
     overlay_repeat_seconds: float = 1.5  # the same overlay event again within this is one notification
     probe_confidence: float = 0.5  # what a probe's find counts as next to the detector's boxes
+    # An overlay dropped for want of its words while the detector was less sure of it than this starts
+    # over where the detector becomes this sure (the blur of a scene the notification then slid into).
+    overlay_sure: float = 0.5
     # The two-pass keyframe pass has none of the single pass's text checks: an overlay counts there
     # from this confidence only (weak boxes over a busy scene are mostly noise).
     proposal_overlay: float = 0.4

@@ -81,7 +81,8 @@ class Run:
         self.timings = StageTimings()
         window = profile.thresholds.confirmations / config.detection_fps if config.live else None
         filters = FilterConfig(confirmations=profile.thresholds.confirmations,
-                               overlay_gap=profile.thresholds.overlay_gap, window_seconds=window)
+                               overlay_gap=profile.thresholds.overlay_gap, window_seconds=window,
+                               overlay_sure=profile.thresholds.overlay_sure)
         self.machine = GameStateMachine(profile, snapshot=dict(start.machine))
         self.screens = ScreenFilter(filters, current=start.screen)
         self.overlays = OverlayFilter(filters, next_track=start.next_track)
@@ -253,6 +254,7 @@ class Run:
             reason = self.assembler.doubt(pending)
             if reason:
                 self._reject(self._unproven(pending.confirmed, reason))
+                self.overlays.doubt(pending.track)
                 return
         if pending.awaits_raid and not self._enter_raid_for(pending):
             return

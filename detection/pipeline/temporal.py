@@ -32,6 +32,9 @@ class FilterConfig:
     # Live mode: seconds a candidate must last instead of a frame count.
     window_seconds: float | None = None
     overlay_iou: float = 0.3
+    # An overlay dropped for want of its words while its detection stayed below this starts over
+    # when the detection reaches it (`OverlayFilter.doubt`).
+    overlay_sure: float = 0.5
 
 
 class TemporalFilter(ABC):
@@ -118,6 +121,8 @@ class _Track:
     missing: int = 0
     confidence_sum: float = 0.0
     confirmed: bool = False
+    peak: float = 0.0
+    doubted: bool = False
 
 
 @dataclass
@@ -141,15 +146,19 @@ class OverlayFilter(TemporalFilter):
                 track.missing += 1
                 continue
             unmatched.remove(match)
-            track.detection, track.missing = match, 0
-            track.count += 1
-            track.confidence_sum += match.confidence
+            if track.doubted and match.confidence >= self.config.overlay_sure:
+                self._start_over(track, match, observation)
+            else:
+                track.detection, track.missing = match, 0
+                track.count += 1
+                track.confidence_sum += match.confidence
+                track.peak = max(track.peak, match.confidence)
             confirmed += self._check(track, observation)
         self.tracks = [t for t in self.tracks if t.missing <= self.config.overlay_gap]
         for detection in unmatched:
             track = _Track(
                 self.next_track, detection.label, detection, observation.frame_number, observation.video_time,
-                confidence_sum=detection.confidence,
+                confidence_sum=detection.confidence, peak=detection.confidence,
             )
             self.next_track += 1
             self.tracks.append(track)
@@ -172,6 +181,22 @@ class OverlayFilter(TemporalFilter):
                 track=track.track,
             )
         ]
+
+    def doubt(self, track: int) -> None:
+        """The track's overlay was dropped for want of its words. Seen only weakly so far, it may have
+        been a blur of the scene that the real notification then slid into (same place, no gap): the
+        first frame where the detector is sure of it starts the track over, as a new appearance with
+        its own first frame, confirmations and reading."""
+        for candidate in self.tracks:
+            if candidate.track == track and candidate.peak < self.config.overlay_sure:
+                candidate.doubted = True
+
+    def _start_over(self, track: _Track, detection: Detection, observation: Observation) -> None:
+        track.track, self.next_track = self.next_track, self.next_track + 1
+        track.detection, track.missing, track.count = detection, 0, 1
+        track.first_frame, track.first_time = observation.frame_number, observation.video_time
+        track.confidence_sum = track.peak = detection.confidence
+        track.confirmed = track.doubted = False
 
     def visible(self, track: int) -> Detection | None:
         """The track's detection in the latest frame, or None once it is gone or missed this frame."""

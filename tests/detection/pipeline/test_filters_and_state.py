@@ -60,6 +60,28 @@ def test_overlays_are_tracked_one_event_per_appearance() -> None:
     assert overlays.visible(3) is not None and overlays.visible(1) is None
 
 
+def test_an_overlay_dropped_for_want_of_words_starts_over_where_the_detector_becomes_sure() -> None:
+    """A weak box over the scene (0.18) is confirmed, read, and dropped: no words. The notification then slides
+    into the same place with no gap (0.83): that is a new appearance, confirmed and read on its own frames. A
+    track that was sure when it was dropped, or that was never dropped, is not started over."""
+    def frame(index: int, confidence: float, box: Box = KILL_BOX) -> Observation:
+        return Observation(index * 3, index / 10, None, (Detection("kill_notification", confidence, box),))
+
+    overlays = OverlayFilter(FilterConfig(confirmations=3, overlay_sure=0.5))
+    weak = feed(overlays, [frame(i, 0.18) for i in range(5)])
+    assert [(c.first_frame, c.track) for c in weak] == [(0, 1)]
+    overlays.doubt(1)
+    wider = Box(0.5, 0.05, 0.97, 0.27)  # the notification's box, drawn round more than the blur's
+    sure = feed(overlays, [frame(5, 0.18)] + [frame(i, 0.83, wider) for i in range(6, 12)])
+    assert [(c.first_frame, c.first_time, c.track) for c in sure] == [(18, 0.6, 2)]
+    assert sure[0].confidence == pytest.approx(0.83) and overlays.visible(1) is None and overlays.visible(2)
+
+    overlays.doubt(2)  # sure and still wordless: reading it again would not help
+    assert feed(overlays, [frame(i, 0.9, wider) for i in range(12, 20)]) == []
+    undoubted = OverlayFilter(FilterConfig(confirmations=3, overlay_sure=0.5))
+    assert len(feed(undoubted, [frame(i, 0.18) for i in range(5)] + [frame(i, 0.83) for i in range(5, 12)])) == 1
+
+
 def confirmed(label: str, second: float) -> Confirmed:
     return Confirmed(label, int(second * 60), second, int(second * 60) + 12, second + 0.2, 0.9, Detection(label, 0.9, FULL))
 
