@@ -158,9 +158,11 @@ def raid_may_end_unseen(before: Keyframe, after: Keyframe, profile: GameProfile)
 
 
 def maybe_in_raid(key: Keyframe, profile: GameProfile) -> bool:
-    """The keyframe shows the raid, or nothing the detector or the words could name (a raid scene
-    in a look the model never saw must still have its gaps searched for notifications)."""
-    screens = _named_screens(key)
+    """The keyframe shows the raid, or nothing the words or a sure detection name (a raid scene in
+    a look the model never saw must still have its gaps searched for notifications). An unsure
+    detection names nothing here: on a held-out look a model called five queue screens in a row an
+    unsure map select, and with no glance at them the run never saw the raid begin."""
+    screens = set(key.words or ()) | ({key.screen} if key.screen and key.sure else set())
     return not screens or _shows_raid(screens, profile)
 
 

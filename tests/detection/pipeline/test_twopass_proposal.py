@@ -190,3 +190,16 @@ def test_gaps_beside_a_keyframe_nothing_names_are_searched_for_notifications() -
             Keyframe(16.0, None, False, sure=False, moved=False)]
     activity = packets(24.0, keyframes_every=8.0, bursts={11.2: 4_000})
     assert Span(10.7, 12.2) in spans_from(keys, profile=PROFILE, duration=24.0, activity=activity, rules=RULES)
+
+
+def test_keyframes_the_detector_only_guesses_at_are_glanced_at_and_their_gaps_searched() -> None:
+    # A held-out queue screen called an unsure map select at every keyframe (no words read, the timer too small
+    # to count as moved): what it shows is not known, so each is glanced at and the gaps searched, as if it named
+    # nothing. Sure menus keep paying nothing.
+    guessed = [Keyframe(t, "map_select", False, sure=False, moved=False) for t in (0.0, 8.0, 16.0)]
+    activity = packets(24.0, keyframes_every=8.0, bursts={11.2: 4_000})
+    rules = SpanRules(settle=1.0, margin=0.5, glance=0.2)
+    spans = spans_from(guessed, profile=PROFILE, duration=24.0, activity=activity, rules=rules)
+    assert Span(8.0, 8.2) in spans and Span(16.0, 16.2) in spans and Span(10.7, 12.2) in spans
+    sure = [Keyframe(t, "map_select", False, moved=False) for t in (0.0, 8.0, 16.0)]
+    assert spans_from(sure, profile=PROFILE, duration=24.0, activity=activity, rules=rules) == [Span(0.0, 1.0)]
