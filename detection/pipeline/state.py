@@ -126,8 +126,9 @@ class GameStateMachine(StateMachine):
         and the next raid's menus went unseen but for its match-found screen)."""
         target = self.profile.screens[confirmed.label]
         stray = self.stray
-        through = self._through(stray, target) if stray is not None else None
-        if target == self.state and not (through and self._gone_before(stray)):
+        back = target == self.state and self._gone_before(stray)
+        through = self._through(stray, target, back=back) if stray is not None else None
+        if target == self.state and not (through and back):
             self.stray = None
             self.remember(data)
             return Step()
@@ -173,10 +174,15 @@ class GameStateMachine(StateMachine):
             self.remember(data)
         return drafts
 
-    def _through(self, stray: Stray, target: str) -> tuple[list[str], list[str]] | None:
+    def _through(self, stray: Stray, target: str, *, back: bool = False) -> tuple[list[str], list[str]] | None:
         """The way from the current state into the refused screen's state, and from there on to
-        `target`, when the refused screen may lead to `target` (or shows its state); else None."""
-        onward = [stray.state] if stray.state == target else self._path(stray.state, target, self.profile.max_skipped_states)
+        `target`, when the refused screen may lead to `target` (or shows its state); else None.
+        `back`: `target` is the current state, whose own screen had been gone a while before the
+        refused one came. The game went round to it again unseen, so the way on from the refused
+        screen may skip any number of screens (a map select, then the next raid's HUD, with the
+        queue, match-found and loading screens between them hidden or missed)."""
+        skips = len(self.profile.states) if back else self.profile.max_skipped_states
+        onward = [stray.state] if stray.state == target else self._path(stray.state, target, skips)
         if onward is None:
             return None
         before = self._path(self.state, stray.state, len(self.profile.states))

@@ -138,6 +138,30 @@ def test_a_raid_lost_but_for_the_next_match_found_screen_ends_and_the_next_one_s
     assert drafts[3].data["map_name"] is None and machine.state == "raid_active"
 
 
+def test_a_raid_lost_but_for_the_next_map_select_ends_and_the_next_one_starts() -> None:
+    """As above, but the one screen seen between the raids is the map select: the queue, match-found and
+    loading screens after it went unseen too, more than one missed screen may skip. The HUD had been gone for
+    half a minute before the map select, so the way from it back into a raid is believed however long."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
+    machine.seen("gameplay_hud", video_time=129.1, frame_number=1291)
+    assert machine.on_screen(confirmed("map_select", 160.5), {"map_name": "reserve"}).rejection is not None
+    machine.seen("gameplay_hud", video_time=185.9, frame_number=1859)
+    drafts = machine.on_screen(confirmed("gameplay_hud", 185.9), {}).drafts
+    assert [(d.type, d.confirmed.first_time, d.inferred) for d in drafts] == [
+        ("state_transition", 160.5, False), ("raid_end", 129.1, True), ("state_transition", 185.9, False),
+        ("raid_start", 185.9, False)]
+    assert drafts[3].data["map_name"] == "reserve" and machine.state == "raid_active"
+
+
+def test_a_menu_flicker_soon_after_the_raid_showed_never_skips_back_into_it() -> None:
+    """The same map select a few seconds after the HUD last showed: a false detection, the raid goes on."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
+    machine.seen("gameplay_hud", video_time=100.0, frame_number=1000)
+    assert machine.on_screen(confirmed("map_select", 103.0), {}).rejection is not None
+    assert machine.on_screen(confirmed("gameplay_hud", 104.0), {}).drafts == []
+    assert machine.state == "raid_active" and machine.context == {"map_name": "woods"}
+
+
 def test_a_flicker_inside_a_raid_does_not_split_it() -> None:
     """The same screens a moment after the HUD last showed: a false detection, not a new raid."""
     machine = GameStateMachine(PROFILE, snapshot={"state": "raid_active", "context": {"map_name": "woods"}})
