@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_bundled_model import checkpoint_from_onnx, offline_environment  # noqa: E402  # the same offline set-up
+from train_bundled_model import IMAGE_SUFFIXES, checkpoint_from_onnx, offline_environment  # noqa: E402  # the same offline set-up
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 PLOTS = ("results.png", "confusion_matrix.png", "confusion_matrix_normalized.png", "BoxPR_curve.png",
          "BoxF1_curve.png", "BoxP_curve.png", "BoxR_curve.png")
 
