@@ -63,7 +63,11 @@ class EventAssembler:
 
     def doubt(self, pending: Pending) -> str:
         """Why an overlay is not an event ("" when it is): its box never showed its words
-        (ELIMINATED) or any of its vocabulary fields, or it repeats an event a moment before."""
+        (ELIMINATED) or any of its vocabulary fields, or it repeats an event a moment before.
+
+        A repeat is the same data, or, when this reading is incomplete, data that agrees with every
+        field it did read: a notification whose score dipped under the floor for a frame comes back as
+        a new appearance, often with a field cut (`rogue`, no weapon), and names no new kill."""
         reading, confirmed = pending.reading, pending.confirmed
         words = self.profile.keywords.get(pending.label, ())
         specs = self.fields.fields_for(pending.label)
@@ -74,7 +78,8 @@ class EventAssembler:
         for draft in pending.drafts:
             data = self.data(draft, reading)
             for event in reversed(self.recent):
-                if event.type == draft.type and event.data == data and abs(event.video_time - confirmed.first_time) < window:
+                same = event.data == data or (not reading.complete and data.items() <= event.data.items())
+                if event.type == draft.type and same and abs(event.video_time - confirmed.first_time) < window:
                     return f"repeats {event.event_id}"
         return ""
 

@@ -160,3 +160,24 @@ def test_assembly_gives_events_their_calibrated_confidence_and_keeps_the_raw_one
     plain = EventAssembler(PROFILE, FieldReader(PROFILE, SilentReader())).events(pending)
     assert [e.confidence for e in plain] == [0.7, round(0.7 * INFERRED_DISCOUNT, 4)]
     assert all("raw_confidence" not in e.evidence for e in plain)
+
+
+def test_an_incomplete_reading_that_agrees_with_a_kill_a_moment_before_repeats_it() -> None:
+    """Held-out `muted` 5150 at 532 s, int8 detector: the notification's score dipped under the floor
+    for a frame, came back as a new appearance and was read without its weapon: one kill, not two."""
+    assembler = EventAssembler(PROFILE, FieldReader(PROFILE, SilentReader()))
+    box = Detection("kill_notification", 0.3, Box(0.6, 0.1, 0.9, 0.2))
+
+    def pending(time: float, data: dict[str, object], complete: bool) -> Pending:
+        seen = Confirmed("kill_notification", int(time * 30), time, int(time * 30) + 6, time + 0.2, 0.3, box)
+        reading = Reading(data=data, complete=complete, texts=("ELIMINATED", str(data["enemy_type"]).upper()))
+        return Pending(seen, reading, drafts=[Draft("kill", seen, {})])
+
+    (first,) = assembler.events(pending(532.1, {"enemy_type": "rogue", "weapon": "SV-98", "headshot": False}, True))
+    assert assembler.doubt(pending(533.1, {"enemy_type": "rogue", "headshot": False}, False)) == f"repeats {first.event_id}"
+    # Another enemy, a field that disagrees, or the window passed: a kill of its own.
+    assert assembler.doubt(pending(533.1, {"enemy_type": "pmc", "headshot": False}, False)) == ""
+    assert assembler.doubt(pending(533.1, {"enemy_type": "rogue", "headshot": True}, False)) == ""
+    assert assembler.doubt(pending(540.0, {"enemy_type": "rogue", "headshot": False}, False)) == ""
+    # A complete reading is a repeat only when it is the same kill.
+    assert assembler.doubt(pending(533.1, {"enemy_type": "rogue", "weapon": "AKM", "headshot": False}, True)) == ""
