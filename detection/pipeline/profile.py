@@ -47,6 +47,8 @@ class Thresholds:
     # A refused screen still showing this long after it appeared is believed: the machine follows it
     # however many screens it missed on the way (a raid whose queue, match and loading went unseen).
     resync_hold_seconds: float = 5.0
+    # ... when its words were read, or the detector is at least this sure of it.
+    resync_sure: float = 0.3
 
 
 @dataclass(frozen=True)

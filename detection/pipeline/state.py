@@ -37,6 +37,8 @@ class Stray:
     first_frame: int = 0
     # When the machine's own state's screen had last shown as this one appeared.
     state_seen: tuple[float, int] | None = None
+    # Its own words were read (`on_screen`'s `proven`).
+    proven: bool = False
 
     def confirmed(self, like: Confirmed) -> Confirmed:
         """The refused screen as a confirmed one, for the events of the way through it."""
@@ -44,13 +46,15 @@ class Stray:
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "data": dict(self.data), "label": self.label, "first_time": self.first_time,
-                "first_frame": self.first_frame, "state_seen": list(self.state_seen) if self.state_seen else None}
+                "first_frame": self.first_frame, "state_seen": list(self.state_seen) if self.state_seen else None,
+                "proven": self.proven}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Stray:
         seen = raw.get("state_seen")
         return cls(str(raw["state"]), dict(raw["data"]), str(raw.get("label", "")), float(raw.get("first_time", 0.0)),
-                   int(raw.get("first_frame", 0)), (float(seen[0]), int(seen[1])) if seen else None)
+                   int(raw.get("first_frame", 0)), (float(seen[0]), int(seen[1])) if seen else None,
+                   bool(raw.get("proven", False)))
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ class GameStateMachine(StateMachine):
                 self.remember(data)
             return Step(drafts=drafts)
         self.stray = Stray(target, {k: v for k, v in data.items() if v not in (None, "")}, confirmed.label,
-                           confirmed.first_time, confirmed.first_frame, self.last_seen)
+                           confirmed.first_time, confirmed.first_frame, self.last_seen, proven)
         return self._reject(confirmed, confirmed.label, f"{self.state} → {target} is not an allowed transition")
 
     def _enter(self, path: list[str], confirmed: Confirmed, data: dict[str, Any]) -> list[Draft]:
@@ -211,12 +215,16 @@ class GameStateMachine(StateMachine):
 
     def on_held(self, detection: Detection, *, frame_number: int, video_time: float) -> Step:
         """The refused screen is still showing: after `resync_hold_seconds` it is believed whatever
-        the machine missed on the way. It follows it at the time it appeared, the way through marked
-        inferred (a raid start whose queue, match and loading screens went unseen)."""
-        stray = self.stray
+        the machine missed on the way, once its words were read or the detector is `resync_sure` of it
+        (weak boxes of one screen over another held as long: a HUD at 0.16-0.21 over a held-out
+        character select). It follows it at the time it appeared, the way through marked inferred (a
+        raid start whose queue, match and loading screens went unseen)."""
+        stray, thresholds = self.stray, self.profile.thresholds
         if stray is None or stray.label != detection.label:
             return Step()
-        if video_time - stray.first_time < self.profile.thresholds.resync_hold_seconds:
+        if video_time - stray.first_time < thresholds.resync_hold_seconds:
+            return Step()
+        if not stray.proven and detection.confidence < thresholds.resync_sure:
             return Step()
         held = Confirmed(stray.label, stray.first_frame, stray.first_time, frame_number, video_time,
                          detection.confidence, detection)

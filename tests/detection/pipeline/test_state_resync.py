@@ -190,6 +190,22 @@ def test_a_raid_screen_held_after_its_menus_went_unseen_starts_the_raid_inferred
     assert resumed.on_held(hud(), frame_number=600, video_time=60.0).drafts == []  # once
 
 
+def test_a_weak_raid_screen_held_as_long_is_believed_only_once_the_detector_is_sure_of_it() -> None:
+    """Held-out `muted` 5160 with the int8 detector: a HUD's weak boxes (0.16-0.21) over a character select
+    it did not know were held six seconds and started a raid from the stash; that noise moves nothing, a
+    real HUD past the hold does, and so does a weak screen whose own words were read."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "stash", "context": {}})
+    assert machine.on_screen(confirmed("gameplay_hud", 158.5), {}).rejection is not None
+    weak = Detection("gameplay_hud", 0.2, Box(0.0, 0.0, 1.0, 1.0))
+    assert machine.on_held(weak, frame_number=1640, video_time=164.0).drafts == []
+    resumed = GameStateMachine(PROFILE, snapshot=machine.snapshot())
+    assert resumed.state == "stash" and resumed.on_held(hud(), frame_number=1650, video_time=165.0).drafts
+
+    proven = GameStateMachine(PROFILE, snapshot={"state": "stash", "context": {}})
+    assert proven.on_screen(confirmed("gameplay_hud", 158.5), {}, proven=True).rejection is not None
+    assert proven.on_held(weak, frame_number=1640, video_time=164.0).drafts
+
+
 def test_a_kill_notification_over_a_refused_raid_screen_stays_refused() -> None:
     """A notification is not read yet when it is confirmed (its words may prove it false): it moves nothing."""
     machine = GameStateMachine(PROFILE, snapshot={"state": "stash", "context": {}})
