@@ -41,7 +41,9 @@ class TextProbes:
         if frame.video_time - self.state.last_time < self.profile.thresholds.probe_seconds:
             # An earlier read's screen gives way to another screen the detector sees now: the screen changed
             # since (the map select's find held over the queue's first second and the queue went unseen).
-            others = {d.label for d in detections if d.label in self.profile.screens}
+            # Not to a weak box that may be noise over the found screen (`weak_screen`).
+            others = {d.label for d in detections
+                      if d.label in self.profile.screens and d.confidence >= self.profile.thresholds.weak_screen}
             return [d for d in self.state.found if d.label not in self.profile.screens or not others - {d.label}]
         seen = {d.label for d in detections}
         found: list[Detection] = []

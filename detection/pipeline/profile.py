@@ -47,8 +47,9 @@ class Thresholds:
     # A refused screen still showing this long after it appeared is believed: the machine follows it
     # however many screens it missed on the way (a raid whose queue, match and loading went unseen).
     resync_hold_seconds: float = 5.0
-    # ... when its words were read, or the detector is at least this sure of it.
-    resync_sure: float = 0.3
+    # A screen the detector scores under this may be noise over another screen: held, it is believed only
+    # once its words were read; it does not displace a probe's find.
+    weak_screen: float = 0.25
 
 
 @dataclass(frozen=True)

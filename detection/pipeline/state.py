@@ -215,16 +215,16 @@ class GameStateMachine(StateMachine):
 
     def on_held(self, detection: Detection, *, frame_number: int, video_time: float) -> Step:
         """The refused screen is still showing: after `resync_hold_seconds` it is believed whatever
-        the machine missed on the way, once its words were read or the detector is `resync_sure` of it
-        (weak boxes of one screen over another held as long: a HUD at 0.16-0.21 over a held-out
-        character select). It follows it at the time it appeared, the way through marked inferred (a
+        the machine missed on the way, once its words were read or the detector is no longer unsure of it
+        (`weak_screen`: weak boxes of one screen over another held as long, a HUD at 0.16-0.21 over a
+        held-out character select). It follows it at the time it appeared, the way through marked inferred (a
         raid start whose queue, match and loading screens went unseen)."""
         stray, thresholds = self.stray, self.profile.thresholds
         if stray is None or stray.label != detection.label:
             return Step()
         if video_time - stray.first_time < thresholds.resync_hold_seconds:
             return Step()
-        if not stray.proven and detection.confidence < thresholds.resync_sure:
+        if not stray.proven and detection.confidence < thresholds.weak_screen:
             return Step()
         held = Confirmed(stray.label, stray.first_frame, stray.first_time, frame_number, video_time,
                          detection.confidence, detection)

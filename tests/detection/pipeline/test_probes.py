@@ -44,6 +44,18 @@ def test_a_find_held_between_reads_gives_way_to_the_next_screen_the_detector_see
     assert probes.look(Frame(blank, 6, 10.6), machine_state="pre_raid", detections=[queue]) == []
 
 
+def test_a_find_held_between_reads_does_not_give_way_to_a_weak_box_over_it() -> None:
+    """Held-out `muted` 5160, int8 detector: a HUD's and a map select's boxes at 0.15-0.17 over the character
+    select dropped the stash probe's find between its reads, so the select never held three frames."""
+    probes = TextProbes(PROFILE, WordsReader(["CHOOSE YOUR CHARACTER"]), StageTimings())
+    blank = np.zeros((360, 640, 3), np.uint8)
+    assert [d.label for d in probes.look(Frame(blank, 0, 7.0), machine_state="stash", detections=[])] == \
+        ["character_select"]
+    noise = [Detection("gameplay_hud", 0.17, Box(0.0, 0.0, 1.0, 1.0)), Detection("map_select", 0.16, Box(0.1, 0.1, 0.9, 0.7))]
+    assert [d.label for d in probes.look(Frame(blank, 1, 7.1), machine_state="stash", detections=noise)] == \
+        ["character_select"]
+
+
 class LineFirstReader(WordsReader):
     """Says which read the probes asked for: only a wide line is worth recognising in the kill feed's corner."""
 
