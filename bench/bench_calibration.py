@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_generalization import Case, render  # noqa: E402  (the cache and the renders are shared)
+from detection.pipeline.run_settings import BUNDLED_MODEL  # noqa: E402
 
 TYPES = ("raid_start", "kill", "raid_end", "state_transition")
 KEYINT = 250  # keyframes as OBS writes them with its interval on auto, as bench_generalization renders
@@ -174,7 +175,7 @@ def table(name: str, samples: list[Sample], before: Callable[[Sample], float], a
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "detection" / "bundled" / "demo_yolo11n.onnx"))
+    parser.add_argument("--model", default=str(BUNDLED_MODEL))
     parser.add_argument("--cache", default=str(ROOT / "var" / "bench" / "generalization"))
     parser.add_argument("--render-only", action="store_true", help="render (or find) the videos, measure nothing")
     parser.add_argument("--write", action="store_true", help="store curves fitted on both halves beside the model")

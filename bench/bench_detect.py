@@ -11,7 +11,7 @@
 plus per-stage timings and each mode's peak memory (each mode runs in its own process). With a
 `<video>.truth.json` beside the video, (b) and (b2) are also scored against it.
 
-    .venv/bin/python bench/bench_detect.py --video /tmp/r/bench.mkv [--model detection/bundled/demo_yolo11n.onnx]
+    .venv/bin/python bench/bench_detect.py --video /tmp/r/bench.mkv [--model detection/bundled/demo_yolo11n.int8.onnx]
     .venv/bin/python bench/bench_detect.py --render /tmp/r --minutes 10 --seed 7   # render the video first
 
 (c) needs ultralytics, which the inference venv deliberately lacks: it runs in the training venv
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from detection.pipeline.run_settings import BUNDLED_MODEL  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -159,7 +160,7 @@ def score(log: str, truth: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video")
-    parser.add_argument("--model", default=str(ROOT / "detection" / "bundled" / "demo_yolo11n.onnx"))
+    parser.add_argument("--model", default=str(BUNDLED_MODEL))
     parser.add_argument("--image-size", type=int, default=320)
     parser.add_argument("--render", help="render a 1080p60 session into this folder first")
     parser.add_argument("--minutes", type=float, default=10.0)

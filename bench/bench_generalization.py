@@ -38,6 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from detection.pipeline.run_settings import BUNDLED_MODEL  # noqa: E402
 
 # Bump when the renderer changes what a given seed draws, so cached renders are redrawn.
 RENDER_VERSION = 2  # 2: the unchosen button of the 'bright' highlight is readable again
@@ -163,7 +164,7 @@ def main() -> None:
     parser.add_argument("--cases", default="heldout,blanked,control")
     parser.add_argument("--two-pass", action="store_true", help="also run the two-pass mode")
     parser.add_argument("--render-only", action="store_true", help="render (or find) the videos, measure nothing")
-    parser.add_argument("--model", default=str(ROOT / "detection" / "bundled" / "demo_yolo11n.onnx"))
+    parser.add_argument("--model", default=str(BUNDLED_MODEL))
     parser.add_argument("--cache", default=str(ROOT / "var" / "bench" / "generalization"))
     args = parser.parse_args()
 

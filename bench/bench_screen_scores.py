@@ -10,7 +10,7 @@ mean and median score of the true class, the share of frames where it reaches th
 confidence threshold, and the share where it is the top screen (the one the pipeline takes).
 
     .venv/bin/python bench/bench_screen_scores.py --video var/bench/generalization/<key>/session.mkv \
-        --model detection/bundled/demo_yolo11n.onnx --model /tmp/new.onnx
+        --model detection/bundled/demo_yolo11n.int8.onnx --model /tmp/new.onnx
 """
 from __future__ import annotations
 

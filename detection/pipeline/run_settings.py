@@ -17,7 +17,8 @@ from typing import Any
 
 from detection.pipeline.event_log import format_timestamp
 
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "bundled" / "demo_yolo11n.onnx"
+# The int8 copy of `demo_yolo11n.onnx` (detection/quantize.py); fine-tunes start from the float model.
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "bundled" / "demo_yolo11n.int8.onnx"
 MAX_DETECTION_FPS = 60.0
 
 # The choices a person makes for a run, and what each means (also the error message's help).

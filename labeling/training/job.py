@@ -20,6 +20,7 @@ from django.conf import settings
 from detection.models import Job, ModelVersion
 from detection.pipeline.detector import DetectorConfig, ModelError, OnnxDetector
 from detection.pipeline.profile import GameProfile, load_profile
+from detection.quantize import calibration_images, float_model_for, quantize_detector
 from detection.services.model_versions import model_version_choose
 from project.jobs.runner import JobCancelled, JobProgress
 from project.jobs.services import job_create
@@ -67,6 +68,8 @@ def train_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     epochs, summary = _train(job, progress, params, profile, dataset, folder, init_args)
     progress.update(params.epochs, params.epochs, "checking the ONNX export against the trained weights", force=True)
     parity = _parity(summary, profile)
+    progress.update(params.epochs, params.epochs, "making its int8 copy (what detection runs)", force=True)
+    quantized = _quantized(Path(summary["onnx"]), dataset, int(summary["imgsz"]))
     validation = summary["validation"]
     metrics = {
         **validation,
@@ -77,7 +80,7 @@ def train_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
     }
     notes = (f"Trained by job #{job.pk}: {len(epochs)} epoch(s) at {params.imgsz} px from {init_text}, "
              f"{dataset.train_images} training and {dataset.val_images} validation frames.")
-    version = trained_model_register(job_id=job.pk, profile=profile, onnx=Path(summary["onnx"]),
+    version = trained_model_register(job_id=job.pk, profile=profile, onnx=Path(summary["onnx"]), quantized=quantized,
                                      weights=Path(summary["best_pt"]), plots=summary["plots"], metrics=metrics,
                                      notes=notes)
     progress.update(params.epochs, params.epochs, f"registered {version.name}; measuring it on the held-out frames",
@@ -103,8 +106,21 @@ def _start_weights(params: TrainParams, active: ModelVersion) -> tuple[list[str]
     weights = trained_weights_for(active.onnx_file)
     if weights is not None:
         return ["--init", str(weights)], f"{active.name} (its weights)"
-    # The bundled model kept no .pt: the worker rebuilds a checkpoint from the ONNX (YOLO11n exports only).
-    return ["--init-onnx", str(active.onnx_file)], f"{active.name} (weights read back from its ONNX)"
+    # The bundled model kept no .pt: the worker rebuilds a checkpoint from the float ONNX (YOLO11n exports only).
+    try:
+        source = float_model_for(active.onnx_file)
+    except ModelError as exc:
+        raise TrainError(f"cannot start from {active.name}: {exc}; start from scratch instead") from exc
+    return ["--init-onnx", str(source)], f"{active.name} (weights read back from {source.name})"
+
+
+def _quantized(onnx: Path, dataset: TrainingSet, image_size: int) -> Path:
+    """The int8 copy, its ranges measured on the run's own training frames (never its validation ones)."""
+    try:
+        return quantize_detector(onnx, calibration_images(dataset.data_yaml.parent / "images" / "train"),
+                                 image_size=image_size)
+    except ModelError as exc:
+        raise TrainError(f"the int8 copy could not be made, the model is not registered: {exc}") from exc
 
 
 def _train(job: Job, progress: JobProgress, params: TrainParams, profile: GameProfile, dataset: TrainingSet,

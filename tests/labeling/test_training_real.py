@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 
 from detection.models import Job, ModelVersion
 from detection.pipeline.profile import load_profile
+from detection.quantize import float_model_for, is_quantized
 from detection.services.model_versions import model_version_choose
 from labeling.datasets.transfer import dataset_export
 from labeling.training.job import run_folder, train_job_start
@@ -70,7 +71,11 @@ def test_a_tiny_training_job_registers_a_version_with_metrics_and_curves(  # typ
     # Every training image was written at the training size by the detector's resize: ultralytics resized none.
     sides = {max(Image.open(p).size) for p in (run_folder(job) / "dataset" / "images").glob("*/*")}
     assert sides == {320}
-    assert "(weights read back from its ONNX)" in metrics["training"]["from"]
+    # The bundled version is the int8 copy; its weights were read back from the float model beside it.
+    assert "(weights read back from demo_yolo11n.onnx)" in metrics["training"]["from"]
+    # The version is the int8 copy (what detection runs), its float model and weights beside it for the next run.
+    assert version.onnx_file.endswith(".int8.onnx") and is_quantized(version.onnx_file)
+    assert not is_quantized(float_model_for(version.onnx_file))
     assert trained_weights_for(version.onnx_file) is not None  # the next run can start from this one's .pt
     # Both it and the active version measured by Vodscope's detector on the same held-out frames, drawn in
     # the style families no training set is drawn in.
