@@ -1,7 +1,8 @@
 """An int8 copy of a YOLO detector for CPU inference: static QDQ quantization with onnxruntime's own tools.
 
 The detector is most of the pipeline's arithmetic beside OCR (its 320-px convolutions); on a CPU with
-int8 dot products (AVX-512 VNNI, AVX-VNNI, ARM dot-product) the int8 copy runs in about half the time.
+int8 dot products (AVX-512 VNNI, AVX-VNNI, ARM dot-product) the int8 copy runs in about 0.6 of the time
+(15-17 ms an image against 24-26 on this 2-core machine).
 
 What is quantized and what is not:
 - the backbone, the neck and the convolutions of the detection head's box and class branches: int8
@@ -59,8 +60,9 @@ def float_model_for(model: str | Path) -> Path:
     return path
 
 
-def is_quantized(model: str | Path) -> bool:
-    return any(node.op_type == "QuantizeLinear" for node in onnx.load(str(model), load_external_data=False).graph.node)
+def is_quantized(model: str | Path | onnx.ModelProto) -> bool:
+    proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model), load_external_data=False)
+    return any(node.op_type == "QuantizeLinear" for node in proto.graph.node)
 
 
 def head_decoding_nodes(model: onnx.ModelProto) -> list[str]:
@@ -88,7 +90,7 @@ def quantize_detector(source: str | Path, images: Sequence[Path], *, target: str
     if not readable:
         raise ModelError("no readable calibration image: the int8 ranges must be measured on the model's own domain")
     model = onnx.load(str(source))
-    if any(node.op_type == "QuantizeLinear" for node in model.graph.node):
+    if is_quantized(model):
         raise ModelError(f"{source.name} is quantized already")
     keep_float = head_decoding_nodes(model)
     input_name = model.graph.input[0].name
