@@ -82,7 +82,8 @@ def calibrate_batch_norms(model: torch.nn.Module, images: list[Path], size: int)
 
     def record(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], _: torch.Tensor) -> None:
         z = inputs[0].double()
-        moments = [z.mean(dim=(0, 2, 3)), (z * z).mean(dim=(0, 2, 3))]
+        # Summed per image, not per batch: a short last batch counts for the images it holds.
+        moments = [z.mean(dim=(2, 3)).sum(dim=0), (z * z).mean(dim=(2, 3)).sum(dim=0)]
         totals = sums.setdefault(id(module), [torch.zeros_like(moments[0]), torch.zeros_like(moments[1])])
         totals[0] += moments[0]
         totals[1] += moments[1]
@@ -96,7 +97,7 @@ def calibrate_batch_norms(model: torch.nn.Module, images: list[Path], size: int)
     for hook in hooks:
         hook.remove()
     for norm in norms:
-        first, second = (t / len(batches) for t in sums[id(norm)])
+        first, second = (t / len(images) for t in sums[id(norm)])
         variance = (second - first * first).clamp_min(1e-6)
         with torch.no_grad():
             norm.bias.copy_((first + norm.bias.double()).float())

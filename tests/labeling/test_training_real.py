@@ -170,3 +170,29 @@ def test_weights_read_back_from_an_onnx_train_as_they_infer(venv, rendered_frame
     gaps = json.loads(done.stdout.strip().splitlines()[-1])
     assert gaps["pass_through_eval"] < 1e-4 and gaps["calibrated_eval"] < 1e-4, gaps
     assert gaps["calibrated_batch"] < gaps["pass_through_batch"] / 2, gaps
+
+
+def test_batch_norm_statistics_count_every_image_once_whatever_the_batches(venv, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """17 images go through in batches of 16 and 1: the one bright image of the short batch weighs as one image of
+    17, not as a batch of its own (half the statistics)."""
+    for index in range(17):
+        Image.new("RGB", (64, 64), (240, 240, 240) if index == 16 else (20, 20, 20)).save(tmp_path / f"{index:02d}.png")
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "import torch\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from train_bundled_model import calibrate_batch_norms, letterboxed\n"
+        "paths = sorted(Path(sys.argv[2]).glob('*.png'))\n"
+        "norm = torch.nn.BatchNorm2d(3)\n"
+        "norm.running_var.fill_(1 - norm.eps)\n"
+        "calibrate_batch_norms(torch.nn.Sequential(norm), paths, 64)\n"
+        "pixels = torch.stack([letterboxed(p, 64) for p in paths]).double()\n"
+        "print(json.dumps({'calibrated': norm.running_mean.tolist(),\n"
+        "                  'every_image': pixels.mean(dim=(0, 2, 3)).tolist()}))\n"
+    )
+    done = subprocess.run([str(venv), "-c", script, str(WORKER.parent), str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    means = json.loads(done.stdout.strip().splitlines()[-1])
+    assert means["calibrated"] == pytest.approx(means["every_image"], abs=1e-5)
