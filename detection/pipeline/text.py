@@ -67,6 +67,12 @@ def _engine(min_score: float, threads: int) -> Any:
                 # of 0.18 s, same words. Wide strips get a longer side instead (`read`), and crops too
                 # short for the detector's 32-px grid are padded there.
                 "Global.use_vertical_padding": False,
+                # Recognition costs what its input's width does. rapidocr pads each batch of lines to its
+                # widest and every line to at least 320 px (at 48 px high): a kill notification's `PMC`
+                # was read at 320 px, a title's `PMC` `SCAV` buttons at the title's 600. One line at a
+                # time, at least 160 px, reads the same words for 30 % less (`bench/README.md`, stop 25).
+                "Rec.rec_batch_num": 1,
+                "Rec.rec_img_shape": [3, 48, 160],
             }
             if threads:
                 params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads

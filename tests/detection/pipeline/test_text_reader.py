@@ -94,3 +94,27 @@ def test_threads_sharing_one_reader_never_trip_over_its_cache(monkeypatch: pytes
         sys.setswitchinterval(previous)
     assert failures == []
     assert reader.calls + reader.cache_hits == 1200
+
+
+def test_each_line_is_recognised_at_its_own_width_not_padded_to_the_widest() -> None:
+    """Recognition costs what its input's width does: `PMC` under `CHOOSE YOUR CHARACTER` is read alone,
+    narrower than rapidocr's default 320 px, not padded to the title's width in one batch."""
+    reader = RapidTextReader(cache_size=0)
+    image = np.full((200, 900, 3), 25, np.uint8)
+    cv2.putText(image, "CHOOSE YOUR CHARACTER", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (235, 235, 235), 3)
+    cv2.putText(image, "PMC", (20, 160), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (235, 235, 235), 3)
+    reader.read(image)  # loads the engine's models
+    recogniser = text._engine(reader.min_score, reader.threads).text_rec.session
+    shapes: list[tuple[int, ...]] = []
+    real_run = type(recogniser).__call__
+
+    def recorded(self: object, batch: np.ndarray) -> object:
+        shapes.append(batch.shape)
+        return real_run(self, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(recogniser), "__call__", recorded)
+        lines = [line.text for line in reader.read(image)]
+    assert lines == ["CHOOSE YOUR CHARACTER", "PMC"]
+    assert len(shapes) >= 2 and {shape[0] for shape in shapes} == {1}
+    assert min(shape[3] for shape in shapes) < 320 < max(shape[3] for shape in shapes)
