@@ -70,7 +70,7 @@ def _engine(min_score: float, threads: int) -> Any:
                 # Recognition costs what its input's width does. rapidocr pads each batch of lines to its
                 # widest and every line to at least 320 px (at 48 px high): a kill notification's `PMC`
                 # was read at 320 px, a title's `PMC` `SCAV` buttons at the title's 600. One line at a
-                # time, at least 160 px, reads the same words for 30 % less (`bench/README.md`, stop 25).
+                # time, at least 160 px, reads the same words for 30 % less (`bench/README.md`, stop 26).
                 "Rec.rec_batch_num": 1,
                 "Rec.rec_img_shape": [3, 48, 160],
             }
