@@ -96,7 +96,7 @@ def test_threads_sharing_one_reader_never_trip_over_its_cache(monkeypatch: pytes
     assert reader.calls + reader.cache_hits == 1200
 
 
-def test_each_line_is_recognised_at_its_own_width_not_padded_to_the_widest() -> None:
+def test_each_line_is_recognised_at_its_own_width_not_padded_to_the_widest(monkeypatch: pytest.MonkeyPatch) -> None:
     """Recognition costs what its input's width does: `PMC` under `CHOOSE YOUR CHARACTER` is read alone,
     narrower than rapidocr's default 320 px, not padded to the title's width in one batch."""
     reader = RapidTextReader(cache_size=0)
@@ -112,9 +112,8 @@ def test_each_line_is_recognised_at_its_own_width_not_padded_to_the_widest() -> 
         shapes.append(batch.shape)
         return real_run(self, batch)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(type(recogniser), "__call__", recorded)
-        lines = [line.text for line in reader.read(image)]
+    monkeypatch.setattr(type(recogniser), "__call__", recorded)
+    lines = [line.text for line in reader.read(image)]
     assert lines == ["CHOOSE YOUR CHARACTER", "PMC"]
     assert len(shapes) >= 2 and {shape[0] for shape in shapes} == {1}
     assert min(shape[3] for shape in shapes) < 320 < max(shape[3] for shape in shapes)
