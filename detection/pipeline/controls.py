@@ -181,7 +181,26 @@ def label_lines(lines: list[TextLine], labels: list[str]) -> dict[str, TextLine]
             best = max(alike, key=lambda pair: pair[0])[1]
             found[label] = best
             taken.add(id(best))
+    for label, key in keys.items():
+        part = None if label in found else next(
+            (part for line in lines if id(line) not in taken and (part := _word_part(line, key)) is not None), None)
+        if part is not None:
+            found[label] = part
     return found
+
+
+def _word_part(line: TextLine, key: str) -> TextLine | None:
+    """The part of a line that is the word `key`, its box the share of the line's width its letters take:
+    the text detector ran a title and the button beside it into one line (`CHOOSE YOUR CHARACTER PMC`)."""
+    text = line.text
+    words = [(match.start(), match.end()) for match in re.finditer(r"\S+", text)]
+    hit = next(((start, end) for start, end in words if normalise(text[start:end]) == key), None)
+    if hit is None or len(words) < 2:
+        return None
+    x0, y0, x1, y1 = line.box
+    share = (x1 - x0) / max(1, len(text))
+    return TextLine(text[hit[0]:hit[1]], line.score,
+                    (x0 + int(hit[0] * share), y0, x0 + int(round(hit[1] * share)), y1))
 
 
 def _row_neighbour(image: np.ndarray, known: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detection.pipeline.controls import checkbox_ticked, highlighted_button
+from detection.pipeline.controls import checkbox_ticked, highlighted_button, label_lines
 from detection.pipeline.fields import FieldReader
 from detection.pipeline.profile import load_profile
 from detection.pipeline.text import (
@@ -78,6 +78,24 @@ def test_the_filled_button_is_the_choice(chosen: str) -> None:
     # A serif C read as G: `PMG` is still the PMC button, not a missing one guessed from the row.
     misread = [TextLine("PMG", 0.9, lines[0].box), lines[1]]
     assert highlighted_button(image, misread, ["PMC", "SCAV"]) == chosen
+
+
+@pytest.mark.parametrize("chosen", ["PMC", "SCAV"])
+def test_a_button_run_into_the_title_beside_it_is_still_a_button(chosen: str) -> None:
+    """A held-out layout put the title on the buttons' row, a few pixels from PMC, and the text detector read
+    `CHOOSE YOUR CHARACTER PMC` as one line: PMC's button is that line's last word's share of its box."""
+    image = region(draw(Shot("character_select", 1, chosen=chosen), 1280, 720), (0.25, 0.35, 0.75, 0.65))
+    h, w = image.shape[:2]
+    pmc, scav = (int(0.14 * w), int(0.5 * h), int(0.4 * w), int(0.82 * h)), (int(0.54 * w), int(0.5 * h), int(0.8 * w), int(0.82 * h))
+    title = "CHOOSE YOUR CHARACTER "
+    # The title's letters run left of the button, as wide each as PMC's: the merged box ends where PMC's does.
+    start = pmc[0] - len(title) * (pmc[2] - pmc[0]) // 3
+    merged = [TextLine(title + "PMC", 0.95, (start, pmc[1], pmc[2], pmc[3])), TextLine("SCAV", 0.99, scav)]
+    assert label_lines(merged, ["PMC", "SCAV"])["PMC"].text == "PMC"
+    assert abs(label_lines(merged, ["PMC", "SCAV"])["PMC"].box[0] - pmc[0]) <= 2
+    assert highlighted_button(image, merged, ["PMC", "SCAV"]) == chosen
+    # A word only like a label inside a longer line is not taken for it: `PMCS` is no PMC button.
+    assert "PMC" not in label_lines([TextLine("STASH PMCS", 0.9, pmc), TextLine("SCAV", 0.99, scav)], ["PMC", "SCAV"])
 
 
 class ScriptedReader(TextReader):
