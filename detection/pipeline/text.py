@@ -1,6 +1,9 @@
 """Text reading: PP-OCR (rapidocr's bundled ONNX models) behind `TextReader`, and fuzzy vocabulary matching."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
 import math
 import re
 import threading
@@ -9,11 +12,14 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from rapidfuzz import fuzz
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,17 +47,47 @@ class TextReader(ABC):
         """Drop whatever earlier reads left behind (a cache): what follows reads as if from a fresh start."""
 
 
-_ENGINES: dict[tuple[float, int], Any] = {}
+_ENGINES: dict[tuple[float, int, str], Any] = {}
 # Height (after the detector's scaling) a crop is padded to: the detector's grid is 32 px.
 MIN_DETECTOR_HEIGHT = 32
 _ENGINE_LOCK = threading.Lock()
 _CALL_LOCK = threading.Lock()
+# rapidocr's text detection model, and the int8 copy of it Vodscope ships (`detection/quantize.py`,
+# `manage.py quantize_ocr`): the detector's convolutions were most of every read, 4-5x faster in int8.
+TEXT_DETECTOR = "PP-OCRv6_det_small.onnx"
+BUNDLED_TEXT_DETECTOR = Path(__file__).resolve().parent.parent / "bundled" / TEXT_DETECTOR.replace(".onnx", ".int8.onnx")
 
 
-def _engine(min_score: float, threads: int) -> Any:
+def installed_text_detector() -> Path:
+    """The float text detection model inside the installed rapidocr package."""
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models" / TEXT_DETECTOR
+
+
+@functools.cache
+def int8_text_detector() -> Path | None:
+    """The bundled int8 text detector when it was quantized from the installed rapidocr's model (its
+    `quantized_from` names that file's sha256); None otherwise, and rapidocr's own float model reads:
+    an int8 copy of another model would detect with weights that no longer match the recogniser."""
+    import onnx
+
+    if not BUNDLED_TEXT_DETECTOR.is_file() or not installed_text_detector().is_file():
+        return None
+    metadata = {p.key: p.value for p in onnx.load(str(BUNDLED_TEXT_DETECTOR), load_external_data=False).metadata_props}
+    digest = hashlib.sha256(installed_text_detector().read_bytes()).hexdigest()
+    if metadata.get("quantized_from") != digest:
+        logger.warning("%s was not quantized from the installed rapidocr's %s: reading with the float model "
+                       "(`manage.py quantize_ocr` makes a new copy)", BUNDLED_TEXT_DETECTOR.name, TEXT_DETECTOR)
+        return None
+    return BUNDLED_TEXT_DETECTOR
+
+
+def _engine(min_score: float, threads: int, text_detector: Path | None = None) -> Any:
     """Building an engine loads three ONNX sessions: once per process and settings. The detection
-    model's size limit differs per crop shape (`read`); it is set per call, not per engine."""
-    key = (min_score, threads)
+    model's size limit differs per crop shape (`read`); it is set per call, not per engine.
+    `text_detector`: a model file in place of rapidocr's own (None: its own)."""
+    key = (min_score, threads, str(text_detector or ""))
     with _ENGINE_LOCK:
         if key not in _ENGINES:
             from rapidocr import RapidOCR
@@ -74,6 +110,8 @@ def _engine(min_score: float, threads: int) -> Any:
                 "Rec.rec_batch_num": 1,
                 "Rec.rec_img_shape": [3, 48, 160],
             }
+            if text_detector is not None:
+                params["Det.model_path"] = str(text_detector)
             if threads:
                 params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             with _no_spinning():
@@ -155,10 +193,14 @@ class RapidTextReader(TextReader):
     sessions in threads), so its cache is only touched under its lock; the reads themselves are
     serialised by the engine's own lock."""
 
-    def __init__(self, *, max_side: int = 320, min_score: float = 0.5, threads: int = 0, cache_size: int = 256) -> None:
+    def __init__(self, *, max_side: int = 320, min_score: float = 0.5, threads: int = 0, cache_size: int = 256,
+                 int8_detector: bool = True) -> None:
+        """`int8_detector`: detect text with the bundled int8 copy of rapidocr's detection model when it
+        matches the installed one (`int8_text_detector`), else with the float model."""
         self.max_side = max_side
         self.min_score = min_score
         self.threads = threads
+        self.text_detector = int8_text_detector() if int8_detector else None
         self.cache_size = cache_size
         self._cache: OrderedDict[int, tuple[tuple[float, ...], np.ndarray, list[TextLine]]] = OrderedDict()
         self._next_key = 0
@@ -186,14 +228,8 @@ class RapidTextReader(TextReader):
         known = self._cached(shape, thumb)
         if known is not None:
             return known
-        height, width = image.shape[:2]
-        # A wide strip (a header bar) shrunk to `max_side` would leave its letters a few pixels
-        # tall: such crops get a proportionally longer side (one engine per 320-px step).
-        aspect = width / max(1, height)
-        limit = max_side or self.max_side
-        side = limit if aspect <= 4 else min(1600, -(-int(limit * aspect / 4) // 320) * 320)
-        padded, top = padded_for_detector(image, side)
-        result = _run_engine(_engine(self.min_score, self.threads), padded, side, min_aspect=min_aspect)
+        padded, top, side = self._detector_view(image, max_side)
+        result = _run_engine(self.engine(), padded, side, min_aspect=min_aspect)
         lines: list[TextLine] = []
         if result is not None:
             self.calls += 1
@@ -211,6 +247,32 @@ class RapidTextReader(TextReader):
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return lines
+
+    def engine(self) -> Any:
+        return _engine(self.min_score, self.threads, self.text_detector)
+
+    def _detector_view(self, image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, int, int]:
+        """The image the text detector gets for a crop (padded to its grid), the rows added above, and
+        the longest side it is scaled to. A wide strip (a header bar) shrunk to `max_side` would leave
+        its letters a few pixels tall: such crops get a proportionally longer side (320-px steps)."""
+        height, width = image.shape[:2]
+        aspect = width / max(1, height)
+        limit = max_side or self.max_side
+        side = limit if aspect <= 4 else min(1600, -(-int(limit * aspect / 4) // 320) * 320)
+        padded, top = padded_for_detector(image, side)
+        return padded, top, side
+
+    def detector_input(self, image: np.ndarray, *, max_side: int | None = None) -> np.ndarray:
+        """The tensor the text detection model runs on when this reader reads `image`: what an int8
+        copy's activation ranges are measured on (`detection/quantize.py`)."""
+        padded, _, side = self._detector_view(image, max_side)
+        engine = self.engine()
+        with _CALL_LOCK:
+            _limit_detector(engine, side)
+            detector = engine._load_det_model()  # rapidocr loads each model on first use
+            scaled, _ = engine.preprocess_img(engine.load_img(padded))
+            tensor: np.ndarray = detector.get_preprocess()(scaled)
+        return tensor
 
     def _cached(self, shape: tuple[float, ...], thumb: np.ndarray) -> list[TextLine] | None:
         with self._cache_lock:

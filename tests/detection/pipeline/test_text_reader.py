@@ -37,7 +37,7 @@ def test_a_crop_with_a_wide_line_is_detected_once_not_once_to_look_and_again_to_
     reader = RapidTextReader(cache_size=0)
     image = notification("ELIMINATED")
     reader.read(image)  # loads the engine
-    detector = text._engine(reader.min_score, reader.threads).text_det
+    detector = reader.engine().text_det
     runs = []
     real_run = type(detector).__call__
 
@@ -68,7 +68,7 @@ def test_threads_sharing_one_reader_never_trip_over_its_cache(monkeypatch: pytes
     def fake_engine(engine: object, image: np.ndarray, side: int, *, min_aspect: float = 0.0) -> SimpleNamespace:
         return SimpleNamespace(boxes=[[(0, 0), (9, 0), (9, 3), (0, 3)]], txts=[f"SHADE{int(image[0, 0, 0])}"], scores=[1.0])
 
-    monkeypatch.setattr(text, "_engine", lambda min_score, threads: None)
+    monkeypatch.setattr(text, "_engine", lambda min_score, threads, text_detector=None: None)
     monkeypatch.setattr(text, "_run_engine", fake_engine)
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # threads change hands mid-lookup, as they may under load
@@ -104,7 +104,7 @@ def test_each_line_is_recognised_at_its_own_width_not_padded_to_the_widest(monke
     cv2.putText(image, "CHOOSE YOUR CHARACTER", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (235, 235, 235), 3)
     cv2.putText(image, "PMC", (20, 160), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (235, 235, 235), 3)
     reader.read(image)  # loads the engine's models
-    recogniser = text._engine(reader.min_score, reader.threads).text_rec.session
+    recogniser = reader.engine().text_rec.session
     shapes: list[tuple[int, ...]] = []
     real_run = type(recogniser).__call__
 
