@@ -31,6 +31,9 @@ import onnx
 
 from detection.pipeline.detector import ModelError, letterbox
 from detection.pipeline.factory import file_sha256
+from detection.pipeline.fields import WHOLE_FRAME_SIDE
+from detection.pipeline.profile import load_profile
+from detection.pipeline.text import RapidTextReader
 from labeling.datasets.yolo import IMAGE_SUFFIXES
 
 INT8_SUFFIX = ".int8.onnx"
@@ -119,6 +122,34 @@ def quantize_detector(source: str | Path, images: Sequence[Path], *, target: str
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float)
     _stamp(target, source, f"int8 static QDQ on {len(readable)} images")
     return target
+
+
+def calibration_crops(images: Sequence[Path], reader: RapidTextReader, *, limit: int = CALIBRATION_CROPS,
+                      profile_name: str = "demo") -> Iterator[np.ndarray]:
+    """The detector's inputs for what the pipeline reads on a frame: every spec region of the game
+    profile and the whole frame at the whole-frame side (a verification's last look); every n-th of
+    those over all `images`, so that at most `limit` come from every frame alike. Contrast-stretched
+    crops are left out: their ranges, wider than any plain crop's, coarsened the int8 steps until a
+    title and the button beside it read as one line."""
+    profile = load_profile(profile_name)
+    boxes = list(profile.regions.values())
+    per_image = len(boxes) + 1
+    stride = max(1, -(-len(images) * per_image // limit))
+    index = 0
+    for path in images:
+        frame = cv2.imread(str(path))
+        if frame is None:
+            continue
+        height, width = frame.shape[:2]
+        views: list[tuple[np.ndarray, int | None]] = [(frame, WHOLE_FRAME_SIDE)]
+        for box in boxes:
+            x0, y0, x1, y1 = box.pixels(width, height)
+            region = frame[y0:y1, x0:x1]
+            views += [(region, None)] if region.size else []
+        for view, side in views:
+            if index % stride == 0:
+                yield reader.detector_input(view, max_side=side)
+            index += 1
 
 
 def quantize_text_detector(source: str | Path, tensors: Iterable[np.ndarray], *, target: str | Path) -> Path:
