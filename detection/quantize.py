@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from labeling.datasets.yolo import IMAGE_SUFFIXES
 INT8_SUFFIX = ".int8.onnx"
 # Images the activation ranges are taken on: more adds time (~0.2 s each here), not accuracy.
 CALIBRATION_IMAGES = 200
-# A text detector's calibration crops: spec regions, stretched copies and whole frames of many frames.
+# A text detector's calibration crops: spec regions and whole frames of many frames.
 CALIBRATION_CROPS = 400
 # DequantizeLinear takes a per-channel axis from opset 13 on.
 PER_CHANNEL_OPSET = 13
@@ -89,9 +89,6 @@ def quantize_detector(source: str | Path, images: Sequence[Path], *, target: str
                       image_size: int = 320) -> Path:
     """Writes the int8 copy of `source` (`quantized_path` unless `target`), its activation ranges taken
     on `images` letterboxed as the detector letterboxes them; returns its path."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
     source, target = Path(source), Path(target) if target is not None else quantized_path(source)
     readable = list(islice((path for path in images if cv2.imread(str(path)) is not None), CALIBRATION_IMAGES))
     if not readable:
@@ -100,26 +97,14 @@ def quantize_detector(source: str | Path, images: Sequence[Path], *, target: str
     if is_quantized(model):
         raise ModelError(f"{source.name} is quantized already")
     keep_float = head_decoding_nodes(model)
-    input_name = model.graph.input[0].name
 
-    class Letterboxed(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no type hints
-        def __init__(self) -> None:
-            self.tensors = self._tensors()
+    def letterboxed() -> Iterator[np.ndarray]:
+        for path in readable:
+            image = cv2.imread(str(path))
+            if image is not None:
+                yield letterbox(image, image_size)[0][None]
 
-        def _tensors(self) -> Iterator[dict[str, np.ndarray]]:
-            for path in readable:
-                image = cv2.imread(str(path))
-                if image is not None:
-                    yield {input_name: letterbox(image, image_size)[0][None]}
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.tensors, None)
-
-    with tempfile.TemporaryDirectory() as work:
-        prepared = Path(work) / "prepared.onnx"
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(target), Letterboxed(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float)
+    _quantize_static(source, target, letterboxed(), keep_float=lambda _: keep_float)
     _stamp(target, source, f"int8 static QDQ on {len(readable)} images")
     return target
 
@@ -160,8 +145,6 @@ def quantize_text_detector(source: str | Path, tensors: Iterable[np.ndarray], *,
     across it at 0.12 % of the pixels of 48 held-out crops.
     Per-channel weights need opset 13, so an older model (PP-OCR's are opset 11) is converted first."""
     from onnx import version_converter
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     source, target = Path(source), Path(target)
     samples = list(islice(tensors, CALIBRATION_CROPS))
@@ -170,28 +153,38 @@ def quantize_text_detector(source: str | Path, tensors: Iterable[np.ndarray], *,
     model = onnx.load(str(source))
     if is_quantized(model):
         raise ModelError(f"{source.name} is quantized already")
-    input_name = model.graph.input[0].name
-
-    class Crops(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no type hints
-        def __init__(self) -> None:
-            self.tensors = iter(samples)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            tensor = next(self.tensors, None)
-            return None if tensor is None else {input_name: tensor}
-
     with tempfile.TemporaryDirectory() as work:
-        converted, prepared = Path(work) / "converted.onnx", Path(work) / "prepared.onnx"
+        converted = Path(work) / "converted.onnx"
         opset = next((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), 0)
         if opset < PER_CHANNEL_OPSET:
             model = version_converter.convert_version(model, PER_CHANNEL_OPSET)
         onnx.save(model, str(converted))
-        quant_pre_process(str(converted), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(target), Crops(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=text_detector_float_nodes(onnx.load(str(prepared))))
+        _quantize_static(converted, target, iter(samples), keep_float=text_detector_float_nodes)
     _stamp(target, source, f"int8 static QDQ on {len(samples)} crops")
     return target
+
+
+def _quantize_static(source: Path, target: Path, inputs: Iterator[np.ndarray], *,
+                     keep_float: Callable[[onnx.ModelProto], list[str]]) -> None:
+    """onnxruntime's static QDQ quantization of `source` into `target`: int8 weights per output channel,
+    uint8 activations, ranges (min-max) taken on `inputs`; the nodes `keep_float` names in the graph as
+    pre-processed for quantization stay float."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    input_name = onnx.load(str(source), load_external_data=False).graph.input[0].name
+
+    class Inputs(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no type hints
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            tensor = next(inputs, None)
+            return None if tensor is None else {input_name: tensor}
+
+    with tempfile.TemporaryDirectory() as work:
+        prepared = Path(work) / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        quantize_static(str(prepared), str(target), Inputs(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=keep_float(onnx.load(str(prepared))))
 
 
 def text_detector_float_nodes(model: onnx.ModelProto) -> list[str]:

@@ -23,11 +23,9 @@ from detection.pipeline.text import BUNDLED_TEXT_DETECTOR, RapidTextReader, inst
 from detection.pipeline.types import Box, Detection, Frame
 from detection.quantize import PER_CHANNEL_OPSET, is_quantized, quantize_text_detector
 from detection.render.dataset import make_dataset
-from detection.render.families import HELD_OUT_FAMILIES
-from detection.render.frames import menu_frame, raid_frame, random_kill
+from detection.render.families import HELD_OUT_FAMILIES, family_named
 from detection.render.profile import load_profile
-from detection.render.style import random_style
-from detection.render.timeline import snake
+from tests.detection.test_render_fields import screen
 
 GAME = pipeline_profile("demo")
 
@@ -67,33 +65,6 @@ def test_a_copy_made_from_another_model_is_not_used(tmp_path: Path, monkeypatch:
     assert RapidTextReader().text_detector is None
 
 
-def _screen(kind: str, rng: random.Random, family_name: str) -> tuple[np.ndarray, str, Box, dict[str, object]]:
-    """A 1080p frame of `kind` in a held-out family, the class to read, its box and the reading context."""
-    from detection.render.families import family_named
-
-    profile, size = load_profile(), (1920, 1080)
-    style = random_style(rng, family=family_named(family_name))
-    context: dict[str, object] = {}
-    if kind == "kill_notification":
-        image, boxes = raid_frame(size, style, profile, rng, kill=random_kill(profile, rng))
-    elif kind == "map_select":
-        image, boxes = menu_frame(kind, size, style, profile, rng,
-                                  {"map_name": rng.choice(list(profile.maps)), "pve": rng.random() < 0.5})
-    elif kind == "character_select":
-        image, boxes = menu_frame(kind, size, style, profile, rng, {"choice": rng.choice(["PMC", "SCAV"])})
-    elif kind == "survived_screen":
-        map_name = rng.choice(list(profile.maps))
-        image, boxes = menu_frame("survived", size, style, profile, rng,
-                                  {"extract": rng.choice(profile.maps[map_name]), "time_in_raid": 312})
-        context = {"map_name": snake(map_name)}
-    else:
-        image, boxes = menu_frame("killed", size, style, profile, rng, {"killed_by": rng.choice(profile.enemy_types)})
-        kind = "death_screen"
-    box = boxes[kind]
-    return (np.ascontiguousarray(np.asarray(image)[..., ::-1]), kind,
-            Box(box.x0 / size[0], box.y0 / size[1], box.x1 / size[0], box.y1 / size[1]), context)
-
-
 @pytest.mark.pure
 @pytest.mark.parametrize("family", [family.name for family in HELD_OUT_FAMILIES])
 def test_the_int8_copy_reads_the_fields_the_float_model_reads_on_held_out_styles(family: str) -> None:
@@ -102,11 +73,12 @@ def test_the_int8_copy_reads_the_fields_the_float_model_reads_on_held_out_styles
     exact = FieldReader(GAME, RapidTextReader(max_side=GAME.ocr.max_side, min_score=GAME.ocr.min_score,
                                               cache_size=0, int8_detector=False))
     copy = FieldReader(GAME, RapidTextReader(max_side=GAME.ocr.max_side, min_score=GAME.ocr.min_score, cache_size=0))
-    rng = random.Random(family)
+    rng, (width, height) = random.Random(family), (1920, 1080)
     read = 0
     for kind in ("map_select", "character_select", "kill_notification", "survived_screen", "death_screen") * 2:
-        image, label, box, context = _screen(kind, rng, family)
-        frame, detection = Frame(image=image, number=0, video_time=0.0), Detection(label, 1.0, box)
+        image, label, box, _, context = screen(kind, (width, height), load_profile(), rng, family=family_named(family))
+        frame = Frame(image=np.ascontiguousarray(np.asarray(image)[..., ::-1]), number=0, video_time=0.0)
+        detection = Detection(label, 1.0, Box(box.x0 / width, box.y0 / height, box.x1 / width, box.y1 / height))
         want = exact.read(frame, detection, context=dict(context)).data
         assert copy.read(frame, detection, context=dict(context)).data == want, (label, family)
         read += bool(want)

@@ -16,6 +16,7 @@ from detection.pipeline.fields import FieldReader
 from detection.pipeline.profile import load_profile as pipeline_profile
 from detection.pipeline.text import RapidTextReader
 from detection.pipeline.types import Box, Detection, Frame
+from detection.render.families import CLASSIC, Family
 from detection.render.frames import menu_frame, raid_frame, random_kill
 from detection.render.layout import Box as PixelBox
 from detection.render.profile import DemoProfile, load_profile
@@ -25,9 +26,11 @@ from detection.render.timeline import snake
 pytestmark = pytest.mark.pure
 
 
-def _screen(kind: str, size: tuple[int, int], profile: DemoProfile, rng: random.Random) -> tuple[Any, str, PixelBox, dict[str, Any], dict[str, Any]]:
-    """A frame of `kind`, the class to read, its box, the fields it must give and the reading context."""
-    style = random_style(rng)
+def screen(kind: str, size: tuple[int, int], profile: DemoProfile, rng: random.Random, *,
+           family: Family = CLASSIC) -> tuple[Any, str, PixelBox, dict[str, Any], dict[str, Any]]:
+    """A frame of `kind` in a style of `family`, the class to read, its box, the fields it must give and the
+    reading context."""
+    style = random_style(rng, family=family)
     if kind == "kill_notification":
         kill = random_kill(profile, rng)
         image, boxes = raid_frame(size, style, profile, rng, kill=kill)
@@ -59,7 +62,7 @@ def test_the_pipeline_reads_every_field_of_randomised_screens(size: tuple[int, i
     rng = random.Random(size[0])
     width, height = size
     for kind in ("map_select", "character_select", "kill_notification", "survived_screen", "death_screen") * 2:
-        image, cls, box, want, context = _screen(kind, size, profile, rng)
+        image, cls, box, want, context = screen(kind, size, profile, rng)
         frame = Frame(image=np.ascontiguousarray(np.asarray(image)[..., ::-1]), number=0, video_time=0.0)
         detection = Detection(cls, 1.0, Box(box.x0 / width, box.y0 / height, box.x1 / width, box.y1 / height))
         got = reader.read(frame, detection, context=context).data
