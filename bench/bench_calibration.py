@@ -182,7 +182,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from detection.pipeline.calibration import Calibration, calibration_path, fit_calibration
-    from detection.pipeline.factory import file_sha256
+    from detection.pipeline.hashing import file_sha256
 
     model = Path(args.model).resolve()
     sha256 = file_sha256(model)

@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 
 from detection.pipeline.detector import ModelError, letterbox
-from detection.pipeline.factory import file_sha256
+from detection.pipeline.hashing import file_sha256
 from detection.pipeline.fields import WHOLE_FRAME_SIDE
 from detection.pipeline.profile import load_profile
 from detection.pipeline.text import RapidTextReader

@@ -20,7 +20,6 @@ first and last knot. An event type or flag with no curve keeps its raw score.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from detection.pipeline.detector import Detector, OnnxDetector
+from detection.pipeline.hashing import file_sha256
 
 FORMAT = 1
 SUFFIX = ".calibration.json"
@@ -156,21 +156,13 @@ def calibration_for_model(model_path: str | Path) -> Calibration:
     key = (str(model), stat.st_size, stat.st_mtime_ns)
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = load_calibration(calibration_path(model), model_sha256=_sha256(model))
+            _CACHE[key] = load_calibration(calibration_path(model), model_sha256=file_sha256(model))
         return _CACHE[key]
 
 
 def calibration_for_detector(detector: Detector) -> Calibration:
     """The calibration of the detector's model file; a detector without one keeps raw scores."""
     return calibration_for_model(detector.config.model_path) if isinstance(detector, OnnxDetector) else IDENTITY
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fit_curve(points: Sequence[tuple[float, bool]]) -> Curve:

@@ -3,7 +3,6 @@ event log a run produces. Shared by the CLI, the Celery worker and live mode.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 from detection.pipeline.calibration import calibration_for_detector
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
+from detection.pipeline.hashing import file_sha256
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.run_settings import DetectSettings, ModelRef
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult
@@ -27,14 +27,6 @@ _LOCK = threading.Lock()
 # Frames decoded ahead of the pipeline: at most this many bytes, within these bounds (`prefetch_depth`).
 PREFETCH_BYTES = 128 * 2**20
 MIN_PREFETCH, MAX_PREFETCH = 12, 48
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def model_ref_for_file(path: str | Path) -> ModelRef:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import math
 import re
@@ -18,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 from rapidfuzz import fuzz
+
+from detection.pipeline.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def int8_text_detector() -> Path | None:
     if not BUNDLED_TEXT_DETECTOR.is_file() or not installed_text_detector().is_file():
         return None
     metadata = {p.key: p.value for p in onnx.load(str(BUNDLED_TEXT_DETECTOR), load_external_data=False).metadata_props}
-    digest = hashlib.sha256(installed_text_detector().read_bytes()).hexdigest()
+    digest = file_sha256(installed_text_detector())
     if metadata.get("quantized_from") != digest:
         logger.warning("%s was not quantized from the installed rapidocr's %s: reading with the float model "
                        "(`manage.py quantize_ocr` makes a new copy)", BUNDLED_TEXT_DETECTOR.name, TEXT_DETECTOR)

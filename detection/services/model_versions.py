@@ -16,7 +16,8 @@ from django.db import transaction
 
 from detection.models import ModelVersion
 from detection.pipeline.detector import ModelError
-from detection.pipeline.factory import detector_for, file_sha256, model_ref_for_file
+from detection.pipeline.factory import detector_for, model_ref_for_file
+from detection.pipeline.hashing import file_sha256
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.run_settings import BUNDLED_MODEL, DetectSettings, ModelRef
 

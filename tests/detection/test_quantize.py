@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from detection.pipeline.detector import DetectorConfig, ModelError, OnnxDetector
-from detection.pipeline.factory import file_sha256
+from detection.pipeline.hashing import file_sha256
 from detection.pipeline.profile import load_profile
 from detection.pipeline.run_settings import BUNDLED_MODEL
 from detection.quantize import (
