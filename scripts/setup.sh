@@ -15,6 +15,8 @@ if [ "$flavour" = dev ]; then
   # The production test pass needs both servers; scripts/ensure_services.sh starts them.
   command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+  # An x86 CPU without VNNI, emulated, for tests/detection/pipeline/test_int8_kernels.py.
+  if [ "$(uname -m)" = x86_64 ]; then command -v qemu-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-user); fi
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

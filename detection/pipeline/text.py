@@ -19,6 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from detection.pipeline.hashing import file_sha256
+from detection.pipeline.int8_kernels import int8_convolutions_exact
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,10 @@ def installed_text_detector() -> Path:
 @functools.cache
 def int8_text_detector() -> Path | None:
     """The bundled int8 text detector when it was quantized from the installed rapidocr's model (its
-    `quantized_from` names that file's sha256); None otherwise, and rapidocr's own float model reads:
-    an int8 copy of another model would detect with weights that no longer match the recogniser."""
+    `quantized_from` names that file's sha256) and this CPU sums its int8 products exactly
+    (`int8_convolutions_exact`); None otherwise, and rapidocr's own float model reads. An int8 copy of
+    another model would detect with weights that no longer match the recogniser; one whose sums
+    saturate reads other words than the ones it was measured on."""
     import onnx
 
     if not BUNDLED_TEXT_DETECTOR.is_file() or not installed_text_detector().is_file():
@@ -80,6 +83,10 @@ def int8_text_detector() -> Path | None:
     if metadata.get("quantized_from") != digest:
         logger.warning("%s was not quantized from the installed rapidocr's %s: reading with the float model "
                        "(`manage.py quantize_ocr` makes a new copy)", BUNDLED_TEXT_DETECTOR.name, TEXT_DETECTOR)
+        return None
+    if not int8_convolutions_exact():
+        logger.warning("this CPU's int8 convolutions saturate (no VNNI): reading with the float text detector, "
+                       "not %s", BUNDLED_TEXT_DETECTOR.name)
         return None
     return BUNDLED_TEXT_DETECTOR
 
