@@ -29,14 +29,13 @@ import cv2
 import numpy as np
 import onnx
 
-from detection.pipeline.detector import ModelError, letterbox
+from detection.pipeline.detector import INT8_SUFFIX, ModelError, letterbox
 from detection.pipeline.hashing import file_sha256
 from detection.pipeline.fields import WHOLE_FRAME_SIDE
 from detection.pipeline.profile import load_profile
 from detection.pipeline.text import RapidTextReader
 from labeling.datasets.yolo import IMAGE_SUFFIXES
 
-INT8_SUFFIX = ".int8.onnx"
 # Images the activation ranges are taken on: more adds time (~0.2 s each here), not accuracy.
 CALIBRATION_IMAGES = 200
 # A text detector's calibration crops: spec regions and whole frames of many frames.

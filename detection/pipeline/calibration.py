@@ -161,8 +161,9 @@ def calibration_for_model(model_path: str | Path) -> Calibration:
 
 
 def calibration_for_detector(detector: Detector) -> Calibration:
-    """The calibration of the detector's model file; a detector without one keeps raw scores."""
-    return calibration_for_model(detector.config.model_path) if isinstance(detector, OnnxDetector) else IDENTITY
+    """The calibration of the file whose weights the detector runs (`OnnxDetector.weights_path`: an int8 copy's
+    float source where int8 sums saturate); a detector without one keeps raw scores."""
+    return calibration_for_model(detector.weights_path) if isinstance(detector, OnnxDetector) else IDENTITY
 
 
 def fit_curve(points: Sequence[tuple[float, bool]]) -> Curve:

@@ -8,6 +8,7 @@ Model contract (ultralytics export): input `images` float32 [N,3,S,S] RGB 0..1, 
 from __future__ import annotations
 
 import ast
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +17,14 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from detection.pipeline.hashing import file_sha256
+from detection.pipeline.int8_kernels import int8_convolutions_exact
 from detection.pipeline.resize import fitted_size, area_resize
 from detection.pipeline.types import Box, Detection
+
+logger = logging.getLogger(__name__)
+# An int8 copy lies beside the float model it was made from, named `<stem>.int8.onnx` (detection/quantize.py).
+INT8_SUFFIX = ".int8.onnx"
 
 # Preference order when the config names none: fastest installed first.
 DEFAULT_PROVIDERS = (
@@ -179,23 +186,38 @@ def model_classes(session: ort.InferenceSession) -> list[str] | None:
     return [str(n) for n in names]
 
 
+def weights_to_run(path: Path, metadata: dict[str, str], *, on_cpu: bool) -> Path:
+    """The file whose weights a detector runs for the model at `path`: the model itself, or, for an int8 copy
+    (detection/quantize.py stamps its float model's sha256, `quantized_from`) run on a CPU whose int8 sums
+    saturate (int8_kernels.py), the float model it was made from, beside it. There the copy computes other scores
+    than the ones it was measured and calibrated with (up to 0.19 apart, a top class changed, on 24 training
+    frames under qemu's Haswell); its float source is the model the copy approximates."""
+    made_from = metadata.get("quantized_from")
+    if not made_from or not on_cpu or int8_convolutions_exact():
+        return path
+    source_name = metadata.get("quantized_from_file") or path.name.removesuffix(INT8_SUFFIX) + ".onnx"
+    source = path.with_name(source_name)
+    if source != path and source.is_file() and file_sha256(source) == made_from:
+        logger.warning("this CPU's int8 convolutions saturate (no VNNI): detecting with %s, the float model "
+                       "%s was made from", source.name, path.name)
+        return source
+    logger.warning("this CPU's int8 convolutions saturate (no VNNI) and %s, the float model %s was made from, "
+                   "is not beside it: its scores differ from the ones it was measured with", source_name, path.name)
+    return path
+
+
 class OnnxDetector(Detector):
+    """`config.model_path` is the model a run names; `weights_path` the file whose weights run (`weights_to_run`)."""
+
     def __init__(self, config: DetectorConfig) -> None:
         path = Path(config.model_path)
         if not path.is_file():
             raise ModelError(f"no model file at {path}")
-        options = ort.SessionOptions()
-        # onnxruntime's threads spin for work after each run by default; between batches the
-        # decoder needs those cores (2 on the build machine), so they sleep instead.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if config.threads:
-            options.intra_op_num_threads = config.threads
-            options.inter_op_num_threads = 1
-        providers = choose_providers(config.providers, ort.get_available_providers())
-        try:
-            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from exc
+        self.session = self._session(path, config)
+        self.weights_path = weights_to_run(path, self.session.get_modelmeta().custom_metadata_map,
+                                           on_cpu=self.session.get_providers()[0] == "CPUExecutionProvider")
+        if self.weights_path != path:
+            self.session = self._session(self.weights_path, config)
         found = model_classes(self.session)
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.end_to_end = is_end_to_end(self.session.get_outputs()[0].shape, metadata, len(config.classes))
@@ -209,6 +231,21 @@ class OnnxDetector(Detector):
         self.input_name = self.session.get_inputs()[0].name
         self.image_size = config.image_size or self._model_image_size()
         self.providers = self.session.get_providers()
+
+    @staticmethod
+    def _session(path: Path, config: DetectorConfig) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        # onnxruntime's threads spin for work after each run by default; between batches the
+        # decoder needs those cores (2 on the build machine), so they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if config.threads:
+            options.intra_op_num_threads = config.threads
+            options.inter_op_num_threads = 1
+        providers = choose_providers(config.providers, ort.get_available_providers())
+        try:
+            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from exc
 
     def _output_class_count(self) -> int | None:
         shape = self.session.get_outputs()[0].shape

@@ -14,8 +14,9 @@ from typing import Any
 from django.conf import settings
 
 from detection.models import ModelVersion
+from detection.pipeline.detector import INT8_SUFFIX
 from detection.pipeline.profile import GameProfile
-from detection.quantize import INT8_SUFFIX, quantized_path
+from detection.quantize import quantized_path
 from detection.services.model_versions import model_version_register, models_dir
 
 TRAINED_FOLDER = "trained"
