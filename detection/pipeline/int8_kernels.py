@@ -7,7 +7,8 @@ kernel first adds each pair of products into a signed 16-bit value (VPMADDUBSW),
 32,767, as onnxruntime's quantization docs warn. 255 x 127 x 2 = 64,770 does not fit. The same
 file then computes other numbers than the ones it was measured with. On such a CPU the bundled text
 detector read a held-out character select's highlighted button wrong; the same copy reads it right
-where the sums are exact.
+where the sums are exact. Where they saturate, the reader and the detector run the float models the
+copies were made from (`text.int8_text_detector`, `detector.weights_to_run`).
 
 `int8_convolutions_exact` asks the kernel rather than the CPU's flags: one 1x1 QDQ convolution, which
 onnxruntime fuses into the same QLinearConv as a quantized model's, whose every pair of products is
