@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from detection.pipeline.calibration import calibration_for_detector
-from detection.pipeline.detector import DetectorConfig, OnnxDetector
+from detection.pipeline.detector import Detector, DetectorConfig, OnnxDetector
 from detection.pipeline.event_log import EventLog, LoggedEvent, real_time
 from detection.pipeline.hashing import file_sha256
 from detection.pipeline.profile import GameProfile
@@ -55,6 +55,11 @@ def detector_for(profile: GameProfile, settings: DetectSettings) -> OnnxDetector
                 )
             )
         return _DETECTORS[key]
+
+
+def weights_name(detector: Detector) -> str:
+    """The file name of the weights a detector runs (`OnnxDetector.weights_path`), for a run's metadata."""
+    return detector.weights_path.name if isinstance(detector, OnnxDetector) else ""
 
 
 def reader_for(profile: GameProfile, *, threads: int = 0) -> RapidTextReader:

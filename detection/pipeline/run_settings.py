@@ -104,10 +104,14 @@ class DetectSettings:
         }
 
 
-def run_metadata(settings: DetectSettings, *, profile: str, started_at: datetime | None) -> dict[str, Any]:
-    """What every event log and job result says about the run: the same keys for the CLI and the job."""
+def run_metadata(settings: DetectSettings, *, profile: str, started_at: datetime | None,
+                 weights: str) -> dict[str, Any]:
+    """What every event log and job result says about the run: the same keys for the CLI and the job.
+    `weights`: the file name of the weights that ran (`factory.weights_name`), which for an int8 model
+    on a CPU whose int8 sums saturate is its float source's, not the model's own."""
     return {
         "model": settings.model.to_json(),
+        "weights": weights,
         "profile": profile,
         "settings": settings.to_json(),
         "started_at": format_timestamp(started_at),

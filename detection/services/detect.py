@@ -15,7 +15,7 @@ from django.db import transaction
 
 from detection.models import DetectedEvent, Job, RejectedObservation, Recording
 from detection.pipeline.checkpoint import Checkpoint
-from detection.pipeline.factory import build_pipeline, open_source
+from detection.pipeline.factory import build_pipeline, open_source, weights_name
 from detection.pipeline.profile import load_profile
 from detection.pipeline.run_settings import SettingsError, parse_params, run_metadata
 from detection.pipeline.source import VideoSourceError
@@ -113,7 +113,8 @@ def detect_job_handle(job: Job, progress: JobProgress) -> dict[str, Any]:
         "linked_to_reviewed": DetectedEvent.all_objects.filter(superseded_by=job, duplicate_of__isnull=False).count(),
         "superseded": DetectedEvent.all_objects.filter(superseded_by=job, duplicate_of__isnull=True).count(),
         "rejected": RejectedObservation.objects.filter(recording=recording, job=job).count(),
-        "metadata": run_metadata(detect, profile=profile.name, started_at=recording.started_at),
+        "metadata": run_metadata(detect, profile=profile.name, started_at=recording.started_at,
+                                 weights=weights_name(pipeline.detector)),
         "timings": result.timings.to_json(),
         "resumed_from": resume.video_time if resume else None,
     }

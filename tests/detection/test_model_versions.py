@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from tests.detection.pipeline.synthetic import build_model
 from tests.factories import RecordingFactory
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 PROFILE = load_profile("demo")
 
 
@@ -155,3 +158,16 @@ def test_the_command_line_model_is_the_active_version_unless_named(models, onnx,
             model_ref_for_option(option, profile=PROFILE)
     with pytest.raises(CommandError, match="no model version #999"):
         call_command("detect", "--video", str(loose), "--model", "999", "--output", str(tmp_path / "out"))
+
+
+def test_the_detect_command_on_a_database_never_migrated_says_to_migrate(tmp_path):  # type: ignore[no-untyped-def]
+    """A new VODSCOPE_HOME has an empty SQLite file: the command names the fix instead of a traceback."""
+    video = tmp_path / "clip.mkv"
+    video.write_bytes(b"\x1a\x45\xdf\xa3")  # never read: the model is chosen first
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "REDIS_URL", "VODSCOPE_SQLITE_PATH")}
+    done = subprocess.run([sys.executable, "manage.py", "detect", "--video", str(video), "--output", str(tmp_path / "out")],
+                          cwd=ROOT, env={**env, "VODSCOPE_HOME": str(tmp_path / "home")},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "run `manage.py migrate` first" in done.stderr

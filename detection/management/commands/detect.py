@@ -10,12 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from tqdm import tqdm
 
 from detection.models import SessionType
 from detection.pipeline.detector import ModelError
 from detection.pipeline.event_log import parse_timestamp, write_event_log
-from detection.pipeline.factory import build_pipeline, event_log_for, open_source
+from detection.pipeline.factory import build_pipeline, event_log_for, open_source, weights_name
 from detection.pipeline.probe import probe_video
 from detection.pipeline.profile import load_profile
 from detection.pipeline.run_settings import DetectSettings, SettingsError, run_metadata
@@ -57,6 +58,8 @@ class Command(BaseCommand):
             pipeline = build_pipeline(profile, detect)
         except (ModelVersionError, SettingsError, ModelError) as exc:
             raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:  # the model versions live in the database: a new VODSCOPE_HOME has none yet
+            raise CommandError(f"the database is not ready ({exc}): run `manage.py migrate` first") from exc
         output = Path(options["output"])
         output.mkdir(parents=True, exist_ok=True)
         summary: list[dict[str, Any]] = []
@@ -117,7 +120,8 @@ class Command(BaseCommand):
         wall = time.perf_counter() - started
         metadata = {
             "video": video.name,
-            **run_metadata(detect, profile=pipeline.profile.name, started_at=started_at),
+            **run_metadata(detect, profile=pipeline.profile.name, started_at=started_at,
+                           weights=weights_name(pipeline.detector)),
             "started_at_source": "user" if start_time else info.started_at_source.value,
             "session_type": options["session_type"],
             "duration_seconds": round(info.duration, 3),

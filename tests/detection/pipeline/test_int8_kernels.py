@@ -20,6 +20,7 @@ from detection.pipeline import detector as detector_module
 from detection.pipeline import text
 from detection.pipeline.calibration import calibration_for_detector, calibration_for_model
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
+from detection.pipeline.factory import weights_name
 from detection.pipeline.int8_kernels import PROBE_CHANNELS, int8_convolutions_exact, probe_sums
 from detection.pipeline.profile import load_profile as pipeline_profile
 from detection.pipeline.run_settings import BUNDLED_MODEL
@@ -100,9 +101,11 @@ def test_a_cpu_whose_int8_sums_saturate_detects_with_the_copys_float_model_and_i
         saturating = detector_on(BUNDLED_MODEL, monkeypatch, exact=False)
     assert "detecting with demo_yolo11n.onnx" in caplog.text
     assert saturating.config.model_path == str(BUNDLED_MODEL) and saturating.weights_path == FLOAT_MODEL
+    assert weights_name(saturating) == FLOAT_MODEL.name  # what the run's metadata says ran
     assert calibration_for_detector(saturating) is calibration_for_model(FLOAT_MODEL)
     exact = detector_on(BUNDLED_MODEL, monkeypatch, exact=True)
     assert exact.weights_path == BUNDLED_MODEL and calibration_for_detector(exact) is calibration_for_model(BUNDLED_MODEL)
+    assert weights_name(exact) == BUNDLED_MODEL.name
     float_model = detector_on(FLOAT_MODEL, monkeypatch, exact=False)
     assert float_model.weights_path == FLOAT_MODEL
     image, label, *_ = screen("map_select", (1280, 720), load_profile(), random.Random(3))

@@ -70,6 +70,6 @@ def test_wrong_values_are_refused_saying_which_and_why(params: object, reason: s
 
 def test_the_metadata_names_the_model_by_name_and_digest_not_path() -> None:
     settings = DetectSettings.from_params({"gate": False}, model=MODEL)
-    metadata = run_metadata(settings, profile="demo", started_at=None)
-    assert metadata["model"] == {"name": "m-1234abcd", "sha256": "ab" * 32}
+    metadata = run_metadata(settings, profile="demo", started_at=None, weights="m.onnx")
+    assert metadata["model"] == {"name": "m-1234abcd", "sha256": "ab" * 32} and metadata["weights"] == "m.onnx"
     assert metadata["settings"]["gate"] is False and "/models" not in str(metadata)
