@@ -1,6 +1,7 @@
 """The YOLO detector as ONNX on onnxruntime: letterbox, batched inference, NMS in numpy. No torch.
 
-Model contract (ultralytics export): input `images` float32 [N,3,S,S] RGB 0..1, and one of two outputs:
+Model contract (ultralytics export): input `images` float32 [N,3,H,W] RGB 0..1 (S x S for a model exported at one
+size; any multiple of its stride for one exported with dynamic axes, as the bundled models are), and one of two outputs:
 - raw: [N, 4+C, anchors] with cx, cy, w, h in input pixels then per-class scores (sigmoid applied);
 - end-to-end (`end2end`/`nms=True` exports): [N, D, 6] rows of x0, y0, x1, y1 in input pixels, score,
   class id, NMS already done (D detections, 300 by default; empty rows have score 0).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +62,9 @@ class DetectorConfig:
     iou: float = 0.5
     providers: tuple[str, ...] = ()
     threads: int = 0  # 0: onnxruntime decides
+    # Letterbox a frame into image_size on its long side and only up to the stride on its short side where the
+    # model takes any input size (`input_canvas`); False: always the square ultralytics predicts with (rect=False).
+    rect: bool = True
 
 
 class Detector(ABC):
@@ -72,7 +77,7 @@ class Detector(ABC):
 
 @dataclass(frozen=True)
 class Letterbox:
-    """How an image was fitted into the square input: scale, then padding."""
+    """How an image was fitted into the model's input: scale, then padding."""
 
     scale: float
     pad_x: float
@@ -81,16 +86,33 @@ class Letterbox:
     height: int
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping the aspect ratio, pad with grey (114) to size x size, RGB float 0..1 CHW."""
+def input_canvas(width: int, height: int, size: int, stride: int) -> tuple[int, int]:
+    """(width, height) of the input a width x height frame is letterboxed into: `size` on its long side; the short
+    side keeps a grey band of at least one stride at each edge, rounded up to a multiple of `stride`, where the
+    square would pad it to `size`. A 16:9 frame fills 320 x 256 instead of 320 x 320: 80 % of the convolutions'
+    work. The bands stay because the model was trained on letterboxed frames and scores a whole screen by where
+    it ends: on held-out `muted` keyframes its gameplay_hud score averaged 0.57 in the square, 0.55 at 320 x 256,
+    0.46 at 320 x 224, so fewer keyframes were sure enough for the two-pass proposal (bench/README.md)."""
+    new_w, new_h, _ = fitted_size(width, height, size)
+
+    def side(fitted: int) -> int:
+        return min(size, math.ceil((fitted + 2 * stride) / stride) * stride)
+
+    return side(new_w), side(new_h)
+
+
+def letterbox(image: np.ndarray, size: int, canvas: tuple[int, int] | None = None) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio to fit size x size, centre on grey (114) of `canvas` (width, height; at
+    least the fitted image; default size x size), RGB float 0..1 CHW."""
     height, width = image.shape[:2]
     new_w, new_h, scale = fitted_size(width, height, size)
+    canvas_w, canvas_h = canvas or (size, size)
     resized = area_resize(image, new_w, new_h)
-    pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
+    pad_x, pad_y = (canvas_w - new_w) / 2, (canvas_h - new_h) / 2
     left, top = int(round(pad_x - 0.1)), int(round(pad_y - 0.1))
-    canvas = np.full((size, size, 3), 114, dtype=np.uint8)
-    canvas[top : top + new_h, left : left + new_w] = resized
-    tensor = canvas[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0
+    padded = np.full((canvas_h, canvas_w, 3), 114, dtype=np.uint8)
+    padded[top : top + new_h, left : left + new_w] = resized
+    tensor = padded[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0
     return tensor, Letterbox(scale=scale, pad_x=left, pad_y=top, width=width, height=height)
 
 
@@ -230,6 +252,7 @@ class OnnxDetector(Detector):
         self.config = config
         self.input_name = self.session.get_inputs()[0].name
         self.image_size = config.image_size or self._model_image_size()
+        self.stride = self._rect_stride(metadata) if config.rect else None
         self.providers = self.session.get_providers()
 
     @staticmethod
@@ -259,10 +282,28 @@ class OnnxDetector(Detector):
         shape = self.session.get_inputs()[0].shape
         return int(shape[2]) if isinstance(shape[2], int) else 320
 
+    def _rect_stride(self, metadata: dict[str, str]) -> int | None:
+        """The stride a rectangular input's sides must be multiples of, None where the input is fixed."""
+        height, width = self.session.get_inputs()[0].shape[2:4]
+        if isinstance(height, int) and isinstance(width, int):
+            return None
+        try:
+            return max(1, int(metadata.get("stride", "32")))
+        except ValueError:
+            return 32
+
+    def canvas(self, images: Sequence[np.ndarray]) -> tuple[int, int]:
+        """The input (width, height) a batch is letterboxed into: one shape for the whole batch."""
+        if self.stride is None:
+            return self.image_size, self.image_size
+        sizes = [input_canvas(image.shape[1], image.shape[0], self.image_size, self.stride) for image in images]
+        return max(w for w, _ in sizes), max(h for _, h in sizes)
+
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         if not images:
             return []
-        fitted = [letterbox(image, self.image_size) for image in images]
+        canvas = self.canvas(images)
+        fitted = [letterbox(image, self.image_size, canvas) for image in images]
         batch = np.stack([tensor for tensor, _ in fitted])
         (output,) = self.session.run(None, {self.input_name: batch})[:1]
         if self.end_to_end:

@@ -28,6 +28,8 @@ from .params import HELDOUT_SEED
 
 HELDOUT_MAX_SIDE = 640
 HELDOUT_FAMILY_NAMES = [family.name for family in HELD_OUT_FAMILIES]
+# How frames are fitted into the model's input (detector.input_canvas), as the pipeline runs it.
+HELDOUT_INPUT = "rect"
 RANKING_FLOOR = 0.001  # AP needs the detector's whole ranking, not only what passes the threshold
 
 
@@ -61,16 +63,17 @@ def heldout_items() -> list[DatasetItem]:
 
 
 def heldout_evaluate(*, version: ModelVersion, profile: GameProfile) -> dict[str, object]:
-    """Measure `version` on the held-out frames and keep the figures on it (once per set of frames)."""
+    """Measure `version` on the held-out frames and keep the figures on it (once per set of frames and input:
+    figures from the square input of earlier releases are measured again, so versions compare like with like)."""
     existing = (version.metrics or {}).get("heldout")
     if (isinstance(existing, dict) and existing.get("seed") == HELDOUT_SEED and existing.get("frames") == heldout_count()
-            and existing.get("families") == HELDOUT_FAMILY_NAMES):
+            and existing.get("families") == HELDOUT_FAMILY_NAMES and existing.get("input") == HELDOUT_INPUT):
         return existing
     detector = OnnxDetector(DetectorConfig(model_path=version.onnx_file, classes=profile.classes,
                                            image_size=version.image_size, confidence=RANKING_FLOOR,
                                            iou=profile.thresholds.iou, threads=1))
     figures = {**detector_metrics(detector, heldout_items(), threshold=profile.thresholds.confidence),
-               "seed": HELDOUT_SEED, "families": HELDOUT_FAMILY_NAMES}
+               "seed": HELDOUT_SEED, "families": HELDOUT_FAMILY_NAMES, "input": HELDOUT_INPUT}
     version.metrics = {**(version.metrics or {}), "heldout": figures}
     version.save(update_fields=["metrics"])
     return figures

@@ -165,12 +165,13 @@ def _epoch_text(epoch: dict[str, Any]) -> str:
 
 
 def _parity(summary: dict[str, Any], profile: GameProfile) -> dict[str, object]:
-    """The ONNX model on the validation frames in Vodscope's detector against ultralytics' own predictions."""
+    """The ONNX model on the validation frames in Vodscope's detector against ultralytics' own predictions, both
+    letterboxed into the square (the worker predicts with rect=False): the check is of the export, not of padding."""
     threshold = profile.thresholds.confidence
     try:
         detector = OnnxDetector(DetectorConfig(model_path=summary["onnx"], classes=profile.classes,
                                                image_size=int(summary["imgsz"]), confidence=parity_floor(threshold),
-                                               iou=profile.thresholds.iou, threads=1))
+                                               iou=profile.thresholds.iou, threads=1, rect=False))
         report = parity_check(read_predictions(Path(summary["predictions"])), detector,
                               sure=parity_sure(threshold))
     except (ModelError, ParityError) as exc:

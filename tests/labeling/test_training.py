@@ -52,7 +52,7 @@ def screens(tmp_path: Path) -> dict[str, Path]:
 
 def detector(model: Path) -> OnnxDetector:
     return OnnxDetector(DetectorConfig(model_path=str(model), classes=PROFILE.classes, confidence=parity_floor(THRESHOLD),
-                                       iou=PROFILE.thresholds.iou))
+                                       iou=PROFILE.thresholds.iou, rect=False))
 
 
 def what_onnx_finds(model: Path, screens: dict[str, Path]) -> dict[Path, list[Detection]]:

@@ -13,6 +13,7 @@ from detection.pipeline.detector import (
     OnnxDetector,
     choose_providers,
     decode_output,
+    input_canvas,
     letterbox,
     nms,
 )
@@ -29,6 +30,27 @@ def test_letterbox_keeps_aspect_and_pads_grey() -> None:
     assert fit.pad_x == 0 and fit.pad_y == 14
     assert tensor[:, 0, 0] == pytest.approx([114 / 255] * 3)  # padding
     assert tensor[:, 32, 32] == pytest.approx([0, 0, 0])  # image
+
+
+@pytest.mark.parametrize(("width", "height", "canvas"), [
+    (1920, 1080, (320, 256)),  # 16:9 at any resolution: 320 x 180 with bands of 38 rows
+    (1280, 720, (320, 256)),
+    (1080, 1920, (256, 320)),  # portrait
+    (2560, 1080, (320, 224)),  # 21:9: 135 rows
+    (1440, 1080, (320, 320)),  # 4:3: 240 rows leave no stride to save
+    (800, 800, (320, 320)),
+])
+def test_a_rectangular_input_keeps_a_band_of_a_stride_on_the_short_side(
+        width: int, height: int, canvas: tuple[int, int]) -> None:
+    assert input_canvas(width, height, 320, 32) == canvas
+
+
+def test_letterbox_centres_the_frame_on_a_rectangular_canvas() -> None:
+    tensor, fit = letterbox(np.zeros((1080, 1920, 3), np.uint8), 320, (320, 256))
+    assert tensor.shape == (3, 256, 320)
+    assert (fit.scale, fit.pad_x, fit.pad_y) == (pytest.approx(1 / 6), 0, 38)
+    assert tensor[:, :38].min() == pytest.approx(114 / 255) and tensor[:, 218:].min() == pytest.approx(114 / 255)
+    assert tensor[:, 38:218].max() == 0
 
 
 def test_letterbox_converts_bgr_to_rgb() -> None:
