@@ -62,8 +62,8 @@ class DetectorConfig:
     iou: float = 0.5
     providers: tuple[str, ...] = ()
     threads: int = 0  # 0: onnxruntime decides
-    # Letterbox a frame into image_size on its long side and only up to the stride on its short side where the
-    # model takes any input size (`input_canvas`); False: always the square ultralytics predicts with (rect=False).
+    # Where the model takes any input size, letterbox a frame into a rectangle: image_size on its long side, a band
+    # of one stride at each edge of its short side (`input_canvas`). False: always the square (ultralytics' rect=False).
     rect: bool = True
 
 
