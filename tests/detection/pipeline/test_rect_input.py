@@ -9,6 +9,7 @@ import pytest
 
 from detection.pipeline.detector import DetectorConfig, OnnxDetector
 from detection.pipeline.profile import load_profile
+from detection.pipeline.run_settings import BUNDLED_MODEL
 from detection.render.dataset import make_dataset
 from detection.render.families import HELD_OUT_FAMILIES
 from labeling.datasets.yolo import read_yolo
@@ -16,7 +17,7 @@ from labeling.training.evaluation import detector_metrics
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
 PROFILE = load_profile("demo")
-FLOAT_MODEL = Path(__file__).resolve().parents[3] / "detection" / "bundled" / "demo_yolo11n.onnx"
+FLOAT_MODEL = BUNDLED_MODEL.with_name("demo_yolo11n.onnx")
 
 
 def detector(*, rect: bool) -> OnnxDetector:
