@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.models import DetectedEvent, Recording
-from detection.pipeline.source import PICTURE_SHRINK, DecodeOptions, FileVideoSource, VideoSourceError
+from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSourceError
 from labeling.analyst import AnswerCache, Limits
 from labeling.backends.base import BackendConfig, VlmBackend, backend_create
 from labeling.backends.guard import Guard
@@ -155,8 +155,7 @@ def _images(event: DetectedEvent, video: Path, frames: int) -> tuple[bytes, ...]
     """Frames from the event's time on, or its thumbnail when the video cannot be read; () when neither."""
     try:
         with FileVideoSource(video, detection_fps=FRAMES_PER_SECOND,
-                             options=DecodeOptions(analysis_width=FRAME_WIDTH,
-                                                   analysis_interpolation=PICTURE_SHRINK)) as source:
+                             options=DecodeOptions(analysis_width=FRAME_WIDTH)) as source:
             source.seek(max(0.0, event.video_offset_seconds))
             taken = [frame for _ in range(frames) if (frame := source.read_frame()) is not None]
         if taken:

@@ -22,7 +22,7 @@ import numpy as np
 from detection.pipeline.hud import hud_crop, hud_values
 from detection.pipeline.labels import LabelSchema
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.source import PICTURE_SHRINK, DecodeOptions, FileVideoSource
+from detection.pipeline.source import DecodeOptions, FileVideoSource
 from detection.pipeline.text import TextReader
 from detection.pipeline.windows import Window, WindowPlan, WindowSpec, windows_read
 from labeling.analyst import PreparedWindow
@@ -89,8 +89,7 @@ def windows_prepared(video: Path, plan: WindowPlan, *, spec: WindowSpec, profile
     each window; None when there is no log."""
     # B-frames skipped: a window frame is then the next reference frame, a few frames late, with its own PTS.
     source = FileVideoSource(video, detection_fps=spec.fps,
-                             options=DecodeOptions(analysis_width=FRAME_WIDTH, analysis_interpolation=PICTURE_SHRINK,
-                                                   skip_nonref=True))
+                             options=DecodeOptions(analysis_width=FRAME_WIDTH, skip_nonref=True))
     with source:
         for window in windows_read(source, plan, spec=spec):
             start, end = window.planned.start, window.planned.end

@@ -90,28 +90,18 @@ def check_readable(path: Path) -> None:
         raise VideoSourceError(f"{path}: zero-length file")
 
 
-# How a frame is shrunk to the analysis width for the gate and the detector: every n-th pixel, as
-# `resize.area_resize` shrinks the training sets' images before its area averaging, so the detector
-# sees the pixels it was trained on. swscale's BILINEAR filter, as wide as the shrink, cost 2.0 ms a
-# 1080p frame on 2 cores against 0.9 ms. Frames shown to a person or a VLM are shrunk smoothly
-# (`PICTURE_SHRINK`): their text must not alias.
-DETECTOR_SHRINK = "POINT"
-PICTURE_SHRINK = "BILINEAR"
-
-
 def analysis_frame(
     frame: av.VideoFrame, t: float, *, stream_fps: float, width: int, reformatter: VideoReformatter,
-    started_at: datetime | None, interpolation: str = DETECTOR_SHRINK,
+    started_at: datetime | None,
 ) -> Frame:
-    """A decoded frame as the pipeline sees it: BGR at `width` (aspect kept) when it is wider, shrunk
-    by swscale's `interpolation`, the full resolution converted only on demand (`Frame.full`). 0
-    converts it whole at once."""
+    """A decoded frame as the pipeline sees it: BGR at `width` (aspect kept) when it is wider, the
+    full resolution converted only on demand (`Frame.full`). 0 converts it whole at once."""
     real = started_at + timedelta(seconds=t) if started_at is not None else None
     number = int(round(t * stream_fps))
     if not width or frame.width <= width:
         return Frame(image=frame.to_ndarray(format="bgr24"), number=number, video_time=t, real_time=real)
     height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
-    small = reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation=interpolation)
+    small = reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="BILINEAR")
     return Frame(
         image=small.to_ndarray(),
         number=number,
@@ -131,13 +121,11 @@ class DecodeOptions:
 
     `analysis_width`: a wider frame is converted to BGR at this width (aspect kept) for the gate
     and the detector, which look at 96 and 320 px; the full-resolution frame is converted only
-    when OCR or a thumbnail asks for it (`Frame.full`). 0 converts every frame at full size.
-    `analysis_interpolation`: swscale's name of the shrink (see `DETECTOR_SHRINK`)."""
+    when OCR or a thumbnail asks for it (`Frame.full`). 0 converts every frame at full size."""
 
     skip_nonref: bool = False
     threads: bool = True
     analysis_width: int = 640
-    analysis_interpolation: str = DETECTOR_SHRINK
 
 
 def open_video(
@@ -241,8 +229,7 @@ class FileVideoSource(VideoSource):
 
     def _to_frame(self, frame: av.VideoFrame, t: float) -> Frame:
         return analysis_frame(frame, t, stream_fps=self.stream_fps, width=self.options.analysis_width,
-                              reformatter=self._reformatter, started_at=self.started_at,
-                              interpolation=self.options.analysis_interpolation)
+                              reformatter=self._reformatter, started_at=self.started_at)
 
     def _check_complete(self) -> None:
         if self.frames_decoded == 0 and self._next_target == 0.0:

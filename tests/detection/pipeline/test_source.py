@@ -5,11 +5,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from detection.pipeline.probe import probe_video
-from detection.pipeline.source import PICTURE_SHRINK, DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError
+from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError
 from tests.detection.pipeline.synthetic import Script, write_video
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
@@ -130,25 +129,3 @@ def test_large_frames_are_analysed_at_640_px_with_full_resolution_on_demand(tmp_
     assert float(abs(shrunk - frame.image.astype(int)).mean()) < 4.0
     whole = FileVideoSource(video, detection_fps=10, options=DecodeOptions(analysis_width=0)).read_frame()
     assert whole is not None and whole.image.shape == (720, 1280, 3) and whole.full is whole.image
-
-
-def test_the_detector_sees_every_nth_pixel_as_it_was_trained_and_pictures_are_shrunk_smoothly(tmp_path: Path) -> None:
-    script = Script().add("map_select", 1, lines=("SELECT LOCATION", "WOODS"))
-    video = write_video(script, tmp_path / "hd.mkv", fps=10, width=1920, height=1080)
-    frame = FileVideoSource(video, detection_fps=10).read_frame()
-    picture = FileVideoSource(video, detection_fps=10,
-                              options=DecodeOptions(analysis_interpolation=PICTURE_SHRINK)).read_frame()
-    assert frame is not None and picture is not None and frame.image.shape == picture.image.shape == (360, 640, 3)
-
-    def grey(image: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2GRAY).astype(int)
-
-    # resize.area_resize shrinks a training image the same way: every 3rd pixel of a 1080p frame (the
-    # middle one of each 3), then area averaging to the model's size. Compared where that and an area
-    # average of the whole frame differ: the strokes of the text.
-    sampled = grey(frame.full[1::3, 1::3])
-    averaged = grey(cv2.resize(frame.full, (640, 360), interpolation=cv2.INTER_AREA))
-    strokes = abs(sampled - averaged) > 20
-    assert strokes.sum() > 500
-    assert abs(grey(frame.image) - sampled)[strokes].mean() < 2 < 20 < abs(grey(picture.image) - sampled)[strokes].mean()
-    assert abs(grey(picture.image) - averaged)[strokes].mean() < 10
