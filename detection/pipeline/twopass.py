@@ -144,7 +144,7 @@ class KeyframeLooks:
 class SpanSource(VideoSource):
     """Reads only the given spans of another source, in order. Between two spans it seeks, unless
     no keyframe of `keyframes` lies between them: a seek would land on the keyframe before and
-    decode the same frames again, so it reads on and drops them."""
+    decode the same frames again, so it reads on, decoding the frames between without converting them."""
 
     def __init__(self, source: FileVideoSource, spans: list[Span], keyframes: Sequence[float] = ()) -> None:
         self.source = source
@@ -170,7 +170,9 @@ class SpanSource(VideoSource):
         if self._index >= len(self.spans):
             return False
         span = self.spans[self._index]
-        if not self._reads_on_to(span.start):
+        if self._reads_on_to(span.start):
+            self.source.skip_to(span.start)
+        else:
             self.source.seek(span.start)
             self.seeks += 1
             self._held = None

@@ -4,11 +4,13 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+import av
 import cv2
 import pytest
 
 from detection.pipeline.probe import probe_video
 from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError
+from detection.pipeline.types import Frame
 from tests.detection.pipeline.synthetic import Script, write_video
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
@@ -52,6 +54,25 @@ def test_seek_continues_on_the_same_grid(clip: Path) -> None:
     source = FileVideoSource(clip, detection_fps=10)
     source.seek(1.25)
     assert frames(source) == [t for t in whole if t >= 1.25]
+
+
+def test_skipping_ahead_decodes_on_but_converts_only_from_the_grid_point_on(clip: Path) -> None:
+    whole = frames(FileVideoSource(clip, detection_fps=10))
+    source = FileVideoSource(clip, detection_fps=10)
+    converted: list[float] = []
+    convert = source._to_frame
+
+    def counting(frame: av.VideoFrame, t: float) -> Frame:
+        converted.append(round(t, 3))
+        return convert(frame, t)
+
+    source._to_frame = counting  # type: ignore[method-assign]
+    first = source.read_frame()
+    assert first is not None and first.video_time == 0.0
+    source.skip_to(1.25)
+    assert frames(source) == [t for t in whole if t >= 1.25]
+    assert converted == [0.0] + [t for t in whole if t >= 1.25]
+    assert source.frames_decoded == 90
 
 
 def test_skipping_unreferenced_frames_keeps_every_sample_close_to_its_grid_point(tmp_path: Path) -> None:

@@ -141,20 +141,26 @@ class FakeFrames:
 
     def __init__(self) -> None:
         self.next = 0
+        self.first = 0
         self.decoded = 0
+        self.converted = 0
         self.fps = 10.0
         self.duration = 30.0
 
     def seek(self, seconds: float) -> None:
         target = round(seconds * 10)
         self.next = target - target % 80
-        self.skip_to = target
+        self.first = target
+
+    def skip_to(self, seconds: float) -> None:
+        self.first = max(self.first, round(seconds * 10))
 
     def read_frame(self) -> Frame | None:
         while self.next < 300:
             n, self.next = self.next, self.next + 1
             self.decoded += 1
-            if n >= getattr(self, "skip_to", 0):
+            if n >= self.first:
+                self.converted += 1
                 return Frame(image=None, number=n, video_time=n / 10)  # type: ignore[arg-type]
         return None
 
@@ -173,6 +179,8 @@ def test_spans_in_one_gop_are_read_on_to_not_sought_again() -> None:
         [round(17.0 + i / 10, 1) for i in range(10)]
     # 9-13 s: one seek to the keyframe at 8 s; 17 s lies past the keyframe at 16 s: a seek there.
     assert source.seeks == 2
+    # 10-12 s is decoded on the way to 12 s but not converted: only the first frame past each span is.
+    assert frames.decoded == (131 - 80) + (181 - 160) and frames.converted == len(seen) + len(spans)
 
 
 def test_words_are_read_only_where_a_change_would_decode_a_whole_gap() -> None:
