@@ -2,6 +2,7 @@
 raid), the spec's region is read for its words, at most every `probe_seconds`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from detection.pipeline.fields import crop
@@ -25,12 +26,16 @@ class ProbeState:
 
 
 class TextProbes:
+    """`detection_fps`: the sampling rate, to tell whether a frame's stretch (`Frame.stretch`) holds
+    enough samples for a find to be confirmed; None reads in every stretch."""
+
     def __init__(self, profile: GameProfile, reader: TextReader, timings: StageTimings,
-                 state: ProbeState = ProbeState()) -> None:
+                 state: ProbeState = ProbeState(), *, detection_fps: float | None = None) -> None:
         self.profile = profile
         self.reader = reader
         self.timings = timings
         self.state = state
+        self.detection_fps = detection_fps
 
     def look(self, frame: Frame, *, machine_state: str, detections: list[Detection]) -> list[Detection]:
         """What the probes of `machine_state` find on this frame, as detections of `probe_confidence`."""
@@ -45,6 +50,8 @@ class TextProbes:
             others = {d.label for d in detections
                       if d.label in self.profile.screens and d.confidence >= self.profile.thresholds.weak_screen}
             return [d for d in self.state.found if d.label not in self.profile.screens or not others - {d.label}]
+        if not self._confirmable(frame):
+            return []
         seen = {d.label for d in detections}
         found: list[Detection] = []
         with self.timings.measure("ocr"):
@@ -67,3 +74,11 @@ class TextProbes:
                     found.append(Detection(named, self.profile.thresholds.probe_confidence, box))
         self.state = ProbeState(frame.video_time, tuple(found))
         return found
+
+    def _confirmable(self, frame: Frame) -> bool:
+        """Whether the frame's stretch holds the `confirmations` samples in a row a find needs to count.
+        A two-pass glance at a keyframe (0.2 s: two samples at 10 fps) does not: reading there is wasted."""
+        if frame.stretch is None or not self.detection_fps:
+            return True
+        start, end = frame.stretch
+        return math.ceil((end - start) * self.detection_fps - 1e-6) >= self.profile.thresholds.confirmations

@@ -87,7 +87,7 @@ class Run:
         self.screens = ScreenFilter(filters, current=start.screen)
         self.overlays = OverlayFilter(filters, next_track=start.next_track)
         self.verifier = ScreenVerifier(profile, fields, self.timings)
-        self.probes = TextProbes(profile, fields.reader, self.timings, start.probes)
+        self.probes = TextProbes(profile, fields.reader, self.timings, start.probes, detection_fps=config.detection_fps)
         self.readings = Readings(fields, self.timings, retries=config.read_retries)
         self.assembler = EventAssembler(profile, fields, recent=start.recent, calibration=calibration)
         gate.restore(start.gate)

@@ -141,14 +141,33 @@ class KeyframeLooks:
         return frozenset(self.fields.classes_by_text(frame, Detection(key.screen or "", 0.0, box), among=self.worded))
 
 
+# Spans closer than this read as one stretch: the temporal filter follows what it counts across a
+# shorter gap (`Run._longest_gap`, a third of a second at 10 fps), so a find there may still count.
+STRETCH_JOIN_SECONDS = 1.0
+
+
+def stretches(spans: Sequence[Span]) -> list[tuple[float, float]]:
+    """For each span, the stretch of spans it belongs to: from the first to the last of a chain of
+    spans each starting within STRETCH_JOIN_SECONDS of the one before's end."""
+    out: list[tuple[float, float]] = []
+    first = 0
+    for i in range(1, len(spans) + 1):
+        if i == len(spans) or spans[i].start - spans[i - 1].end >= STRETCH_JOIN_SECONDS:
+            out += [(spans[first].start, spans[i - 1].end)] * (i - first)
+            first = i
+    return out
+
+
 class SpanSource(VideoSource):
     """Reads only the given spans of another source, in order. Between two spans it seeks, unless
     no keyframe of `keyframes` lies between them: a seek would land on the keyframe before and
-    decode the same frames again, so it reads on, decoding the frames between without converting them."""
+    decode the same frames again, so it reads on, decoding the frames between without converting them.
+    Each frame names its stretch (`Frame.stretch`)."""
 
     def __init__(self, source: FileVideoSource, spans: list[Span], keyframes: Sequence[float] = ()) -> None:
         self.source = source
         self.spans = list(spans)
+        self._stretches = stretches(self.spans)
         self.keyframes = sorted(keyframes)
         self.seeks = 0
         self._index = -1
@@ -199,17 +218,19 @@ class SpanSource(VideoSource):
             if frame.video_time < self._start - 1e-6:
                 continue
             if frame.video_time < self._end:
-                return frame
+                return replace(frame, stretch=self._stretches[self._index])
             # Past this span: it may open the next one when that one is read on to.
             self._held = frame
             if not self._next_span():
                 return None
 
     def seek(self, seconds: float) -> None:
-        kept = [s for s in self.spans if s.end > seconds]
-        if kept and kept[0].start < seconds:
-            kept[0] = Span(seconds, kept[0].end)
-        self.spans, self._index, self._position, self._held = kept, -1, None, None
+        # Each span keeps the stretch it had: a resumed run sees the frames the unbroken one saw.
+        kept = [(s, stretch) for s, stretch in zip(self.spans, self._stretches) if s.end > seconds]
+        if kept and kept[0][0].start < seconds:
+            kept[0] = (Span(seconds, kept[0][0].end), kept[0][1])
+        self.spans, self._stretches = [s for s, _ in kept], [stretch for _, stretch in kept]
+        self._index, self._position, self._held = -1, None, None
 
     def close(self) -> None:
         self.source.close()

@@ -18,6 +18,9 @@ class Frame:
     large frame (boxes are normalised, so they mean the same at any size). `full` is the frame at
     full resolution, for OCR crops and thumbnails: converted once, on first use, by `full_image`
     when the source gives one; without one it is `image` itself.
+
+    `stretch`: the start and end (video time) of the unbroken run of samples the frame belongs to
+    when the source reads the video in pieces (two-pass spans); None when the video goes on.
     """
 
     image: np.ndarray
@@ -25,6 +28,7 @@ class Frame:
     video_time: float
     real_time: datetime | None = None
     full_image: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    stretch: tuple[float, float] | None = None
 
     @cached_property
     def full(self) -> np.ndarray:

@@ -89,3 +89,34 @@ def test_the_queue_probe_waits_until_the_detector_sees_no_select() -> None:
     assert reader.asked == []  # the selects' titles under the timer's region are not read every second
     found = TextProbes(PROFILE, reader, StageTimings()).look(frame, machine_state="pre_raid", detections=[])
     assert [d.label for d in found] == ["queue_timer"] and reader.asked == [6.0]
+
+
+def test_nothing_is_read_in_a_stretch_too_short_to_confirm_a_find() -> None:
+    """A two-pass glance at a keyframe holds two samples at 10 fps: a find there could never count three
+    frames in a row, so the probe does not pay for the read. A span's last frames still reuse a find."""
+    reader = CountingReader(["LIGHTHOUSE"])
+    probes = TextProbes(PROFILE, reader, StageTimings(), detection_fps=10)
+    blank = np.zeros((360, 640, 3), np.uint8)
+    glance = (8.33, 8.53)
+    assert probes.look(Frame(blank, 84, 8.4, stretch=glance), machine_state="pre_raid", detections=[]) == []
+    assert reader.reads == 0
+    span = (20.0, 21.5)
+    found = [probes.look(Frame(blank, n, n / 10, stretch=span), machine_state="pre_raid", detections=[])
+             for n in range(200, 215)]
+    per_look = len([p for p in PROFILE.probes if p.state == "pre_raid"])
+    # Read at 20.0 and 21.0 s (`probe_seconds`), the find reused between and to the span's end.
+    assert all(d.label == "map_select" for f in found for d in f) and all(found) and reader.reads == 2 * per_look
+    # Without a rate every stretch is read.
+    unknown = TextProbes(PROFILE, reader, StageTimings())
+    assert unknown.look(Frame(blank, 84, 8.4, stretch=glance), machine_state="pre_raid", detections=[])
+    assert reader.reads == 3 * per_look
+
+
+class CountingReader(WordsReader):
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self.reads = 0
+
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+        self.reads += 1
+        return super().read(image, max_side=max_side)

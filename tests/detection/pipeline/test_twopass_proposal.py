@@ -6,7 +6,7 @@ import pytest
 from detection.pipeline.proposal import (
     Activity, Keyframe, Packet, Span, SpanRules, same_screen, spans_from, worth_reading,
 )
-from detection.pipeline.twopass import SpanSource
+from detection.pipeline.twopass import SpanSource, stretches
 from detection.pipeline.types import Frame
 from tests.detection.pipeline.synthetic import PROFILE
 
@@ -181,6 +181,20 @@ def test_spans_in_one_gop_are_read_on_to_not_sought_again() -> None:
     assert source.seeks == 2
     # 10-12 s is decoded on the way to 12 s but not converted: only the first frame past each span is.
     assert frames.decoded == (131 - 80) + (181 - 160) and frames.converted == len(seen) + len(spans)
+
+
+def test_each_frame_names_its_stretch_of_spans_less_than_a_second_apart_and_keeps_it_after_a_seek() -> None:
+    spans = [Span(9.0, 10.0), Span(10.5, 11.0), Span(17.0, 17.2)]
+    assert stretches(spans) == [(9.0, 11.0), (9.0, 11.0), (17.0, 17.2)]
+    source = SpanSource(FakeFrames(), spans, keyframes=[0.0, 8.0, 16.0, 24.0])  # type: ignore[arg-type]
+    seen = {}
+    while (frame := source.read_frame()) is not None:
+        seen[round(frame.video_time, 1)] = frame.stretch
+    assert seen[9.0] == seen[10.9] == (9.0, 11.0) and seen[17.1] == (17.0, 17.2)
+    # A resumed run cuts the span it resumes in, not the stretch its frames belong to.
+    source.seek(10.7)
+    frame = source.read_frame()
+    assert frame is not None and round(frame.video_time, 1) == 10.7 and frame.stretch == (9.0, 11.0)
 
 
 def test_words_are_read_only_where_a_change_would_decode_a_whole_gap() -> None:
