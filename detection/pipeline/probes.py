@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from detection.pipeline.fields import crop
+from detection.pipeline.fields import crop, probe_names
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.text import TextReader, best_match, contains
+from detection.pipeline.text import TextReader
 from detection.pipeline.timings import StageTimings
 from detection.pipeline.types import Detection, Frame
 
 NEVER = -1e9
-# A probe's vocabulary word must be read nearly whole: it stands for the screen's own words.
-VOCABULARY_CUTOFF = 85
 
 
 @dataclass(frozen=True)
@@ -62,14 +60,8 @@ class TextProbes:
                 image = crop(frame, box, pad=0.0)
                 lines = self.reader.read_if_line(image, min_aspect=probe.min_line_aspect) if probe.min_line_aspect \
                     else self.reader.read(image)
-                texts = [line.text for line in lines]
                 self.timings.ocr_reads += 1
-                named = next((label for label in probe.classes
-                              if any(contains(texts, word, cutoff=85) for word in self.profile.keywords.get(label, ()))),
-                             None)
-                if named is None and probe.vocabulary and best_match(
-                        texts, self.profile.vocabulary(probe.vocabulary), cutoff=VOCABULARY_CUTOFF) is not None:
-                    named = probe.classes[0]
+                named = probe_names(self.profile, probe, [line.text for line in lines])
                 if named is not None:
                     found.append(Detection(named, self.profile.thresholds.probe_confidence, box))
         self.state = ProbeState(frame.video_time, tuple(found))

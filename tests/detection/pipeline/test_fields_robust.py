@@ -31,12 +31,35 @@ def frame() -> Frame:
 
 
 def test_a_title_outside_the_box_still_proves_the_screen() -> None:
-    reader = TitleElsewhereReader()
-    fields = FieldReader(PROFILE, reader)
+    class NoMapName(TitleElsewhereReader):
+        """Shows a button's word everywhere but on the whole frame, which shows the title."""
+
+        def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+            self.sides.append(max_side)
+            text = "SELECT LOCATION" if image.shape[:2] == (720, 1280) else "NEXT"
+            return [TextLine(text, 0.9, (0, 0, 10, 10))]
+
+    reader = NoMapName()
     box = Detection("map_select", 0.3, Box(0.25, 0.30, 0.75, 0.50))
-    assert fields.classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
-    # The box first, then (it showed words, none a screen's) wider at twice the pixels, the whole frame last.
-    assert reader.sides == [None, 2 * PROFILE.ocr.max_side, WHOLE_FRAME_SIDE]
+    assert FieldReader(PROFILE, reader).classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
+    # The box first, then (it showed words, none a screen's) wider at twice the pixels, then the probe's region
+    # (no map name there either), the whole frame last.
+    assert reader.sides == [None, 2 * PROFILE.ocr.max_side, None, WHOLE_FRAME_SIDE]
+
+
+def test_a_map_name_where_the_spec_puts_it_proves_the_map_select_without_reading_the_whole_frame() -> None:
+    """Held-out `serif` 5150: the map select's box framed the chosen map alone and its title sat elsewhere;
+    each verification read the whole frame (0.4-0.7 s) where the map select's probe region (0.05-0.1 s) shows
+    the map name, which the probe in `pre_raid` already takes as the map select."""
+    reader = TitleElsewhereReader()
+    box = Detection("map_select", 0.3, Box(0.30, 0.33, 0.60, 0.40))
+    assert FieldReader(PROFILE, reader).classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
+    assert reader.sides == [None, 2 * PROFILE.ocr.max_side, None]
+    # The region reads only for the screen the detector named: a stash's box goes on to the whole frame.
+    reader.sides.clear()
+    stash = Detection("stash_screen", 0.3, Box(0.30, 0.33, 0.60, 0.40))
+    assert FieldReader(PROFILE, reader).classes_by_text(frame(), stash, among=PROFILE.verify) == ["map_select"]
+    assert reader.sides[-1] == WHOLE_FRAME_SIDE
 
 
 def test_the_box_alone_is_read_when_it_shows_the_words() -> None:
