@@ -6,7 +6,7 @@ of field: `vocabulary`, `checkbox`, `buttons`, `flag`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -136,7 +136,16 @@ class FieldReader:
             return reading
         # Low-contrast styles: one more try on a contrast-stretched copy, keeping what was read.
         retry = self._fields(frame, detection, specs, image, self.reader.read(stretched(image)), context)
-        return reading.merged(retry, specs)
+        reading = reading.merged(retry, specs)
+        region = self.profile.regions.get(detection.label)
+        if reading.complete or detection.label not in self.profile.overlays or region is None:
+            return reading
+        # An overlay's box may frame part of it: on the control render (`classic` 6161) a kill's box held its
+        # HEADSHOT tag alone, ELIMINATED green over green trees. The spec's region shows the whole notification;
+        # what the box read stays.
+        view = crop(frame, region, pad=0.0)
+        spec_place = replace(detection, box=region)
+        return reading.merged(self._fields(frame, spec_place, specs, view, self.reader.read(view), context), specs)
 
     def _buttons_view(self, frame: Frame, detection: Detection, image: np.ndarray, lines: list[TextLine],
                       labels: list[str]) -> tuple[np.ndarray, list[TextLine]]:

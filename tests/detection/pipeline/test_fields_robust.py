@@ -72,3 +72,28 @@ def test_the_box_alone_is_read_when_it_shows_the_words() -> None:
     box = Detection("map_select", 0.3, Box(0.25, 0.30, 0.75, 0.50))
     assert FieldReader(PROFILE, reader).classes_by_text(frame(), box, among=PROFILE.verify) == ["map_select"]
     assert reader.sides == [None]
+
+
+class KillFeedReader(TextReader):
+    """The spec's kill-feed region shows the whole notification; any other crop its HEADSHOT tag alone."""
+
+    def __init__(self, region_shape: tuple[int, int]) -> None:
+        self.region_shape = region_shape
+
+    def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
+        whole = image.shape[:2] == self.region_shape
+        words = ["ELIMINATED", "RAIDER  SAIGA-12", "HEADSHOT"] if whole else ["HEADSHOT"]
+        return [TextLine(word, 0.9, (0, 20 * i, 100, 20 * i + 15)) for i, word in enumerate(words)]
+
+
+def test_a_kill_boxed_by_its_headshot_tag_alone_is_read_whole_where_the_spec_puts_the_kill_feed() -> None:
+    """The control render (`classic` 6161, 10 min 1080p): ELIMINATED green over green trees, the detector's box
+    around the HEADSHOT tag only; the kill was dropped for want of a name. The spec's region reads it whole."""
+    region = PROFILE.region("kill_notification")
+    shape = (round(region.y1 * 720) - int(region.y0 * 720), round(region.x1 * 1280) - int(region.x0 * 1280))
+    tag = Detection("kill_notification", 0.2, Box(0.84, 0.20, 0.95, 0.26))
+    reading = FieldReader(PROFILE, KillFeedReader(shape)).read(frame(), tag)
+    assert reading.complete and reading.data == {"enemy_type": "raider", "weapon": "SAIGA-12", "headshot": True}
+    # A screen's box is not read again elsewhere: only overlays sit where the spec fixes them whole.
+    survived = Detection("survived_screen", 0.2, Box(0.30, 0.30, 0.40, 0.35))
+    assert not FieldReader(PROFILE, KillFeedReader(shape)).read(frame(), survived).complete
