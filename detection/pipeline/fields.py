@@ -51,15 +51,20 @@ def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:
     return image[y0:y1, x0:x1]
 
 
-# A probe's vocabulary word must be read nearly whole: it stands for the screen's own words.
+# A screen's keyword, and a probe's vocabulary word, must be read nearly whole: they stand for the screen's own words.
+KEYWORD_CUTOFF = 85
 VOCABULARY_CUTOFF = 85
+
+
+def screens_named(profile: GameProfile, texts: list[str], among: Iterable[str]) -> list[str]:
+    """The classes among `among` whose keywords the words show, in `among`'s order."""
+    return [c for c in among if any(contains(texts, w, cutoff=KEYWORD_CUTOFF) for w in profile.keywords.get(c, ()))]
 
 
 def probe_names(profile: GameProfile, probe: Probe, texts: list[str]) -> str | None:
     """The class of `probe` that the words read in its region name: one whose keywords they show, else its
     first class when they show a word of its vocabulary."""
-    named = next((label for label in probe.classes
-                  if any(contains(texts, word, cutoff=85) for word in profile.keywords.get(label, ()))), None)
+    named = next(iter(screens_named(profile, texts, probe.classes)), None)
     if named is None and probe.vocabulary and best_match(
             texts, profile.vocabulary(probe.vocabulary), cutoff=VOCABULARY_CUTOFF) is not None:
         named = probe.classes[0]
@@ -98,9 +103,9 @@ class FieldReader:
         # Words read but none a screen's: the box cut its title (`CT LOCATION`) or shrank its letters, so a
         # wider look at twice the pixels comes before the whole frame (0.15-0.25 s against 1.2-1.5 s at 1080p).
         # Nothing read: a low-contrast panel, stretched.
-        retry = (crop(frame, detection.box, pad=WIDENED_PAD), 2 * self.profile.ocr.max_side) if texts \
+        attempt, side = (crop(frame, detection.box, pad=WIDENED_PAD), 2 * self.profile.ocr.max_side) if texts \
             else (stretched(image), None)
-        found = self._screens_named([line.text for line in self.reader.read(retry[0], max_side=retry[1])], among)
+        found = self._screens_named([line.text for line in self.reader.read(attempt, max_side=side)], among)
         if found:
             return found
         # Where the spec puts the screen's key element, read as its probes read it (a fraction of the whole frame's
@@ -119,7 +124,7 @@ class FieldReader:
         return False
 
     def _screens_named(self, texts: list[str], among: tuple[str, ...]) -> list[str]:
-        return [c for c in among if any(contains(texts, w, cutoff=85) for w in self.profile.keywords.get(c, ()))]
+        return screens_named(self.profile, texts, among)
 
     def fields_for(self, label: str) -> dict[str, dict[str, Any]]:
         return self.profile.ocr.fields.get(label) or {}
