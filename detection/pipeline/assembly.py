@@ -111,13 +111,13 @@ class EventAssembler:
             if not self.calibration.is_identity:
                 extra["raw_confidence"] = round(sure, 4)
             event = Event(
-                event_id=f"{draft.type}-{draft.confirmed.first_frame}",
+                event_id=f"{draft.type}-{draft.confirmed.first_frame}" + (f"-{draft.tag}" if draft.tag else ""),
                 type=draft.type,
                 video_time=draft.confirmed.first_time,
                 frame_number=draft.confirmed.first_frame,
                 confidence=round(calibrated, 4),
                 data=self.data(draft, reading),
-                evidence={**evidence, **extra},
+                evidence={**evidence, **extra, **draft.evidence},
                 thumbnail=pending.thumbnail,
             )
             self.recent.append(RecentEvent(event.event_id, event.type, event.video_time, event.data))

@@ -13,14 +13,17 @@ import cv2
 import numpy as np
 
 from detection.pipeline.controls import checkbox_ticked, highlighted_button, label_lines
-from detection.pipeline.profile import GameProfile, Probe
+from detection.pipeline.profile import GameProfile, KillList, Probe
 from detection.pipeline.schema import format_value
-from detection.pipeline.text import TextLine, TextReader, best_match, contains, normalise, text_after
+from detection.pipeline.text import TextLine, TextReader, best_match, contains, normalise, text_after, text_rows
 from detection.pipeline.types import Box, Detection, Frame
 
 
 # Longest side a whole frame is read at: 1080p titles keep 15+ px letters, one read costs ~0.3 s.
 WHOLE_FRAME_SIDE = 1280
+# Longest side a kill list is read at: a 1080p summary's rows (20-30 px) keep 12+ px letters, a read costs 0.2-0.3 s
+# (at WHOLE_FRAME_SIDE 0.3-0.45 s, every row of four held-out summaries read the same).
+LIST_SIDE = 960
 # How far (a fraction of the frame) a box is widened each side when its words were cut at its edge.
 WIDENED_PAD = 0.08
 
@@ -151,6 +154,24 @@ class FieldReader:
         view = crop(frame, region, pad=0.0)
         spec_place = replace(detection, box=region)
         return reading.merged(self._fields(frame, spec_place, specs, view, self.reader.read(view), context), specs)
+
+    def read_list(self, frame: Frame, kill_list: KillList) -> list[dict[str, Any]] | None:
+        """The rows below the list's header in the spec's region of its screen, each read as its overlay's box
+        is read; a row whose fields are not all read is left out. None when the header is not read (a list
+        that cannot be read says nothing about what the raid missed); [] when the list is empty.
+
+        The region is read whole at `LIST_SIDE`: at the box's own limit a 1080p summary's rows are too small."""
+        region = self.profile.region(kill_list.screen)
+        view = crop(frame, region, pad=0.0)
+        rows = text_rows(self.reader.read(view, max_side=LIST_SIDE))
+        header = next((i for i, row in enumerate(rows)
+                       if contains([line.text for line in row], kill_list.header, cutoff=KEYWORD_CUTOFF)), None)
+        if header is None:
+            return None
+        specs = self.fields_for(kill_list.overlay)
+        place = Detection(kill_list.overlay, 1.0, region)
+        listed = [self._fields(frame, place, specs, view, row, None) for row in rows[header + 1:]]
+        return [reading.data for reading in listed if reading.complete]
 
     def _buttons_view(self, frame: Frame, detection: Detection, image: np.ndarray, lines: list[TextLine],
                       labels: list[str]) -> tuple[np.ndarray, list[TextLine]]:

@@ -77,6 +77,16 @@ class OcrSettings:
 
 
 @dataclass(frozen=True)
+class KillList:
+    """A screen after the raid that lists the raid's overlay events one a row, below its `header`: each row
+    shows what `overlay`'s box shows (its OCR fields). A listed event the raid did not make is added, inferred."""
+
+    screen: str
+    header: str
+    overlay: str
+
+
+@dataclass(frozen=True)
 class GameProfile:
     name: str
     classes: tuple[str, ...]
@@ -102,6 +112,7 @@ class GameProfile:
     transition_event: str = "state_transition"
     raid_start_event: str = "raid_start"
     raid_end_event: str = "raid_end"
+    kill_list: KillList | None = None
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -197,6 +208,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
     undeclared = sorted({*emitted.values(), *overlays.values()} - set(events))
     if undeclared:
         raise ProfileError(f"{where}: event types emitted but not declared under `events`: {undeclared}")
+    kill_list = _kill_list(raid.get("kill_list"), screens=screens, overlays=overlays, where=where)
     return GameProfile(
         name=str(raw.get("name") or "profile"),
         classes=classes,
@@ -234,8 +246,21 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
             fields=dict(ocr_raw.get("fields") or {}),
         ),
         events=events,
+        kill_list=kill_list,
         **emitted,
     )
+
+
+def _kill_list(raw: Any, *, screens: dict[str, str], overlays: dict[str, str], where: str) -> KillList | None:
+    if not raw:
+        return None
+    if not isinstance(raw, dict) or not {"screen", "header", "overlay"} <= set(raw):
+        raise ProfileError(f"{where}: raid.kill_list needs `screen`, `header` and `overlay`")
+    kill_list = KillList(screen=str(raw["screen"]), header=str(raw["header"]), overlay=str(raw["overlay"]))
+    if kill_list.screen not in screens or kill_list.overlay not in overlays:
+        raise ProfileError(f"{where}: raid.kill_list names a screen ({kill_list.screen!r}) or overlay "
+                           f"({kill_list.overlay!r}) the profile does not declare")
+    return kill_list
 
 
 def _names(value: Any) -> tuple[str, ...]:

@@ -88,6 +88,7 @@ class Run:
         self.overlays = OverlayFilter(filters, next_track=start.next_track)
         self.verifier = ScreenVerifier(profile, fields, self.timings)
         self.probes = TextProbes(profile, fields.reader, self.timings, start.probes, detection_fps=config.detection_fps)
+        self.fields = fields
         self.readings = Readings(fields, self.timings, retries=config.read_retries)
         self.assembler = EventAssembler(profile, fields, recent=start.recent, calibration=calibration)
         gate.restore(start.gate)
@@ -211,6 +212,23 @@ class Run:
         self._reject(step.rejection)
         if step.rejection is None:
             self._start(frame, confirmed, reading, step.drafts)
+            self._check_kill_list(frame, confirmed)
+
+    def _check_kill_list(self, frame: Frame, confirmed: Confirmed) -> None:
+        """The raid that just ended listed kills it did not make (notifications missed, or hidden by a cut to
+        another scene): each is added, inferred, at the list's screen, with when the raid ran."""
+        kill_list = self.profile.kill_list
+        if kill_list is None or confirmed.label != kill_list.screen or not self.machine.kill_list_due():
+            return
+        with self.timings.measure("ocr"):
+            rows = self.fields.read_list(frame, kill_list)
+        self.timings.ocr_reads += 1
+        if rows is None:
+            return
+        drafts = self.machine.unlisted(confirmed, rows)
+        if drafts:
+            self.events += self.assembler.events(Pending(confirmed, Reading(data={}, complete=True),
+                                                         thumbnail(frame, width=self.config.thumbnail_width), drafts))
 
     def _watch_held(self, frame: Frame, screen: Detection) -> None:
         """The detector named one screen for two that follow each other (a character select it calls a map
@@ -258,7 +276,11 @@ class Run:
                 return
         if pending.awaits_raid and not self._enter_raid_for(pending):
             return
-        self.events += self.assembler.events(pending)
+        made = self.assembler.events(pending)
+        for event in made:
+            if event.type in self.profile.overlays.values():
+                self.machine.counted(event.data)
+        self.events += made
 
     def _enter_raid_for(self, pending: Pending) -> bool:
         """A notification read over a raid screen the machine refused takes the machine into the raid

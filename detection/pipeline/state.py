@@ -24,6 +24,10 @@ class Draft:
     data: dict[str, Any]
     # Implied by the screens around it, not seen (a raid end whose terminal screen was missed).
     inferred: bool = False
+    # Tells apart events drafted at one frame (the kills a raid's kill list adds); part of the event's id.
+    tag: str = ""
+    # Kept in the event's evidence: what an inferred event was inferred from.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,30 @@ class Stray:
         return cls(str(raw["state"]), dict(raw["data"]), str(raw.get("label", "")), float(raw.get("first_time", 0.0)),
                    int(raw.get("first_frame", 0)), (float(seen[0]), int(seen[1])) if seen else None,
                    bool(raw.get("proven", False)))
+
+
+def _agrees(made: dict[str, Any], row: dict[str, Any], *, named_only: bool) -> bool:
+    return all(row.get(k) == v for k, v in made.items() if v is not None and not (named_only and isinstance(v, bool)))
+
+
+@dataclass
+class RaidTally:
+    """A raid's span (`ended` None while it goes on), the overlay events it made, whether its list was read."""
+
+    started: float
+    ended: float | None = None
+    made: list[dict[str, Any]] = field(default_factory=list)
+    listed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"started": self.started, "ended": self.ended, "made": [dict(d) for d in self.made],
+                "listed": self.listed}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> RaidTally:
+        ended = raw.get("ended")
+        return cls(float(raw["started"]), None if ended is None else float(ended),
+                   [dict(d) for d in raw.get("made") or ()], bool(raw.get("listed", False)))
 
 
 @dataclass(frozen=True)
@@ -90,11 +118,16 @@ class GameStateMachine(StateMachine):
         # screen went unseen ended about then.
         seen = (snapshot or {}).get("last_seen")
         self.last_seen: tuple[float, int] | None = (float(seen[0]), int(seen[1])) if seen else None
+        # The last raid: when it started and ended (video seconds; None while it goes on), the overlay events
+        # (kills) it made, and whether its kill list was read. None before any raid.
+        raid = (snapshot or {}).get("raid")
+        self.raid: RaidTally | None = RaidTally.from_json(raid) if raid else None
 
     def snapshot(self) -> dict[str, Any]:
         stray = self.stray.to_json() if self.stray else None
         seen = list(self.last_seen) if self.last_seen else None
-        return {"state": self.state, "context": dict(self.context), "stray": stray, "last_seen": seen}
+        raid = self.raid.to_json() if self.raid else None
+        return {"state": self.state, "context": dict(self.context), "stray": stray, "last_seen": seen, "raid": raid}
 
     def seen(self, screen: str, *, video_time: float, frame_number: int) -> None:
         """A frame showed `screen` (before any filter): noted when it is a screen of the current state."""
@@ -165,18 +198,56 @@ class GameStateMachine(StateMachine):
         active = self.profile.raid_active_state
         if previous == active and target in self.profile.outcomes:
             drafts.append(Draft(self.profile.raid_end_event, confirmed, {"outcome": self.profile.outcomes[target]}))
+            self._raid_ended(confirmed.first_time)
             return drafts
         if previous == active:
             # The raid's end screen went unseen: the raid still ended, when its own screen was last
             # shown; how it ended is for review to say.
             ended = confirmed if last_seen is None else replace(confirmed, first_time=last_seen[0], first_frame=last_seen[1])
             drafts.append(Draft(self.profile.raid_end_event, ended, {"outcome": None}, inferred=True))
+            self._raid_ended(ended.first_time)
         if (self.profile.raid_start_from, active) in zip(path, path[1:]):
             raid = {key: self.context.get(key) for key in self.profile.raid_start_fields}
             drafts.append(Draft(self.profile.raid_start_event, confirmed, raid))
+            self.raid = RaidTally(started=confirmed.first_time)
         else:
             self.remember(data)
         return drafts
+
+    def _raid_ended(self, video_time: float) -> None:
+        if self.raid is not None and self.raid.ended is None:
+            self.raid.ended = video_time
+
+    def counted(self, data: dict[str, Any]) -> None:
+        """An overlay event (a kill) was made: the raid it was drafted in made it."""
+        if self.raid is not None:
+            self.raid.made.append(dict(data))
+
+    def kill_list_due(self) -> bool:
+        """A raid ended and its kill list has not been read."""
+        return self.raid is not None and self.raid.ended is not None and not self.raid.listed
+
+    def unlisted(self, confirmed: Confirmed, rows: list[dict[str, Any]]) -> list[Draft]:
+        """The kills a raid's kill list shows that the raid did not make, as inferred drafts at the list's
+        screen (`confirmed`); a list is read once a raid, right after the raid ended. A made kill accounts for
+        a row that agrees with every field it read; failing any such, for one that agrees with its named fields
+        (a notification read in part may have lost its HEADSHOT tag too)."""
+        raid, kill_list = self.raid, self.profile.kill_list
+        if raid is None or kill_list is None or raid.ended is None or raid.listed:
+            return []
+        raid.listed = True
+        missing, unmatched = list(rows), list(raid.made)
+        for named_only in (False, True):
+            for made in list(unmatched):
+                row = next((row for row in missing if _agrees(made, row, named_only=named_only)), None)
+                if row is not None:
+                    missing.remove(row)
+                    unmatched.remove(made)
+        event_type = self.profile.overlays[kill_list.overlay]
+        evidence = {"inferred_from": f"{kill_list.screen}: {kill_list.header}",
+                    "happened_between": [round(raid.started, 3), round(raid.ended, 3)]}
+        return [Draft(event_type, confirmed, row, inferred=True, tag=f"listed{i}", evidence=evidence)
+                for i, row in enumerate(missing, start=1)]
 
     def _through(self, stray: Stray, target: str, *, back: bool = False) -> tuple[list[str], list[str]] | None:
         """The way from the current state into the refused screen's state, and from there on to

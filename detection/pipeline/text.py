@@ -318,6 +318,11 @@ def padded_for_detector(image: np.ndarray, side: int) -> tuple[np.ndarray, int]:
 def reading_order(lines: list[TextLine]) -> list[TextLine]:
     """Rows top to bottom, each left to right: OCR may cut `STREETS OF TARKOV` in two at slightly
     different heights, and the halves must come out in reading order."""
+    return [line for row in text_rows(lines) for line in row]
+
+
+def text_rows(lines: list[TextLine]) -> list[list[TextLine]]:
+    """The lines grouped into rows (centres within half a line's height), top to bottom, each left to right."""
     ordered: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3]) / 2):
         centre, height = (line.box[1] + line.box[3]) / 2, max(1, line.box[3] - line.box[1])
@@ -328,7 +333,7 @@ def reading_order(lines: list[TextLine]) -> list[TextLine]:
                 row.append(line)
                 continue
         ordered.append([line])
-    return [line for row in ordered for line in sorted(row, key=lambda item: item.box[0])]
+    return [sorted(row, key=lambda item: item.box[0]) for row in ordered]
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
