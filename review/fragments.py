@@ -23,6 +23,7 @@ _BADGE_MANUAL = '<b class="badge manual">added</b>'
 _BADGE_PARTIAL = '<b class="badge partial" title="Found by a detection run that ended early">partial</b>'
 _BADGE_DISPUTED = ('<b class="badge disputed" title="The VLM cross-check does not see what the detector claims">'
                    "disputed</b>")
+_BADGE_INFERRED = '<b class="badge inferred" title="{}">inferred</b>'
 _NO_THUMB = '<span class="thumb none"></span>'
 PALETTE_SIZE = 8  # colour classes c0..c7 in review.css
 
@@ -47,6 +48,14 @@ def data_summary(data: dict[str, Any], event_type: str = "") -> str:
     return " · ".join(parts)
 
 
+def inferred_note(event: EventRow) -> str:
+    if event.happened_between:
+        start, end = event.happened_between
+        return (f"Not seen when it happened: listed after the raid, it happened between {format_offset(start)} and "
+                f"{format_offset(end)}. Find it and move it there")
+    return "Not seen: implied by the screens around it"
+
+
 def type_colours() -> dict[str, str]:
     """A colour class per event type, by its place in the profile (a second game's types get colours too)."""
     return {event_type: f"c{i % PALETTE_SIZE}" for i, event_type in enumerate(event_types())}
@@ -64,6 +73,8 @@ def event_row_html(event: EventRow, *, threshold: float, events_url: str, colour
         badges += _BADGE_PARTIAL
     if event.disputed:
         badges += _BADGE_DISPUTED
+    if event.inferred:
+        badges += _BADGE_INFERRED.format(escape(inferred_note(event)))
     if event.review_status != Status.UNREVIEWED:
         badges += f'<b class="badge st">{status}</b>'
     thumb = (

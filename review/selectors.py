@@ -72,6 +72,9 @@ class EventRow:
     review_status: str
     partial: bool = False
     disputed: bool = False  # the VLM cross-check says what the detector claims is not on screen
+    inferred: bool = False  # implied by the screens around it, not seen (detection/pipeline/state.py)
+    # For an event seen only after it happened (a kill on the raid summary's kill list): when it could have happened.
+    happened_between: list[float] | None = None
 
     @classmethod
     def from_event(cls, event: DetectedEvent) -> EventRow:
@@ -86,6 +89,8 @@ class EventRow:
             review_status=event.review_status,
             partial=event.partial,
             disputed=(event.evidence or {}).get("vlm_check", {}).get("agrees") is False,
+            inferred=(event.evidence or {}).get("inferred") is True,
+            happened_between=_window((event.evidence or {}).get("happened_between")),
         )
 
 
@@ -148,7 +153,17 @@ def review_events(*, recording: Recording, filters: ReviewFilters) -> list[Event
         queryset = queryset.filter(confidence__lt=threshold)
     elif filters.band == "high":
         queryset = queryset.filter(confidence__gte=threshold)
-    return [EventRow(*values) for values in queryset.annotate(disputed=disputed).values_list(*ROW_FIELDS, "disputed")]
+    inferred = Case(When(evidence__inferred=True, then=Value(True)), default=Value(False), output_field=BooleanField())
+    rows = queryset.annotate(disputed=disputed, inferred=inferred).values_list(
+        *ROW_FIELDS, "disputed", "inferred", "evidence__happened_between")
+    return [EventRow(*values[:-1], happened_between=_window(values[-1])) for values in rows]
+
+
+def _window(value: Any) -> list[float] | None:
+    """Two numbers (video seconds), else None: evidence is JSON that a run of another version may have written."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return [float(value[0]), float(value[1])]
+    return None
 
 
 def review_counts(*, recording: Recording) -> ReviewCounts:

@@ -46,3 +46,11 @@ def test_data_summary_follows_the_profile_order():
 def test_timeline_is_one_element_per_tick():
     html = timeline_html([TimelineTick(left=12.5, lane=2, event_type="kill", count=3, strength=0.8, offset=10.0)])
     assert html.count("<i ") == 1 and "left:12.5%" in html and "l2 t-kill" in html and "3 × kill" in html
+
+
+def test_an_inferred_event_says_so_and_a_listed_kill_says_when_it_could_have_happened():
+    listed = event_row_html(row(inferred=True, happened_between=[600.0, 750.5]), threshold=0.8, events_url="/e/")
+    assert 'class="badge inferred"' in listed and "between 0:10:00.0 and 0:12:30.5" in listed
+    implied = event_row_html(row(event_type="raid_end", inferred=True), threshold=0.8, events_url="/e/")
+    assert 'class="badge inferred" title="Not seen: implied by the screens around it"' in implied
+    assert "badge inferred" not in event_row_html(row(), threshold=0.8, events_url="/e/")

@@ -261,3 +261,15 @@ def test_while_detection_runs_the_poll_says_when_the_list_is_out_of_date(client_
     assert after[0] == after[1] != before[0]
     listing = client.get(page_url(recording), HTTP_HX_TARGET="event-list", **HTMX).content.decode()
     assert f'data-stamp="{after[0]}"' in listing and 'id="timeline-ticks" hx-swap-oob="true"' in listing
+
+
+def test_inferred_events_are_marked_whatever_their_evidence_holds(client_for, owner, recording):
+    EventFactory(recording=recording, video_offset_seconds=30.0, evidence={"inferred": True,
+                                                                           "happened_between": [10.0, 20.0]})
+    EventFactory(recording=recording, video_offset_seconds=40.0, evidence={"inferred": True,
+                                                                           "happened_between": "soon"})
+    EventFactory(recording=recording, video_offset_seconds=50.0, evidence={"inferred": "yes"})
+    response = client_for(owner).get(page_url(recording))
+    html = response.content.decode()
+    assert response.status_code == 200 and html.count('class="badge inferred"') == 2
+    assert "between 0:00:10.0 and 0:00:20.0" in html and "implied by the screens around it" in html
