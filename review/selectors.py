@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -156,7 +156,8 @@ def review_events(*, recording: Recording, filters: ReviewFilters) -> list[Event
     inferred = Case(When(evidence__inferred=True, then=Value(True)), default=Value(False), output_field=BooleanField())
     rows = queryset.annotate(disputed=disputed, inferred=inferred).values_list(
         *ROW_FIELDS, "disputed", "inferred", "evidence__happened_between")
-    return [EventRow(*values[:-1], happened_between=_window(values[-1])) for values in rows]
+    made = (EventRow(*values) for values in rows)
+    return [replace(row, happened_between=_window(row.happened_between)) for row in made]
 
 
 def _window(value: Any) -> list[float] | None:

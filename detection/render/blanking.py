@@ -4,12 +4,14 @@ A streamer cuts to a "be right back" scene, the capture card drops out, a frame
 freezes: the game went on, so the truth does not change, but the footage shows
 nothing of those screens. Rendering such gaps tests that one missed screen (or a few
 between two raids) never costs a raid or a kill. The raid itself is never blanked:
-footage without the raid cannot show its kills.
+footage without the raid cannot show its kills; its kill notifications may be hidden instead (a
+webcam or an alert box over the kill feed), which only the post-raid summary's kill list then shows.
 """
 from __future__ import annotations
 
 import random
 
+from .screens import LISTED_ROWS
 from .timeline import SCREEN_CLASS, Timeline
 
 BLANK_KINDS = ("black", "frozen", "noise")
@@ -58,3 +60,30 @@ def blanked_spans(timeline: Timeline) -> list[list[object]]:
     """What the truth's metadata says was hidden: [start_s, end_s, detector class, replaced by]."""
     return [[s.start, s.end, SCREEN_CLASS[s.screen], timeline.blanked[s.index]]
             for s in timeline.segments if s.index in timeline.blanked]
+
+
+def choose_hidden_kills(timeline: Timeline, *, count: int, rng: random.Random) -> set[int]:
+    """`count` kills (indices into `timeline.kills`) whose notification is not drawn, each of a raid whose
+    post-raid summary is shown (not blanked, inside the recording) and lists it (the first `LISTED_ROWS` of
+    the raid's kills): that list is all that shows it."""
+    if count < 0:
+        raise ValueError("the number of hidden kills cannot be negative")
+    if not count:
+        return set()
+    candidates = []
+    for raid in (s for s in timeline.segments if s.screen == "raid"):
+        summary = next((s for s in timeline.segments[raid.index + 1:] if s.screen in ("raid", "post_raid")), None)
+        if summary is None or summary.screen != "post_raid" or summary.index in timeline.blanked \
+                or summary.end > timeline.duration:
+            continue
+        in_raid = [i for i, kill in enumerate(timeline.kills) if raid.start <= kill.start < raid.end]
+        candidates += in_raid[:LISTED_ROWS]
+    if len(candidates) < count:
+        raise ValueError(f"this recording has {len(candidates)} kills that a shown summary lists: too few for {count}")
+    return set(rng.sample(candidates, count))
+
+
+def hidden_kill_spans(timeline: Timeline) -> list[list[object]]:
+    """What the truth's metadata says was hidden: [start_s, end_s, enemy, weapon, headshot]."""
+    return [[k.start, k.end, k.enemy, k.weapon, k.headshot] for i, k in enumerate(timeline.kills)
+            if i in timeline.hidden_kills]

@@ -14,6 +14,9 @@ from .layout import Bar, Box, Button, Check, Item, Painter, Row, Table, Text, pl
 from .profile import DemoProfile
 from .style import mix
 
+# Rows the post-raid summary's kill list shows: a raid's first kills.
+LISTED_ROWS = 12
+
 Boxes = dict[str, Box]
 
 
@@ -221,7 +224,8 @@ def paint_mia(p: Painter, profile: DemoProfile, rng: random.Random) -> Boxes:
 
 
 def paint_post_raid(p: Painter, profile: DemoProfile, rng: random.Random, *, kills: list[tuple[str, str, bool]]) -> Boxes:
-    rows = tuple((enemy, weapon, "HEADSHOT") if headshot else (enemy, weapon) for enemy, weapon, headshot in kills[:12])
+    rows = tuple((enemy, weapon, "HEADSHOT") if headshot else (enemy, weapon)
+                 for enemy, weapon, headshot in kills[:LISTED_ROWS])
     body: list[Item] = [Text("KILL LIST", "body", "accent")]
     if rows:
         body.append(Table(rows, gap_em=rng.uniform(1.0, 3.0)))

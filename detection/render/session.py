@@ -11,7 +11,7 @@ from typing import Any
 
 from detection.pipeline.event_log import format_timestamp, write_event_log
 
-from .blanking import blanked_spans, choose_blanks
+from .blanking import blanked_spans, choose_blanks, choose_hidden_kills, hidden_kill_spans
 from .compositor import Compositor, Look
 from .families import DEFAULT_FAMILY, family_named
 from .profile import load_profile
@@ -40,12 +40,14 @@ def render_session(
     started_at: datetime | None = None, vfr: bool = False, name: str | None = None, pacing: Pacing = DEMO_PACING,
     crf: int | None = None, preset: str = "ultrafast", progress: Callable[[int, int], None] | None = None,
     style_family: str = DEFAULT_FAMILY, blank_screens: int = 0, blank_stretch: int = 0, keyint: int | None = None,
+    hide_kills: int = 0,
 ) -> RenderResult:
     """Render `seconds` of sessions. Everything random (timeline, UI style, grain, camera, H.264 quality) follows `seed`.
 
     `style_family` names the look (families.py). `blank_screens` hides that many single screens
     and `blank_stretch` a run of that many screens after a raid (blanking.py); the rest of the
-    render, truth included, is the same as without them. `keyint` caps the frames between keyframes
+    render, truth included, is the same as without them. `hide_kills` leaves that many kill notifications
+    undrawn, each of a raid whose summary (and its kill list) is shown. `keyint` caps the frames between keyframes
     (default two seconds' worth; OBS with its interval on auto writes 250, about 8 s at 30 fps).
     """
     family = family_named(style_family)
@@ -64,6 +66,7 @@ def render_session(
     look = Look.random(random.Random(rng.getrandbits(64)))
     crf = crf if crf is not None else rng.randint(18, 28)
     timeline.blanked = choose_blanks(timeline, screens=blank_screens, stretch=blank_stretch, rng=random.Random(f"{seed}:blank"))
+    timeline.hidden_kills = choose_hidden_kills(timeline, count=hide_kills, rng=random.Random(f"{seed}:hide"))
     times = frame_times(seconds, fps, vfr=vfr, rng=random.Random(rng.getrandbits(64)))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,8 @@ def render_session(
     }
     if timeline.blanked:
         metadata["blanked"] = blanked_spans(timeline)
+    if timeline.hidden_kills:
+        metadata["hidden_kills"] = hidden_kill_spans(timeline)
     write_event_log(truth_log(timeline, times, started_at=started_at, metadata=metadata), truth)
     return RenderResult(video=video, truth=truth, frames=len(times), duration=seconds, wall_seconds=wall)
 

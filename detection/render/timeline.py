@@ -92,14 +92,16 @@ class Timeline:
     hud: list[HudState] = field(default_factory=list)
     events: list[PlannedEvent] = field(default_factory=list)
     blanked: dict[int, str] = field(default_factory=dict)  # segment index → what hides it (blanking.py)
+    hidden_kills: set[int] = field(default_factory=set)  # indices into `kills` of notifications never drawn
 
     def segment_at(self, t: float) -> Segment:
         i = bisect.bisect_right([s.start for s in self.segments], t + EPS) - 1
         return self.segments[max(0, i)]
 
     def kill_at(self, t: float) -> KillShow | None:
+        """The notification on screen at `t`: a kill's, unless it is hidden."""
         i = bisect.bisect_right([k.start for k in self.kills], t + EPS) - 1
-        return self.kills[i] if i >= 0 and t + EPS < self.kills[i].end else None
+        return self.kills[i] if i >= 0 and i not in self.hidden_kills and t + EPS < self.kills[i].end else None
 
     def hud_at(self, t: float) -> HudState:
         i = bisect.bisect_right([h.start for h in self.hud], t + EPS) - 1

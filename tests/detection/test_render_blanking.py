@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from detection.pipeline.event_log import read_event_log
-from detection.render.blanking import KEY_SCREENS, blanked_spans, choose_blanks
+from detection.render.blanking import KEY_SCREENS, blanked_spans, choose_blanks, choose_hidden_kills
 from detection.render.compositor import Compositor, Look
 from detection.render.profile import load_profile
 from detection.render.style import random_style
@@ -82,11 +82,31 @@ def test_blanked_segments_show_black_frozen_or_noise_for_their_whole_span() -> N
     assert [(s[2], s[3]) for s in spans] == [(SCREEN_CLASS[s.screen], kinds[i % 3]) for i, s in enumerate(menus[2:8])]
 
 
+def test_hidden_kills_are_listed_by_a_shown_summary_and_never_drawn() -> None:
+    profile = load_profile()
+    timeline = plan_session(300, profile, random.Random(2), QUICK_PACING)
+    summaries = [s for s in timeline.segments if s.screen == "post_raid"]
+    timeline.blanked = {summaries[0].index: "black"}  # the first raid's summary lists nothing anyone sees
+    hidden = choose_hidden_kills(timeline, count=3, rng=random.Random(1))
+    first_raid = next(s for s in timeline.segments if s.screen == "raid")
+    assert len(hidden) == 3 and all(timeline.kills[i].start >= first_raid.end for i in hidden)
+    timeline.hidden_kills = hidden
+    style, look = random_style(random.Random(3)), Look(grain=0.0, blur=0.0, pan=0.1)
+    plain = Timeline(timeline.duration, timeline.segments, timeline.kills, timeline.hud, timeline.events)
+    drawn, undrawn = (Compositor(t, SIZE, style, profile, seed=5, look=look) for t in (plain, timeline))
+    for i, kill in enumerate(timeline.kills):
+        middle = (kill.start + kill.end) / 2
+        assert timeline.kill_at(middle) is (None if i in hidden else kill)
+        assert np.array_equal(drawn.frame(middle), undrawn.frame(middle)) is (i not in hidden)
+    with pytest.raises(ValueError, match="too few"):
+        choose_hidden_kills(timeline, count=len(timeline.kills), rng=random.Random(1))
+
+
 @pytest.mark.slow
 def test_render_demo_blanks_screens_and_keeps_the_truth(tmp_path: Path) -> None:
     common = dict(minutes=1.5, resolution="320x180", seed=8, start="2026-11-01T21:00:00Z", quick=True, stderr=StringIO())
     call_command("render_demo", out=str(tmp_path), name="plain", stdout=StringIO(), **common)
-    call_command("render_demo", out=str(tmp_path), name="blanked", blank_screens=2, blank_stretch=2,
+    call_command("render_demo", out=str(tmp_path), name="blanked", blank_screens=2, blank_stretch=2, hide_kills=1,
                  style_family="muted", stdout=StringIO(), **common)
     plain, blanked = read_event_log(tmp_path / "plain.truth.json"), read_event_log(tmp_path / "blanked.truth.json")
     assert [(e.type, e.video_offset_seconds, e.data) for e in plain.events] == [
@@ -98,6 +118,8 @@ def test_render_demo_blanks_screens_and_keeps_the_truth(tmp_path: Path) -> None:
     hidden = blanked.metadata["blanked"]
     assert len(hidden) == 4 and all(kind in ("black", "frozen", "noise") for *_, kind in hidden)
     assert any(cls in ("stash_screen", "survived_screen", "death_screen", "mia_screen") for _, _, cls, _ in hidden)
+    (kill,) = blanked.metadata["hidden_kills"]
+    assert any(e.type == "kill" and abs(e.video_offset_seconds - kill[0]) < 0.1 for e in blanked.events)
     assert started(blanked) == datetime(2026, 11, 1, 21, 0, tzinfo=timezone.utc)
 
 

@@ -46,6 +46,9 @@ class Command(BaseCommand):
                             help="hide this many screens (one at least a stash or end screen) behind black, frozen or noise "
                                  "frames; the truth is unchanged and its metadata lists what was hidden")
         parser.add_argument("--blank-stretch", type=int, default=0, help="hide this many screens in a row after a raid")
+        parser.add_argument("--hide-kills", type=int, default=0,
+                            help="draw this many kill notifications not at all (as a webcam over the kill feed would "
+                                 "hide them); only their raid's summary lists them")
         parser.add_argument("--input-log", action=argparse.BooleanOptionalAction, default=True,
                             help="write <name>.inputs.csv beside the video: a synthetic mouse/keyboard log matching its "
                                  "truth (docs/input-log.md)")
@@ -69,6 +72,7 @@ class Command(BaseCommand):
                 vfr=options["vfr"], name=options["name"], pacing=QUICK_PACING if options["quick"] else DEMO_PACING,
                 preset=options["preset"], progress=progress, style_family=options["style_family"],
                 blank_screens=options["blank_screens"], blank_stretch=options["blank_stretch"], keyint=options["keyint"],
+                hide_kills=options["hide_kills"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
