@@ -221,7 +221,7 @@ class Run:
         if kill_list is None or confirmed.label != kill_list.screen or not self.machine.kill_list_due():
             return
         with self.timings.measure("ocr"):
-            rows = self.fields.read_list(frame, kill_list)
+            rows = self.fields.read_list(frame, kill_list, beyond=self.machine.made_in_raid())
         self.timings.ocr_reads += 1
         if rows is None:
             return

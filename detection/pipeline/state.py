@@ -227,6 +227,10 @@ class GameStateMachine(StateMachine):
         """A raid ended and its kill list has not been read."""
         return self.raid is not None and self.raid.ended is not None and not self.raid.listed
 
+    def made_in_raid(self) -> int:
+        """How many overlay events (kills) the last raid made."""
+        return len(self.raid.made) if self.raid is not None else 0
+
     def unlisted(self, confirmed: Confirmed, rows: list[dict[str, Any]]) -> list[Draft]:
         """The kills a raid's kill list shows that the raid did not make, as inferred drafts at the list's
         screen (`confirmed`); a list is read once a raid, right after the raid ended. A made kill accounts for

@@ -45,6 +45,12 @@ class TextReader(ABC):
         recognising each blot of scenery as a glyph. This one reads everything."""
         return self.read(image)
 
+    def find_lines(self, image: np.ndarray, *, max_side: int | None = None) -> list[tuple[int, int, int, int]]:
+        """Where `read` would find lines (pixel boxes), top to bottom. A reader whose text detector runs alone
+        finds them without recognising them: counting rows costs the detector, not a read of every row. This
+        one reads them."""
+        return [line.box for line in self.read(image, max_side=max_side)]
+
     def forget(self) -> None:
         """Drop whatever earlier reads left behind (a cache): what follows reads as if from a fresh start."""
 
@@ -166,6 +172,22 @@ def _run_engine(engine: Any, image: np.ndarray, max_side: int, *, min_aspect: fl
         return engine.build_final_output(original, detected, TextClsOutput(), recognised, crops, record)
 
 
+def _detect_only(engine: Any, image: np.ndarray, max_side: int) -> list[Any]:
+    """The text detector's quadrilaterals on `image` (its pixels), nothing recognised."""
+    from rapidocr.main import RapidOCRError
+    from rapidocr.utils.process_img import map_boxes_to_original
+
+    with _CALL_LOCK:
+        _limit_detector(engine, max_side)
+        original = engine.load_img(image)
+        scaled, record = engine.preprocess_img(original)
+        try:
+            _, detected = engine.detect_and_crop(scaled, record)
+        except RapidOCRError:  # no text at all
+            return []
+        return list(map_boxes_to_original(detected.boxes.copy(), record, *original.shape[:2]))
+
+
 @contextmanager
 def _no_spinning() -> Iterator[None]:
     """rapidocr builds its onnxruntime sessions with threads that spin for work after each run;
@@ -256,6 +278,15 @@ class RapidTextReader(TextReader):
                 self._cache.popitem(last=False)
         return lines
 
+    def find_lines(self, image: np.ndarray, *, max_side: int | None = None) -> list[tuple[int, int, int, int]]:
+        if image.size == 0:
+            return []
+        padded, top, side = self._detector_view(image, max_side)
+        quads = _detect_only(self.engine(), padded, side)
+        boxes = [(int(min(q[:, 0])), int(min(q[:, 1])) - top, int(max(q[:, 0])), int(max(q[:, 1])) - top)
+                 for q in (np.asarray(quad) for quad in quads)]
+        return sorted(boxes, key=lambda box: (box[1] + box[3]) / 2)
+
     def engine(self) -> Any:
         return _engine(self.min_score, self.threads, self.text_detector)
 
@@ -321,15 +352,17 @@ def reading_order(lines: list[TextLine]) -> list[TextLine]:
     return [line for row in text_rows(lines) for line in row]
 
 
-def text_rows(lines: list[TextLine]) -> list[list[TextLine]]:
-    """The lines grouped into rows (centres within half a line's height), top to bottom, each left to right."""
+def text_rows(lines: list[TextLine], *, within: float = 0.5) -> list[list[TextLine]]:
+    """The lines grouped into rows (centres within `within` of a line's height), top to bottom, each left to
+    right. A table set tight needs less: on a held-out summary the detector's boxes were 30-38 px tall for rows
+    19-22 px apart."""
     ordered: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3]) / 2):
         centre, height = (line.box[1] + line.box[3]) / 2, max(1, line.box[3] - line.box[1])
         if ordered:
             row = ordered[-1]
             row_centre = sum((item.box[1] + item.box[3]) / 2 for item in row) / len(row)
-            if abs(centre - row_centre) < 0.5 * height:
+            if abs(centre - row_centre) < within * height:
                 row.append(line)
                 continue
         ordered.append([line])

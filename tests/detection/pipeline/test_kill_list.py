@@ -87,6 +87,36 @@ def test_the_list_is_read_row_by_row_below_its_header() -> None:
     assert reader.read_list(Frame(empty, 0, 0.0), KILL_LIST) == []
 
 
+def test_a_list_no_longer_than_the_raid_made_is_counted_not_read() -> None:
+    image = draw(Shot("post_raid_screen", 1, lines=SUMMARY), 1280, 720)
+    ocr = RapidTextReader()
+    reader = FieldReader(PROFILE, ocr)
+    assert KILL_LIST is not None
+    assert reader.read_list(Frame(image, 0, 0.0), KILL_LIST, beyond=3) == []
+    recognised = ocr.calls
+    assert recognised == 2  # the title's strip, then the header's
+    assert len(reader.read_list(Frame(image, 0, 0.0), KILL_LIST, beyond=2) or ()) == 3
+
+
+def test_rows_beyond_the_raid_s_kills_are_read_from_the_bottom_first() -> None:
+    # The title under the table is one row more than the raid's two kills: read alone, it is no kill.
+    lines = ("KILL LIST", "BOSS  SVDS", "PMC  M4A1", "RAID SUMMARY")
+    image = draw(Shot("post_raid_screen", 1, lines=lines), 1280, 720)
+    ocr = RapidTextReader()
+    reader = FieldReader(PROFILE, ocr)
+    assert KILL_LIST is not None
+    assert reader.read_list(Frame(image, 0, 0.0), KILL_LIST, beyond=2) == [] and ocr.calls == 2
+    # One kill made: the bottom rows (the title, then PMC  M4A1) include a kill, so the whole list is read.
+    assert reader.read_list(Frame(image, 0, 0.0), KILL_LIST, beyond=1) == [kill("boss", "SVDS"), kill("pmc", "M4A1")]
+
+
+def test_a_header_below_other_words_is_found_by_reading_the_whole_list() -> None:
+    lines = ("RAID SUMMARY", "CUSTOMS", "TIME IN RAID: 12:04", "EXFILTRATED", "KILL LIST", "BOSS  SVDS")
+    image = draw(Shot("post_raid_screen", 1, lines=lines), 1280, 720)
+    assert KILL_LIST is not None
+    assert FieldReader(PROFILE, RapidTextReader()).read_list(Frame(image, 0, 0.0), KILL_LIST) == [kill("boss", "SVDS")]
+
+
 def test_a_kill_list_must_name_a_declared_screen_and_overlay(tmp_path: Path) -> None:
     text = profile_path("demo").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yaml"
