@@ -117,3 +117,17 @@ def test_each_line_is_recognised_at_its_own_width_not_padded_to_the_widest(monke
     assert lines == ["CHOOSE YOUR CHARACTER", "PMC"]
     assert len(shapes) >= 2 and {shape[0] for shape in shapes} == {1}
     assert min(shape[3] for shape in shapes) < 320 < max(shape[3] for shape in shapes)
+
+
+def test_lines_are_found_where_a_read_finds_them_without_recognising_them() -> None:
+    image = np.full((300, 900, 3), 40, np.uint8)
+    for row, word in enumerate(("KILL LIST", "PMC  M4A1", "SCAV  MOSIN")):
+        cv2.putText(image, word, (60, 70 + 80 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (235, 235, 235), 3)
+    reader = RapidTextReader(cache_size=0)
+    found = reader.find_lines(image, max_side=960)
+    assert reader.calls == 0
+    read = [line.box for line in reader.read(image, max_side=960)]
+    assert len(found) == len(read) >= 3
+    assert all(abs(f - r) <= 3 for f, r in zip(sorted(b[1] for b in found), sorted(b[1] for b in read)))
+    assert reader.find_lines(np.full((300, 900, 3), 40, np.uint8)) == []
+    assert reader.find_lines(np.zeros((0, 0, 3), np.uint8)) == []
