@@ -51,10 +51,11 @@ class TextProbes:
         if not self._confirmable(frame):
             return []
         seen = {d.label for d in detections}
+        sure = {d.label for d in detections if d.confidence >= self.profile.thresholds.sure_screen}
         found: list[Detection] = []
         with self.timings.measure("ocr"):
             for probe in probes:
-                if seen.intersection(probe.unless_seen):
+                if seen.intersection(probe.unless_seen) or sure.intersection(probe.unless_sure):
                     continue
                 box = self.profile.region(probe.region)
                 image = crop(frame, box, pad=0.0)

@@ -50,6 +50,8 @@ class Thresholds:
     # A screen the detector scores under this may be noise over another screen: held, it is believed only
     # once its words were read; it does not displace a probe's find.
     weak_screen: float = 0.25
+    # A screen the detector scores this high is sure: probes that wait for what follows it do not read.
+    sure_screen: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class Probe:
     `vocabulary`, a word of it in the region also names the (first) class: the map select's own words may
     sit anywhere, while its map name is where the spec puts the key element. With `min_line_aspect`, the
     words are recognised only when the text detector finds a line at least that many times as wide as it
-    is tall (`TextReader.read_if_line`): a region that mostly shows the moving scene costs the detector alone."""
+    is tall (`TextReader.read_if_line`): a region that mostly shows the moving scene costs the detector alone.
+    With `unless_sure`, it is not read while the detector is sure of one of those classes."""
 
     state: str
     region: str
@@ -66,6 +69,8 @@ class Probe:
     unless_seen: tuple[str, ...] = ()
     vocabulary: str = ""
     min_line_aspect: float = 0.0
+    # Nor while the detector is sure (`sure_screen`) of one of these: a probe for what follows a screen.
+    unless_sure: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,7 @@ def profile_from_dict(raw: dict[str, Any], *, where: str = "profile") -> GamePro
                 unless_seen=_names(p.get("unless_seen")),
                 vocabulary=str(p.get("vocabulary") or ""),
                 min_line_aspect=float(p.get("min_line_aspect") or 0.0),
+                unless_sure=_names(p.get("unless_sure")),
             )
             for p in raw.get("probes") or ()
         ),

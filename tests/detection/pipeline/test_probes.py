@@ -120,3 +120,20 @@ class CountingReader(WordsReader):
     def read(self, image: np.ndarray, *, max_side: int | None = None) -> list[TextLine]:
         self.reads += 1
         return super().read(image, max_side=max_side)
+
+
+@pytest.mark.parametrize(("state", "end_screen"), [("survived", "survived_screen"), ("killed_in_action", "death_screen"),
+                                                    ("missing_in_action", "mia_screen")])
+def test_the_summary_is_looked_for_while_the_end_screen_before_it_is_unsure(state: str, end_screen: str) -> None:
+    """Control `classic` 6161: the post-raid summary boxed as the survived screen before it, at 0.24, was no change
+    to the filter; the raid's kill list went unread and the transition unseen."""
+    frame = Frame(np.zeros((360, 640, 3), np.uint8), 0, 0.0)
+
+    def found(confidence: float) -> list[str]:
+        seen = [Detection(end_screen, confidence, Box(0.2, 0.2, 0.8, 0.8))]
+        probes = TextProbes(PROFILE, WordsReader(["RAID", "SUMMARY", "KILL LIST"]), StageTimings())
+        return [d.label for d in probes.look(frame, machine_state=state, detections=seen)]
+
+    assert found(0.24) == ["post_raid_screen"]
+    assert found(0.9) == []  # a sure end screen is not read for what follows it
+    assert look(["SURVIVED", "EXFILTRATED AT: CROSSROADS"], state) == []
