@@ -21,17 +21,9 @@ from detection.pipeline.types import Box, Detection, Frame
 
 # Longest side a whole frame is read at: 1080p titles keep 15+ px letters, one read costs ~0.3 s.
 WHOLE_FRAME_SIDE = 1280
-# Longest side a kill list is read at: a 1080p summary's rows (20-30 px) keep 12+ px letters, a read costs 0.2-0.3 s
-# (at WHOLE_FRAME_SIDE 0.3-0.45 s, every row of four held-out summaries read the same).
+# Longest side a kill list's region is read at: a 1080p summary's rows (20-30 px) keep 12+ px letters.
 LIST_SIDE = 960
-def table_rows(lines: list[TextLine]) -> list[list[TextLine]]:
-    """A list's rows: on the held-out `serif` summary rows 19-22 px apart had boxes 30-38 px tall, and lines whose
-    centres lay within half a box's height of each other ran two rows into one (a kill lost, another misread);
-    a row's own boxes sit within 3-5 px."""
-    return text_rows(lines, within=TABLE_ROW_WITHIN)
-
-
-# A line joins a list's row when its centre is within this much of its height of the row's.
+# A line joins a list's row when its centre is within this much of its height of the row's (`table_rows`).
 TABLE_ROW_WITHIN = 0.3
 # Rows from the top of a kill list's region its header is looked for in, one at a time, before the whole is read.
 HEADER_ROWS = 4
@@ -58,6 +50,13 @@ class Reading:
             texts=self.texts + later.texts,
             scores={**later.scores, **self.scores},
         )
+
+
+def table_rows(lines: list[TextLine]) -> list[list[TextLine]]:
+    """A list's rows: on the held-out `serif` summary rows 19-22 px apart had boxes 30-38 px tall, and lines whose
+    centres lay within half a box's height of each other ran two rows into one (a kill lost, another misread);
+    a row's own boxes sit within 3-5 px."""
+    return text_rows(lines, within=TABLE_ROW_WITHIN)
 
 
 def crop(frame: Frame, box: Box, *, pad: float = 0.01) -> np.ndarray:
@@ -181,7 +180,8 @@ class FieldReader:
         view = crop(frame, self.profile.region(kill_list.screen), pad=0.0)
         rows = table_rows([TextLine("", 0.0, box) for box in self.reader.find_lines(view, max_side=LIST_SIDE)])
         header = next((i for i, row in enumerate(rows[:HEADER_ROWS])
-                       if contains(self._row_texts(view, row), kill_list.header, cutoff=KEYWORD_CUTOFF)), None)
+                       if contains([line.text for line in self._row_lines(view, row)], kill_list.header,
+                                   cutoff=KEYWORD_CUTOFF)), None)
         if header is None:  # a title or a caption above the header: the whole region is read
             return self._listed(frame, view, table_rows(self.reader.read(view, max_side=LIST_SIDE)), kill_list)
         below = rows[header + 1:]
@@ -193,18 +193,17 @@ class FieldReader:
         return self._listed(frame, under, table_rows(self.reader.read(under, max_side=LIST_SIDE)), kill_list,
                             header_read=True)
 
-    def _row_texts(self, view: np.ndarray, row: list[TextLine]) -> list[str]:
-        """The words of the strip of `view` that `row`'s lines span."""
+    def _row_lines(self, view: np.ndarray, row: list[TextLine]) -> list[TextLine]:
+        """What a read of the strip of `view` that `row`'s lines span finds."""
         top, bottom = min(line.box[1] for line in row), max(line.box[3] for line in row)
         margin = (bottom - top) // 4
-        return [line.text for line in self.reader.read(view[max(0, top - margin):bottom + margin])]
+        return self.reader.read(view[max(0, top - margin):bottom + margin])
 
     def _lists_one(self, frame: Frame, view: np.ndarray, row: list[TextLine], kill_list: KillList) -> bool:
-        specs = self.fields_for(kill_list.overlay)
+        """Whether the row reads as a listed kill (every field of the list's overlay)."""
         place = Detection(kill_list.overlay, 1.0, self.profile.region(kill_list.screen))
-        texts = self._row_texts(view, row)
-        return self._fields(frame, place, specs, view, [TextLine(text, 1.0, (0, 0, 0, 0)) for text in texts],
-                            None).complete
+        specs = self.fields_for(kill_list.overlay)
+        return self._fields(frame, place, specs, view, self._row_lines(view, row), None).complete
 
     def _listed(self, frame: Frame, view: np.ndarray, rows: list[list[TextLine]], kill_list: KillList, *,
                 header_read: bool = False) -> list[dict[str, Any]] | None:
