@@ -51,6 +51,8 @@ def data_summary(data: dict[str, Any], event_type: str = "") -> str:
 def inferred_note(event: EventRow) -> str:
     if event.happened_between:
         start, end = event.happened_between
+        if start <= event.video_offset_seconds <= end:
+            return "Listed after the raid, and placed where a notification showed that could not be read: check it"
         return (f"Not seen when it happened: listed after the raid, it happened between {format_offset(start)} and "
                 f"{format_offset(end)}. Find it and move it there")
     return "Not seen: implied by the screens around it"

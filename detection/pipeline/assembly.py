@@ -61,19 +61,23 @@ class EventAssembler:
         data.update((name, value) for name, value in reading.data.items() if name in declared and name not in data)
         return data
 
-    def doubt(self, pending: Pending) -> str:
-        """Why an overlay is not an event ("" when it is): its box never showed its words
-        (ELIMINATED) or any of its vocabulary fields, or it repeats an event a moment before.
-
-        A repeat is the same data, or, when this reading is incomplete, data that agrees with every
-        field it did read: a notification whose score dipped under the floor for a frame comes back as
-        a new appearance, often with a field cut (`rogue`, no weapon), and names no new kill."""
-        reading, confirmed = pending.reading, pending.confirmed
+    def unread(self, pending: Pending) -> str:
+        """Why an overlay is no event for want of its words ("" when it showed them): its box never showed its
+        words (ELIMINATED) and a name, nor all its fields. An overlay is no event either when it `repeat`s one."""
+        reading = pending.reading
         words = self.profile.keywords.get(pending.label, ())
         specs = self.fields.fields_for(pending.label)
         read_any = any(name in reading.data for name, spec in specs.items() if "vocabulary" in spec)
         if words and not reading.complete and not (read_any and any(contains(reading.texts, w, cutoff=90) for w in words)):
             return f"neither {' / '.join(words)} and a name nor all fields in its box"
+        return ""
+
+    def repeat(self, pending: Pending) -> str:
+        """Why an overlay repeats an event a moment before ("" when it does not): the same data, or, when this
+        reading is incomplete, data that agrees with every field it did read: a notification whose score dipped
+        under the floor for a frame comes back as a new appearance, often with a field cut (`rogue`, no weapon),
+        and names no new kill."""
+        reading, confirmed = pending.reading, pending.confirmed
         window = self.profile.thresholds.overlay_repeat_seconds
         for draft in pending.drafts:
             data = self.data(draft, reading)

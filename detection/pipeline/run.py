@@ -269,10 +269,13 @@ class Run:
             self.machine.remember(pending.reading.data)
             return
         if pending.track:
-            reason = self.assembler.doubt(pending)
+            unread = self.assembler.unread(pending)
+            reason = unread or self.assembler.repeat(pending)
             if reason:
                 self._reject(self._unproven(pending.confirmed, reason))
                 self.overlays.doubt(pending.track)
+                if unread:
+                    self.machine.unread(pending.confirmed, pending.reading.data)
                 return
         if pending.awaits_raid and not self._enter_raid_for(pending):
             return

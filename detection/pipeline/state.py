@@ -73,16 +73,20 @@ class RaidTally:
     ended: float | None = None
     made: list[dict[str, Any]] = field(default_factory=list)
     listed: bool = False
+    # Overlays of the raid dropped for want of their words that read something (HEADSHOT alone): where a kill the
+    # list shows may have been seen. Each: video time, frame, what was read.
+    unread: list[tuple[float, int, dict[str, Any]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"started": self.started, "ended": self.ended, "made": [dict(d) for d in self.made],
-                "listed": self.listed}
+                "listed": self.listed, "unread": [[t, f, dict(d)] for t, f, d in self.unread]}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> RaidTally:
         ended = raw.get("ended")
         return cls(float(raw["started"]), None if ended is None else float(ended),
-                   [dict(d) for d in raw.get("made") or ()], bool(raw.get("listed", False)))
+                   [dict(d) for d in raw.get("made") or ()], bool(raw.get("listed", False)),
+                   [(float(t), int(f), dict(d)) for t, f, d in raw.get("unread") or ()])
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,12 @@ class GameStateMachine(StateMachine):
         """A raid ended and its kill list has not been read."""
         return self.raid is not None and self.raid.ended is not None and not self.raid.listed
 
+    def unread(self, confirmed: Confirmed, data: dict[str, Any]) -> None:
+        """An overlay of the ongoing raid was dropped for want of its words; kept when it read a field (a
+        scene's blur taken for a notification reads nothing)."""
+        if self.raid is not None and self.raid.ended is None and any(v not in (None, "", False) for v in data.values()):
+            self.raid.unread.append((confirmed.first_time, confirmed.first_frame, dict(data)))
+
     def made_in_raid(self) -> int:
         """How many overlay events (kills) the last raid made."""
         return len(self.raid.made) if self.raid is not None else 0
@@ -250,8 +260,17 @@ class GameStateMachine(StateMachine):
         event_type = self.profile.overlays[kill_list.overlay]
         evidence = {"inferred_from": f"{kill_list.screen}: {kill_list.header}",
                     "happened_between": [round(raid.started, 3), round(raid.ended, 3)]}
-        return [Draft(event_type, confirmed, row, inferred=True, tag=f"listed{i}", evidence=evidence)
-                for i, row in enumerate(missing, start=1)]
+        unread = list(raid.unread)
+        drafts = []
+        for i, row in enumerate(missing, start=1):
+            # A notification seen but dropped unread that agrees with the row was that kill: it happened then.
+            seen = next((u for u in unread if _agrees(u[2], row, named_only=False)), None)
+            at = confirmed
+            if seen is not None:
+                unread.remove(seen)
+                at = replace(confirmed, first_time=seen[0], first_frame=seen[1])
+            drafts.append(Draft(event_type, at, row, inferred=True, tag=f"listed{i}", evidence=evidence))
+        return drafts
 
     def _through(self, stray: Stray, target: str, *, back: bool = False) -> tuple[list[str], list[str]] | None:
         """The way from the current state into the refused screen's state, and from there on to

@@ -54,3 +54,6 @@ def test_an_inferred_event_says_so_and_a_listed_kill_says_when_it_could_have_hap
     implied = event_row_html(row(event_type="raid_end", inferred=True), threshold=0.8, events_url="/e/")
     assert 'class="badge inferred" title="Not seen: implied by the screens around it"' in implied
     assert "badge inferred" not in event_row_html(row(), threshold=0.8, events_url="/e/")
+    placed = event_row_html(row(video_offset_seconds=700.0, inferred=True, happened_between=[600.0, 750.5]),
+                            threshold=0.8, events_url="/e/")
+    assert "placed where a notification showed that could not be read" in placed

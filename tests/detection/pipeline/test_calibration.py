@@ -174,10 +174,10 @@ def test_an_incomplete_reading_that_agrees_with_a_kill_a_moment_before_repeats_i
         return Pending(seen, reading, drafts=[Draft("kill", seen, {})])
 
     (first,) = assembler.events(pending(532.1, {"enemy_type": "rogue", "weapon": "SV-98", "headshot": False}, True))
-    assert assembler.doubt(pending(533.1, {"enemy_type": "rogue", "headshot": False}, False)) == f"repeats {first.event_id}"
+    assert assembler.repeat(pending(533.1, {"enemy_type": "rogue", "headshot": False}, False)) == f"repeats {first.event_id}"
     # Another enemy, a field that disagrees, or the window passed: a kill of its own.
-    assert assembler.doubt(pending(533.1, {"enemy_type": "pmc", "headshot": False}, False)) == ""
-    assert assembler.doubt(pending(533.1, {"enemy_type": "rogue", "headshot": True}, False)) == ""
-    assert assembler.doubt(pending(540.0, {"enemy_type": "rogue", "headshot": False}, False)) == ""
+    assert assembler.repeat(pending(533.1, {"enemy_type": "pmc", "headshot": False}, False)) == ""
+    assert assembler.repeat(pending(533.1, {"enemy_type": "rogue", "headshot": True}, False)) == ""
+    assert assembler.repeat(pending(540.0, {"enemy_type": "rogue", "headshot": False}, False)) == ""
     # A complete reading is a repeat only when it is the same kill.
-    assert assembler.doubt(pending(533.1, {"enemy_type": "rogue", "weapon": "AKM", "headshot": False}, True)) == ""
+    assert assembler.repeat(pending(533.1, {"enemy_type": "rogue", "weapon": "AKM", "headshot": False}, True)) == ""

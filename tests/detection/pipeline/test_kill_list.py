@@ -49,6 +49,24 @@ def test_listed_kills_the_raid_did_not_make_are_inferred_with_when_the_raid_ran(
     assert not resumed.kill_list_due() and resumed.unlisted(confirmed("post_raid_screen", 63.0), rows) == []
 
 
+def test_a_listed_kill_takes_the_time_of_a_notification_dropped_unread_that_agrees_with_it() -> None:
+    """Control `classic` 6161 before `d9d7771`: a kill's box framed its HEADSHOT tag alone, and the notification was
+    dropped for want of its words; the list shows the kill, and the dropped notification says when it happened."""
+    machine = GameStateMachine(PROFILE, snapshot={"state": "deploying", "context": {}})
+    walk(machine, [("gameplay_hud", 10.0, {})])
+    machine.unread(confirmed("kill_notification", 20.0), {"headshot": False})  # a blot of scenery read as nothing
+    machine.unread(confirmed("kill_notification", 30.0), {"headshot": True})
+    machine.unread(confirmed("kill_notification", 40.0), {"enemy_type": "boss", "headshot": False})
+    machine = GameStateMachine(PROFILE, snapshot=machine.snapshot())  # what was dropped survives a checkpoint
+    walk(machine, [("survived_screen", 60.0, {})])
+    machine.unread(confirmed("kill_notification", 61.0), {"headshot": True})  # after the raid: not its kill
+    rows = [kill("scav", "AKM"), kill("pmc", "M4A1", True), kill("raider", "VSS", True)]
+    drafts = machine.unlisted(confirmed("post_raid_screen", 62.0), rows)
+    assert [(d.data["enemy_type"], d.confirmed.first_time, d.confirmed.first_frame) for d in drafts] == [
+        ("scav", 62.0, 620), ("pmc", 30.0, 300), ("raider", 62.0, 620)]
+    assert all(d.inferred and d.evidence["happened_between"] == [10.0, 60.0] for d in drafts)
+
+
 def test_a_made_kill_with_a_field_unread_still_accounts_for_its_row() -> None:
     machine = raid_with_kills([kill("rogue", None), kill("scav", "MOSIN")])
     rows = [kill("scav", "MOSIN"), kill("rogue", "VSS", True)]
@@ -151,3 +169,25 @@ def test_a_kill_whose_notification_went_unseen_comes_back_from_the_summary(tmp_p
     assert listed.event_id.endswith("-listed1") and listed.thumbnail
     assert listed.evidence["happened_between"] == [10.0, 20.5]
     assert listed.confidence < min(e.confidence for e in kills[:2])
+
+
+@pytest.mark.slow
+def test_a_kill_whose_notification_could_not_be_read_comes_back_at_its_time(tmp_path: Path,
+                                                                           synthetic_model: Path) -> None:
+    # The PMC kill's notification shows ELIMINATED and HEADSHOT but no name: dropped unread, then timed by the list.
+    loop = (Script().add("stash_screen", 2).add("character_select", 2, chosen="PMC")
+            .add("map_select", 2, lines=("SELECT LOCATION", "CUSTOMS"), tick=True)
+            .add("queue_timer", 2).add("match_found", 1).add("loading_screen", 1).add("gameplay_hud", 2)
+            .add("gameplay_hud", 3, kill=("RAIDER", "AK-74M", True)).add("gameplay_hud", 2)
+            .add("gameplay_hud", 2.5, kill=("", "", True)).add("gameplay_hud", 1)
+            .add("survived_screen", 2, lines=("SURVIVED", "EXFILTRATED AT: CROSSROADS"))
+            .add("post_raid_screen", 3, lines=("RAID SUMMARY", "KILL LIST", "RAIDER  AK-74M  HEADSHOT",
+                                               "PMC  M4A1  HEADSHOT")).add("stash_screen", 1))
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    with FileVideoSource(write_video(loop, tmp_path / "unread-kill.mkv", width=1280, height=720),
+                         detection_fps=10) as source:
+        result = pipeline.run(source)
+    kills = [(round(e.video_time, 1), e.data, bool(e.evidence.get("inferred"))) for e in result.events
+             if e.type == "kill"]
+    assert kills == [(12.0, kill("raider", "AK-74M", True), False), (17.0, kill("pmc", "M4A1", True), True)]
+    assert any(r.observed_screen == "kill_notification" and round(r.video_time, 1) == 17.0 for r in result.rejections)
