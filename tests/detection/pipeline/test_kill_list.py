@@ -9,6 +9,7 @@ import pytest
 from detection.pipeline.factory import DetectSettings, build_pipeline
 from detection.pipeline.fields import FieldReader
 from detection.pipeline.profile import ProfileError, load_profile, profile_path
+from detection.pipeline.runner import PipelineResult
 from detection.pipeline.source import FileVideoSource
 from detection.pipeline.state import GameStateMachine
 from detection.pipeline.text import RapidTextReader
@@ -146,21 +147,26 @@ def test_a_kill_list_must_name_a_declared_screen_and_overlay(tmp_path: Path) -> 
         load_profile(broken)
 
 
-@pytest.mark.slow
-def test_a_kill_whose_notification_went_unseen_comes_back_from_the_summary(tmp_path: Path,
-                                                                          synthetic_model: Path) -> None:
-    # The PMC kill's notification is hidden (a cut to a "be right back" scene over the raid): only the list shows it.
+def detect_raid(second_kill: tuple[str, str, bool], summary: tuple[str, ...], path: Path,
+                model: Path) -> PipelineResult:
+    """One raid with a raider's kill at 12 s and `second_kill`'s notification at 17 s, then `summary` after it."""
     loop = (Script().add("stash_screen", 2).add("character_select", 2, chosen="PMC")
             .add("map_select", 2, lines=("SELECT LOCATION", "CUSTOMS"), tick=True)
             .add("queue_timer", 2).add("match_found", 1).add("loading_screen", 1).add("gameplay_hud", 2)
             .add("gameplay_hud", 3, kill=("RAIDER", "AK-74M", True)).add("gameplay_hud", 2)
-            .add("gameplay_hud", 2.5, kill=("SCAV", "MOSIN", False)).add("gameplay_hud", 1)
+            .add("gameplay_hud", 2.5, kill=second_kill).add("gameplay_hud", 1)
             .add("survived_screen", 2, lines=("SURVIVED", "EXFILTRATED AT: CROSSROADS"))
-            .add("post_raid_screen", 3, lines=SUMMARY).add("stash_screen", 1))
-    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
-    with FileVideoSource(write_video(loop, tmp_path / "hidden-kill.mkv", width=1280, height=720),
-                         detection_fps=10) as source:
-        result = pipeline.run(source)
+            .add("post_raid_screen", 3, lines=summary).add("stash_screen", 1))
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(model)))
+    with FileVideoSource(write_video(loop, path, width=1280, height=720), detection_fps=10) as source:
+        return pipeline.run(source)
+
+
+@pytest.mark.slow
+def test_a_kill_whose_notification_went_unseen_comes_back_from_the_summary(tmp_path: Path,
+                                                                          synthetic_model: Path) -> None:
+    # The PMC kill's notification is hidden (a webcam over the kill feed): only the list shows it.
+    result = detect_raid(("SCAV", "MOSIN", False), SUMMARY, tmp_path / "hidden-kill.mkv", synthetic_model)
     kills = [e for e in result.events if e.type == "kill"]
     assert [(round(e.video_time, 1), e.data, bool(e.evidence.get("inferred"))) for e in kills] == [
         (12.0, kill("raider", "AK-74M", True), False), (17.0, kill("scav", "MOSIN"), False),
@@ -175,18 +181,8 @@ def test_a_kill_whose_notification_went_unseen_comes_back_from_the_summary(tmp_p
 def test_a_kill_whose_notification_could_not_be_read_comes_back_at_its_time(tmp_path: Path,
                                                                            synthetic_model: Path) -> None:
     # The PMC kill's notification shows ELIMINATED and HEADSHOT but no name: dropped unread, then timed by the list.
-    loop = (Script().add("stash_screen", 2).add("character_select", 2, chosen="PMC")
-            .add("map_select", 2, lines=("SELECT LOCATION", "CUSTOMS"), tick=True)
-            .add("queue_timer", 2).add("match_found", 1).add("loading_screen", 1).add("gameplay_hud", 2)
-            .add("gameplay_hud", 3, kill=("RAIDER", "AK-74M", True)).add("gameplay_hud", 2)
-            .add("gameplay_hud", 2.5, kill=("", "", True)).add("gameplay_hud", 1)
-            .add("survived_screen", 2, lines=("SURVIVED", "EXFILTRATED AT: CROSSROADS"))
-            .add("post_raid_screen", 3, lines=("RAID SUMMARY", "KILL LIST", "RAIDER  AK-74M  HEADSHOT",
-                                               "PMC  M4A1  HEADSHOT")).add("stash_screen", 1))
-    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
-    with FileVideoSource(write_video(loop, tmp_path / "unread-kill.mkv", width=1280, height=720),
-                         detection_fps=10) as source:
-        result = pipeline.run(source)
+    summary = ("RAID SUMMARY", "KILL LIST", "RAIDER  AK-74M  HEADSHOT", "PMC  M4A1  HEADSHOT")
+    result = detect_raid(("", "", True), summary, tmp_path / "unread-kill.mkv", synthetic_model)
     kills = [(round(e.video_time, 1), e.data, bool(e.evidence.get("inferred"))) for e in result.events
              if e.type == "kill"]
     assert kills == [(12.0, kill("raider", "AK-74M", True), False), (17.0, kill("pmc", "M4A1", True), True)]
