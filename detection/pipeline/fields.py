@@ -201,9 +201,12 @@ class FieldReader:
 
     def _lists_one(self, frame: Frame, view: np.ndarray, row: list[TextLine], kill_list: KillList) -> bool:
         """Whether the row reads as a listed kill (every field of the list's overlay)."""
+        return self._row_reading(frame, view, self._row_lines(view, row), kill_list).complete
+
+    def _row_reading(self, frame: Frame, view: np.ndarray, lines: list[TextLine], kill_list: KillList) -> Reading:
+        """A list's row read as its overlay's box is read."""
         place = Detection(kill_list.overlay, 1.0, self.profile.region(kill_list.screen))
-        specs = self.fields_for(kill_list.overlay)
-        return self._fields(frame, place, specs, view, self._row_lines(view, row), None).complete
+        return self._fields(frame, place, self.fields_for(kill_list.overlay), view, lines, None)
 
     def _listed(self, frame: Frame, view: np.ndarray, rows: list[list[TextLine]], kill_list: KillList, *,
                 header_read: bool = False) -> list[dict[str, Any]] | None:
@@ -213,9 +216,7 @@ class FieldReader:
                                                          cutoff=KEYWORD_CUTOFF)), None)
         if header is None:
             return None
-        specs = self.fields_for(kill_list.overlay)
-        place = Detection(kill_list.overlay, 1.0, self.profile.region(kill_list.screen))
-        readings = [self._fields(frame, place, specs, view, row, None) for row in rows[header + 1:]]
+        readings = [self._row_reading(frame, view, row, kill_list) for row in rows[header + 1:]]
         return [reading.data for reading in readings if reading.complete]
 
     def _buttons_view(self, frame: Frame, detection: Detection, image: np.ndarray, lines: list[TextLine],

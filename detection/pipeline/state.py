@@ -243,7 +243,8 @@ class GameStateMachine(StateMachine):
 
     def unlisted(self, confirmed: Confirmed, rows: list[dict[str, Any]]) -> list[Draft]:
         """The kills a raid's kill list shows that the raid did not make, as inferred drafts at the list's
-        screen (`confirmed`); a list is read once a raid, right after the raid ended. A made kill accounts for
+        screen (`confirmed`), or where a notification of the raid that agrees with one was dropped unread; a list
+        is read once a raid, right after the raid ended. A made kill accounts for
         a row that agrees with every field it read; failing any such, for one that agrees with its named fields
         (a notification read in part may have lost its HEADSHOT tag too)."""
         raid, kill_list = self.raid, self.profile.kill_list

@@ -141,6 +141,33 @@ def _limit_detector(engine: Any, max_side: int) -> None:
         engine.text_det.limit_side_len = max_side
 
 
+@dataclass(frozen=True)
+class _Detected:
+    """The text detector's pass over an image, as rapidocr's steps leave it, and its boxes on the image's pixels."""
+
+    original: np.ndarray
+    record: dict[str, Any]
+    crops: list[np.ndarray]
+    detected: Any
+    boxes: Any
+
+
+def _detect(engine: Any, image: np.ndarray) -> _Detected | None:
+    """rapidocr's detection steps (`RapidOCR.run_ocr_steps`) on `image`; None when it finds no text. The
+    caller holds `_CALL_LOCK` and has set the detector's limit."""
+    from rapidocr.main import RapidOCRError
+    from rapidocr.utils.process_img import map_boxes_to_original
+
+    original = engine.load_img(image)
+    scaled, record = engine.preprocess_img(original)
+    try:
+        crops, detected = engine.detect_and_crop(scaled, record)
+    except RapidOCRError:  # no text at all
+        return None
+    boxes = map_boxes_to_original(detected.boxes.copy(), record, *original.shape[:2])
+    return _Detected(original, record, crops, detected, boxes)
+
+
 def _run_engine(engine: Any, image: np.ndarray, max_side: int, *, min_aspect: float = 0.0) -> Any:
     """One read with the detection model's longest side limited to `max_side`. With `min_aspect`,
     the lines are recognised only when the detector finds one at least that long for its
@@ -149,43 +176,29 @@ def _run_engine(engine: Any, image: np.ndarray, max_side: int, *, min_aspect: fl
     from rapidocr.ch_ppocr_cls import TextClsOutput
     from rapidocr.ch_ppocr_det import TextDetOutput
     from rapidocr.main import RapidOCRError
-    from rapidocr.utils.process_img import map_boxes_to_original
 
     with _CALL_LOCK:
         _limit_detector(engine, max_side)
         if min_aspect <= 0:
             return engine(image, use_rec=True)
         engine.update_params(use_det=True, use_rec=True)
-        original = engine.load_img(image)
-        scaled, record = engine.preprocess_img(original)
-        try:
-            crops, detected = engine.detect_and_crop(scaled, record)
-        except RapidOCRError:  # no text at all
-            return None
-        boxes = map_boxes_to_original(detected.boxes.copy(), record, *original.shape[:2])
-        if not _has_line(boxes, min_aspect):
+        found = _detect(engine, image)
+        if found is None or not _has_line(found.boxes, min_aspect):
             return None
         try:
-            recognised = engine.recognize_txt(crops)
+            recognised = engine.recognize_txt(found.crops)
         except RapidOCRError:
             return TextDetOutput()
-        return engine.build_final_output(original, detected, TextClsOutput(), recognised, crops, record)
+        return engine.build_final_output(found.original, found.detected, TextClsOutput(), recognised, found.crops,
+                                         found.record)
 
 
 def _detect_only(engine: Any, image: np.ndarray, max_side: int) -> list[Any]:
     """The text detector's quadrilaterals on `image` (its pixels), nothing recognised."""
-    from rapidocr.main import RapidOCRError
-    from rapidocr.utils.process_img import map_boxes_to_original
-
     with _CALL_LOCK:
         _limit_detector(engine, max_side)
-        original = engine.load_img(image)
-        scaled, record = engine.preprocess_img(original)
-        try:
-            _, detected = engine.detect_and_crop(scaled, record)
-        except RapidOCRError:  # no text at all
-            return []
-        return list(map_boxes_to_original(detected.boxes.copy(), record, *original.shape[:2]))
+        found = _detect(engine, image)
+    return [] if found is None else list(found.boxes)
 
 
 @contextmanager
