@@ -109,5 +109,6 @@ def test_the_queue_ahead_is_bounded_by_memory_not_only_by_frames() -> None:
     full_hd = prefetch_depth(1920, 1080, analysis_width=640)
     assert MIN_PREFETCH < full_hd < MAX_PREFETCH
     assert full_hd * (1920 * 1080 * 3 // 2 + 640 * 360 * 3) <= PREFETCH_BYTES
-    assert prefetch_depth(3840, 2160, analysis_width=640) == MIN_PREFETCH
+    assert MIN_PREFETCH < prefetch_depth(3840, 2160, analysis_width=640) < full_hd
+    assert prefetch_depth(7680, 4320, analysis_width=640) == MIN_PREFETCH
     assert prefetch_depth(1920, 1080, analysis_width=0) < full_hd  # analysed at full size: a bigger copy each
