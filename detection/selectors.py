@@ -3,12 +3,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
 from detection.models import DetectedEvent, Job, ModelVersion, Recording
+
+
+def time_window(value: Any) -> list[float] | None:
+    """An evidence's `happened_between`: when an event seen only after it happened could have happened
+    (a kill on its raid's kill list, `detection/pipeline/state.py`), two video seconds, else None.
+    Evidence is JSON that a run of another version may have written: any other shape is None."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return [float(value[0]), float(value[1])]
+    return None
+
+
+def time_unknown(window: list[float] | None, video_offset_seconds: float) -> bool:
+    """The event sits where it was found, outside the time it happened in: the raid's summary that
+    listed it, not a notification of the raid that showed it unread."""
+    return window is not None and not window[0] <= video_offset_seconds <= window[1]
 
 
 def recordings_visible_to(user: User | AnonymousUser | None) -> QuerySet[Recording]:

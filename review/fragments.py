@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.safestring import SafeString, mark_safe
 
 from detection.models import DetectedEvent
+from detection.selectors import time_unknown
 from review.selectors import EventRow, TimelineTick
 from review.vocabulary import event_spec, event_types
 
@@ -51,7 +52,7 @@ def data_summary(data: dict[str, Any], event_type: str = "") -> str:
 def inferred_note(event: EventRow) -> str:
     if event.happened_between:
         start, end = event.happened_between
-        if start <= event.video_offset_seconds <= end:
+        if not time_unknown(event.happened_between, event.video_offset_seconds):
             return "Listed after the raid, and placed where a notification showed that could not be read: check it"
         return (f"Not seen when it happened: listed after the raid, it happened between {format_offset(start)} and "
                 f"{format_offset(end)}. Find it and move it there")

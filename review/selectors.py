@@ -10,7 +10,7 @@ from django.db.models import BooleanField, Case, Count, Max, Q, QuerySet, Value,
 from django.shortcuts import get_object_or_404
 
 from detection.models import DetectedEvent, Job, Recording
-from detection.selectors import recordings_visible_to
+from detection.selectors import recordings_visible_to, time_window
 from review.models import EventChange
 from review.vocabulary import event_specs, event_types
 
@@ -90,7 +90,7 @@ class EventRow:
             partial=event.partial,
             disputed=(event.evidence or {}).get("vlm_check", {}).get("agrees") is False,
             inferred=(event.evidence or {}).get("inferred") is True,
-            happened_between=_window((event.evidence or {}).get("happened_between")),
+            happened_between=time_window((event.evidence or {}).get("happened_between")),
         )
 
 
@@ -157,14 +157,7 @@ def review_events(*, recording: Recording, filters: ReviewFilters) -> list[Event
     rows = queryset.annotate(disputed=disputed, inferred=inferred).values_list(
         *ROW_FIELDS, "disputed", "inferred", "evidence__happened_between")
     made = (EventRow(*values) for values in rows)
-    return [replace(row, happened_between=_window(row.happened_between)) for row in made]
-
-
-def _window(value: Any) -> list[float] | None:
-    """Two numbers (video seconds), else None: evidence is JSON that a run of another version may have written."""
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
-        return [float(value[0]), float(value[1])]
-    return None
+    return [replace(row, happened_between=time_window(row.happened_between)) for row in made]
 
 
 def review_counts(*, recording: Recording) -> ReviewCounts:

@@ -29,6 +29,7 @@ from detection.pipeline.event_log import format_timestamp
 from detection.pipeline.probe import ProbeError, probe_video
 from detection.pipeline.profile import load_profile
 from detection.pipeline.types import Event
+from detection.selectors import time_unknown, time_window
 from detection.services.detected_events import detected_events_save
 from detection.services.model_versions import model_version_choose
 
@@ -157,6 +158,7 @@ def live_broadcast(message: dict[str, Any]) -> None:
 
 
 def event_message(row: DetectedEvent) -> dict[str, Any]:
+    window = time_window(row.evidence.get("happened_between"))
     return {
         "type": "event",
         "id": row.pk,
@@ -169,6 +171,10 @@ def event_message(row: DetectedEvent) -> dict[str, Any]:
         "confidence": round(row.confidence, 4),
         "data": row.data,
         "confirmed_at": row.evidence.get("confirmed_at"),
+        "inferred": row.evidence.get("inferred") is True,
+        # Seen only after it happened (a kill on its raid's kill list): when it happened, and whether its time is unknown.
+        "happened_between": window,
+        "time_unknown": time_unknown(window, row.video_offset_seconds),
         # The review page's thumbnail route: it checks that the viewer may see the recording.
         "thumbnail": reverse("review-event-thumbnail", args=[row.recording_id, row.pk]) if row.thumbnail else "",
     }

@@ -14,7 +14,10 @@
   function describe(event) {
     const data = event.data || {};
     const detail = Object.entries(data).filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${k}: ${v}`).join(", ");
-    return `${clock(event.video_offset_seconds)} ${event.event_type}${detail ? " — " + detail : ""}`;
+    const line = `${clock(event.video_offset_seconds)} ${event.event_type}${detail ? " — " + detail : ""}`;
+    if (!event.time_unknown) return line;
+    const [start, end] = event.happened_between;
+    return `${line} (listed after the raid: happened between ${clock(start)} and ${clock(end)})`;
   }
 
   function onEvent(event) {
@@ -23,6 +26,8 @@
     const confirmed = event.confirmed_at || event.timestamp;
     if (confirmed) put("event.latency", `${Math.max(0, Date.now() - Date.parse(confirmed))} ms`);
     if (kinds.length && !kinds.includes(event.event_type)) return;
+    // The viewers' overlay shows what happens as it happens; a kill known only from the raid's summary is long past.
+    if (event.time_unknown && "liveTimedOnly" in root.dataset) return;
     const feed = field("feed");
     if (!feed) return;
     const item = document.createElement("li");

@@ -80,6 +80,18 @@ def test_the_dashboard_and_the_overlay_show_a_live_event_as_it_is_saved(browser,
         overlay.wait_for_function("document.querySelector('[data-live=\"raid.kills\"]').textContent === '1'")
         assert overlay.evaluate("getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
 
+        # A kill known only from its raid's kill list arrives after the raid: the dashboard says when it happened,
+        # the viewers' overlay leaves it out (the kill after it shows there, so it was not merely late).
+        listed = Event("kill-1900-listed0", "kill", 63.3, 1900, 0.43, {"enemy": "boss", "weapon": "VSS"},
+                       evidence={"inferred": True, "happened_between": [5.5, 49.9]})
+        live_events_save(session=session, events=[listed])
+        live_events_save(session=session, events=[Event("kill-2100", "kill", 70.0, 2100, 0.9, {"enemy": "pmc"})])
+        item = dashboard.wait_for_selector('[data-live="feed"] li[data-event-id="kill-1900-listed0"]')
+        assert "listed after the raid: happened between 0:05 and 0:49" in item.inner_text()
+        dashboard.wait_for_selector('[data-live="feed"] li[data-event-id="kill-2100"]')
+        overlay.wait_for_selector('[data-live="feed"] li[data-event-id="kill-2100"]')
+        assert overlay.query_selector('[data-live="feed"] li[data-event-id="kill-1900-listed0"]') is None
+
         WindowLabel.objects.create(
             recording=session.recording, job=session.job, video_path="/tmp/none.mkv", prompt_version="tactical_v1",
             spec=f"live{session.job.pk}:5x2/2", window_index=20, start=40.0, end=42.0, frames=[40.0, 41.6],

@@ -11,7 +11,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from detection.pipeline.types import Event
-from detection.services.live import live_broadcast, live_events_save, live_session_start, live_status_save
+from detection.services.live import (
+    event_message, live_broadcast, live_events_save, live_session_start, live_status_save,
+)
 from review import consumers
 from review.services_live import overlay_token_create, overlay_token_revoke
 
@@ -55,6 +57,26 @@ def connect(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[bool, Any]:
         return connected, code
 
     return async_to_sync(attempt)()
+
+
+def test_an_event_message_says_when_a_kill_known_only_from_its_raids_list_happened(owner) -> None:  # type: ignore[no-untyped-def]
+    window = {"inferred": True, "happened_between": [5.5, 49.9]}
+    rows = live_events_save(session=session_for(owner), events=[
+        Event("kill-1900-listed0", "kill", 63.3, 1900, 0.43, {"enemy": "boss"}, evidence=window),
+        Event("kill-1000-listed1", "kill", 33.3, 1000, 0.43, {"enemy": "pmc"}, evidence=window),
+        Event("kill-1100", "kill", 36.0, 1100, 0.9, {}, evidence={"happened_between": "5.5 to 49.9"}),  # another version
+        kill(4),
+    ])
+    by_id = {row.event_id: row for row in rows}
+    at_summary, at_unread_notification = by_id["kill-1900-listed0"], by_id["kill-1000-listed1"]
+    odd, seen = by_id["kill-1100"], by_id["kill-4"]
+
+    summary = event_message(at_summary)
+    assert summary["inferred"] is True and summary["happened_between"] == [5.5, 49.9] and summary["time_unknown"] is True
+    placed = event_message(at_unread_notification)
+    assert placed["happened_between"] == [5.5, 49.9] and placed["time_unknown"] is False
+    assert [event_message(row)["time_unknown"] for row in (odd, seen)] == [False, False]
+    assert event_message(odd)["happened_between"] is None and event_message(seen)["inferred"] is False
 
 
 def test_an_anonymous_socket_is_refused() -> None:
