@@ -12,6 +12,10 @@ from detection.pipeline.timings import StageTimings
 from detection.pipeline.types import Detection, Frame
 
 NEVER = -1e9
+# New content due this soon (`Frame.news_in`) makes a read now stale: the probe waits for it. Two-pass
+# spans begin 0.3 s before a burst, so their first read saw the scene before a notification, and the
+# next read came a second later: a kill the detector missed was found 0.8 s late on a washed-out render.
+NEWS_WAIT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,10 @@ class ProbeState:
 
 
 class TextProbes:
-    """`detection_fps`: the sampling rate, to tell whether a frame's stretch (`Frame.stretch`) holds
+    """A probe reads again once `probe_seconds` have passed, or at once where new content is known to
+    have appeared (`Frame.news_in` 0), and not while it is due (see NEWS_WAIT_SECONDS).
+
+    `detection_fps`: the sampling rate, to tell whether a frame's stretch (`Frame.stretch`) holds
     enough samples for a find to be confirmed; None reads in every stretch."""
 
     def __init__(self, profile: GameProfile, reader: TextReader, timings: StageTimings,
@@ -41,7 +48,11 @@ class TextProbes:
         if not probes:
             self.state = ProbeState(self.state.last_time)
             return []
-        if frame.video_time - self.state.last_time < self.profile.thresholds.probe_seconds:
+        recent = frame.video_time - self.state.last_time < self.profile.thresholds.probe_seconds
+        due = frame.news_in is not None and 0 < frame.news_in <= NEWS_WAIT_SECONDS
+        if due and not recent:
+            return []
+        if due or (recent and frame.news_in != 0):
             # An earlier read's screen gives way to another screen the detector sees now: the screen changed
             # since (the map select's find held over the queue's first second and the queue went unseen).
             # Not to a weak box that may be noise over the found screen (`weak_screen`).

@@ -196,6 +196,22 @@ def spans_from(
     return [Span(max(0.0, s.start), min(s.end, duration)) for s in merge(raw) if s.start < duration]
 
 
+def news_from(keyframes: Sequence[Keyframe], *, duration: float, activity: Activity | None,
+              rules: SpanRules = SpanRules()) -> list[float]:
+    """Times at which the encoder says new content appeared, where its word can be trusted: the bursts
+    of each gap between keyframes (and after the last) with at most `max_bursts` of them. A restless
+    gap's bursts say nothing, as they do for the spans."""
+    if activity is None:
+        return []
+    times = [k.time for k in keyframes] + [duration]
+    news: list[float] = []
+    for start, end in zip(times, times[1:]):
+        bursts = activity.bursts(start, end, excess=rules.burst_excess)
+        if len(bursts) <= rules.max_bursts:
+            news += bursts
+    return news
+
+
 def _around_bursts(start: float, end: float, activity: Activity | None, rules: SpanRules) -> list[Span]:
     bursts = None if activity is None else activity.bursts(start, end, excess=rules.burst_excess)
     if bursts is None or len(bursts) > rules.max_bursts:

@@ -20,7 +20,9 @@ from detection.pipeline.fields import FieldReader
 from detection.pipeline.gate import RegionChangeGate
 from detection.pipeline.keyframes import KeyframeSource
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.proposal import Activity, Keyframe, Span, SpanRules, merge, spans_from, worth_reading
+from detection.pipeline.proposal import (
+    Activity, Keyframe, Span, SpanRules, merge, news_from, spans_from, worth_reading,
+)
 from detection.pipeline.source import FileVideoSource, VideoSource
 from detection.pipeline.text import TextReader
 from detection.pipeline.types import WHOLE_FRAME, Detection, Frame
@@ -39,6 +41,7 @@ class Proposal:
     duration: float
     seconds: float  # wall time of the proposal pass
     word_reads: int = 0
+    news: tuple[float, ...] = ()  # where the encoder says new content appeared (`proposal.news_from`)
 
     @property
     def covered(self) -> float:
@@ -78,12 +81,13 @@ def propose(
         source.close()
     looks.read_words(path, activity, rules)
     spans = spans_from(looks.keyframes, profile=profile, duration=duration, activity=activity, rules=rules)
-    return Proposal(looks.keyframes, spans, duration, time.perf_counter() - started, looks.word_reads)
+    news = news_from(looks.keyframes, duration=duration, activity=activity, rules=rules)
+    return Proposal(looks.keyframes, spans, duration, time.perf_counter() - started, looks.word_reads, tuple(news))
 
 
 def spans_of(frames: FileVideoSource, proposal: Proposal) -> SpanSource:
     """The full pass's source: `frames` read over the proposed spans only."""
-    return SpanSource(frames, proposal.spans, [k.time for k in proposal.keyframes])
+    return SpanSource(frames, proposal.spans, [k.time for k in proposal.keyframes], news=proposal.news)
 
 
 class KeyframeLooks:
@@ -162,13 +166,17 @@ class SpanSource(VideoSource):
     """Reads only the given spans of another source, in order. Between two spans it seeks, unless
     no keyframe of `keyframes` lies between them: a seek would land on the keyframe before and
     decode the same frames again, so it reads on, decoding the frames between without converting them.
-    Each frame names its stretch (`Frame.stretch`)."""
+    Each frame names its stretch (`Frame.stretch`) and how soon the next of `news` (times new content
+    appeared) comes in it (`Frame.news_in`)."""
 
-    def __init__(self, source: FileVideoSource, spans: list[Span], keyframes: Sequence[float] = ()) -> None:
+    def __init__(self, source: FileVideoSource, spans: list[Span], keyframes: Sequence[float] = (), *,
+                 news: Sequence[float] = ()) -> None:
         self.source = source
         self.spans = list(spans)
         self._stretches = stretches(self.spans)
         self.keyframes = sorted(keyframes)
+        self.news = sorted(news)
+        self._last_time: float | None = None  # of the last frame given out, None at a stretch's start
         self.seeks = 0
         self._index = -1
         self._start = 0.0
@@ -218,11 +226,26 @@ class SpanSource(VideoSource):
             if frame.video_time < self._start - 1e-6:
                 continue
             if frame.video_time < self._end:
-                return replace(frame, stretch=self._stretches[self._index])
+                stretch = self._stretches[self._index]
+                given = replace(frame, stretch=stretch, news_in=self._news_in(frame.video_time, stretch))
+                self._last_time = frame.video_time
+                return given
             # Past this span: it may open the next one when that one is read on to.
             self._held = frame
             if not self._next_span():
                 return None
+
+    def _news_in(self, time: float, stretch: tuple[float, float]) -> float | None:
+        """Seconds from `time` to the first news after the last frame given out in this stretch (0: it
+        came since), None when the stretch holds no more."""
+        start, end = stretch
+        if self._last_time is not None and self._last_time >= start:
+            i = bisect.bisect_right(self.news, self._last_time + 1e-6)
+        else:
+            i = bisect.bisect_left(self.news, start - 1e-6)
+        if i == len(self.news) or self.news[i] >= end:
+            return None
+        return max(0.0, self.news[i] - time)
 
     def seek(self, seconds: float) -> None:
         # Each span keeps the stretch it had: a resumed run sees the frames the unbroken one saw.
@@ -230,7 +253,7 @@ class SpanSource(VideoSource):
         if kept and kept[0][0].start < seconds:
             kept[0] = (Span(seconds, kept[0][0].end), kept[0][1])
         self.spans, self._stretches = [s for s, _ in kept], [stretch for _, stretch in kept]
-        self._index, self._position, self._held = -1, None, None
+        self._index, self._position, self._held, self._last_time = -1, None, None, None
 
     def close(self) -> None:
         self.source.close()

@@ -21,6 +21,9 @@ class Frame:
 
     `stretch`: the start and end (video time) of the unbroken run of samples the frame belongs to
     when the source reads the video in pieces (two-pass spans); None when the video goes on.
+
+    `news_in`: seconds until new content is known to appear in the frame's stretch (two-pass: a burst
+    of the encoder's bits), 0 on the first frame at or after it; None when the source knows of none.
     """
 
     image: np.ndarray
@@ -29,6 +32,7 @@ class Frame:
     real_time: datetime | None = None
     full_image: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     stretch: tuple[float, float] | None = None
+    news_in: float | None = None
 
     @cached_property
     def full(self) -> np.ndarray:

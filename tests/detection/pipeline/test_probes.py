@@ -137,3 +137,22 @@ def test_the_summary_is_looked_for_while_the_end_screen_before_it_is_unsure(stat
     assert found(0.24) == ["post_raid_screen"]
     assert found(0.9) == []  # a sure end screen is not read for what follows it
     assert look(["SURVIVED", "EXFILTRATED AT: CROSSROADS"], state) == []
+
+
+def test_a_probe_waits_for_new_content_that_is_due_and_reads_again_when_it_comes() -> None:
+    """Two-pass spans begin 0.3 s before a burst: read there, the kill probe saw the scene before the notification,
+    and its next read came a second later (a kill the detector missed, 0.8 s late on a washed-out render)."""
+    reader = CountingReader(["ELIMINATED", "BOSS", "VSS"])
+    probes = TextProbes(PROFILE, reader, StageTimings())
+    blank = np.zeros((360, 640, 3), np.uint8)
+    hud = Detection("gameplay_hud", 0.8, Box(0.0, 0.85, 1.0, 1.0))  # the end screens' probe waits while it shows
+
+    def kills(number: int, time: float, news_in: float | None) -> list[str]:
+        frame = Frame(blank, number, time, stretch=(time - 0.3, time + 1.5), news_in=news_in)
+        return [d.label for d in probes.look(frame, machine_state="raid_active", detections=[hud])]
+
+    assert kills(0, 10.0, 0.3) == [] and reader.reads == 0  # the burst is due: nothing read, nothing held
+    assert kills(3, 10.3, 0.0) == ["kill_notification"] and reader.reads == 1
+    assert kills(4, 10.4, None) == ["kill_notification"] and reader.reads == 1  # held, as between any two reads
+    assert kills(6, 10.6, 0.0) == ["kill_notification"] and reader.reads == 2  # more news: read at once
+    assert kills(12, 11.6, None) == ["kill_notification"] and reader.reads == 3  # a second on: read as always

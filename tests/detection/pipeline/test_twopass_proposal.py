@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from detection.pipeline.proposal import (
-    Activity, Keyframe, Packet, Span, SpanRules, same_screen, spans_from, worth_reading,
+    Activity, Keyframe, Packet, Span, SpanRules, news_from, same_screen, spans_from, worth_reading,
 )
 from detection.pipeline.twopass import SpanSource, stretches
 from detection.pipeline.types import Frame
@@ -195,6 +195,29 @@ def test_each_frame_names_its_stretch_of_spans_less_than_a_second_apart_and_keep
     source.seek(10.7)
     frame = source.read_frame()
     assert frame is not None and round(frame.video_time, 1) == 10.7 and frame.stretch == (9.0, 11.0)
+
+
+def test_news_are_the_bursts_of_gaps_whose_bursts_can_be_trusted() -> None:
+    keys = raid_keyframes(0.0, 8.0, 16.0)
+    restless = {16.1 + i: 9_000 for i in range(RULES.max_bursts + 1)}  # more bursts than a gap may hold
+    activity = packets(24.0, keyframes_every=8.0, bursts={3.2: 9_000, 5.0: 12_000, 12.4: 9_000, **restless})
+    assert news_from(keys, duration=24.0, activity=activity, rules=RULES) == [3.2, 5.0, 12.4]
+    assert news_from(keys, duration=24.0, activity=None, rules=RULES) == []  # packet sizes unknown: no news
+
+
+def test_each_frame_says_how_soon_news_comes_in_its_stretch() -> None:
+    spans = [Span(9.0, 10.0), Span(10.5, 11.0), Span(17.0, 17.5)]
+    news = [9.25, 9.28, 10.7, 12.0, 17.0]  # 12.0: between stretches, in no span
+    source = SpanSource(FakeFrames(), spans, keyframes=[0.0, 8.0, 16.0, 24.0], news=news)  # type: ignore[arg-type]
+    seen = {}
+    while (frame := source.read_frame()) is not None:
+        seen[round(frame.video_time, 1)] = None if frame.news_in is None else round(frame.news_in, 2)
+    assert [seen[t] for t in (9.0, 9.1, 9.2, 9.3, 9.4)] == [0.25, 0.15, 0.05, 0.0, 1.3]  # two between samples: one
+    assert [seen[t] for t in (9.9, 10.5, 10.6, 10.7, 10.8)] == [0.8, 0.2, 0.1, 0.0, None]
+    assert seen[17.0] == 0.0 and seen[17.1] is None
+    source.seek(9.2)  # resumed: the same as the unbroken read from there
+    frame = source.read_frame()
+    assert frame is not None and round(frame.video_time, 1) == 9.2 and round(frame.news_in or 0, 2) == 0.05
 
 
 def test_words_are_read_only_where_a_change_would_decode_a_whole_gap() -> None:
