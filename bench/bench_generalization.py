@@ -9,6 +9,8 @@ Renders, once, into a cache folder keyed by every render parameter:
       frames (single screens, one at least a stash or end screen, and a stretch after a raid),
       truth unchanged: a missed screen must not cost a raid or a kill;
   (3) control: the training family with a seed never used for training or tuning;
+  (4) on request (`--cases washed,webcam`), the held-out session as a capture would change it: a
+      limited-range picture taken for full range (washed out), or a webcam over a corner (CAPTURES);
 
 then runs on each the pipeline exactly as `manage.py detect --detection-fps 10` does (single
 pass; `--two-pass` adds the two-pass mode), each mode in its own process (bench_detect.py's
@@ -19,6 +21,7 @@ every data field's accuracy, timestamp p95.
     .venv/bin/python bench/bench_generalization.py                     # 10 min each, cached renders
     .venv/bin/python bench/bench_generalization.py --two-pass --family serif
     .venv/bin/python bench/bench_generalization.py --minutes 2 --cases heldout   # a quick look
+    .venv/bin/python bench/bench_generalization.py --cases washed,webcam --two-pass
 
 A rerun with the same parameters reuses the renders (delete the cache folder to redraw them).
 """
@@ -28,6 +31,7 @@ import argparse
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -54,6 +58,19 @@ class Case:
     blank_screens: int = 0
     blank_stretch: int = 0
     hide_kills: int = 0
+    capture: str = ""  # a key of CAPTURES: the held-out render as that capture would change it
+
+
+# The held-out render as a capture or a stream layout changes it, re-encoded as the renders are (x264 veryfast,
+# keyframes `--keyint` apart); the truth is the held-out render's (nothing moves in time).
+CAPTURES = {
+    # A capture card's limited-range picture taken for full range: blacks at 16, whites at 235.
+    "washed": ("-vf", "lutyuv=y='16+val*219/255':u='16+val*224/255':v='16+val*224/255'"),
+    # A webcam in the bottom-right corner, 480x270 of every frame: slowly moving colour with sensor noise,
+    # over part of the HUD strip and of the loading screen's region.
+    "webcam": ("-f", "lavfi", "-i", "gradients=s=480x270:speed=0.02:n=5:r=30,noise=alls=2:allf=t",
+               "-filter_complex", "[0:v][1:v]overlay=x=W-w-24:y=H-h-24:shortest=1"),
+}
 
 
 def cases(args: argparse.Namespace) -> list[Case]:
@@ -64,6 +81,8 @@ def cases(args: argparse.Namespace) -> list[Case]:
                                                            if args.hide_kills else ""),
              args.family, args.blanked_seed or args.seed, args.blank_screens, args.blank_stretch, args.hide_kills),
         Case("control", "training family 'classic', unseen seed", "classic", args.control_seed),
+        *(Case(capture, f"held-out family '{args.family}', {capture} capture", args.family, args.seed, capture=capture)
+          for capture in CAPTURES),
     ]
     wanted = args.cases.split(",")
     return [case for case in every if case.name in wanted]
@@ -71,6 +90,8 @@ def cases(args: argparse.Namespace) -> list[Case]:
 
 def render(case: Case, args: argparse.Namespace) -> Path:
     """The cached video of `case`, rendered first when no render with these parameters exists."""
+    if case.capture:
+        return captured(case, render(Case("heldout", "", case.family, case.seed), args), args)
     from detection.render.session import render_session
 
     key = (f"v{RENDER_VERSION}-{case.family}-s{case.seed}-{args.minutes:g}m-{args.resolution}-{args.fps}fps-{args.preset}"
@@ -96,6 +117,24 @@ def render(case: Case, args: argparse.Namespace) -> Path:
         )
         partial.rename(folder)
     print(f"  rendered {video} at {result.speed:.2f} video-s/s")
+    return video
+
+
+def captured(case: Case, source: Path, args: argparse.Namespace) -> Path:
+    """`source` as `case.capture` changes it, made once beside it, with `source`'s truth."""
+    folder = source.parent.with_name(f"{source.parent.name}-{case.capture}")
+    video = folder / "session.mkv"
+    if video.exists() and video.with_suffix(".truth.json").exists():
+        print(f"  cached capture {video}")
+        return video
+    partial = folder.with_name(f"{folder.name}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), *CAPTURES[case.capture], "-c:v", "libx264",
+                    "-preset", args.preset, "-crf", "23", "-g", str(args.keyint), "-map_metadata", "0",
+                    str(partial / "session.mkv")], check=True)
+    shutil.copy(source.with_suffix(".truth.json"), partial / "session.truth.json")
+    partial.rename(folder)
+    print(f"  made {video}")
     return video
 
 
@@ -185,7 +224,8 @@ def main() -> None:
     parser.add_argument("--hide-kills", type=int, default=0,
                         help="also hide this many kill notifications of the blanked session (its raids' summaries "
                              "list them)")
-    parser.add_argument("--cases", default="heldout,blanked,control")
+    parser.add_argument("--cases", default="heldout,blanked,control",
+                        help=f"of heldout, blanked, control, {', '.join(CAPTURES)} (default: %(default)s)")
     parser.add_argument("--two-pass", action="store_true", help="also run the two-pass mode")
     parser.add_argument("--render-only", action="store_true", help="render (or find) the videos, measure nothing")
     parser.add_argument("--model", default=str(BUNDLED_MODEL))
