@@ -128,10 +128,14 @@ def needs_words(before: Keyframe, after: Keyframe) -> bool:
 def worth_reading(before: Keyframe, after: Keyframe, activity: Activity | None, rules: SpanRules) -> bool:
     """Words are read only where they decide and a change would decode the whole gap: a gap whose
     bursts are few costs a short span each, less than reading two keyframes' words."""
-    if not needs_words(before, after):
-        return False
-    bursts = None if activity is None else activity.bursts(before.time, after.time, excess=rules.burst_excess)
-    return bursts is None or len(bursts) > rules.max_bursts
+    return needs_words(before, after) and trusted_bursts(before.time, after.time, activity, rules) is None
+
+
+def trusted_bursts(start: float, end: float, activity: Activity | None, rules: SpanRules) -> list[float] | None:
+    """The bursts between `start` and `end` where the cue can be trusted; None where it says nothing:
+    packet sizes unknown, or a restless gap with more than `max_bursts`."""
+    bursts = None if activity is None else activity.bursts(start, end, excess=rules.burst_excess)
+    return None if bursts is None or len(bursts) > rules.max_bursts else bursts
 
 
 def _told_by_detector(before: Keyframe, after: Keyframe) -> bool:
@@ -201,20 +205,13 @@ def news_from(keyframes: Sequence[Keyframe], *, duration: float, activity: Activ
     """Times at which the encoder says new content appeared, where its word can be trusted: the bursts
     of each gap between keyframes (and after the last) with at most `max_bursts` of them. A restless
     gap's bursts say nothing, as they do for the spans."""
-    if activity is None:
-        return []
     times = [k.time for k in keyframes] + [duration]
-    news: list[float] = []
-    for start, end in zip(times, times[1:]):
-        bursts = activity.bursts(start, end, excess=rules.burst_excess)
-        if len(bursts) <= rules.max_bursts:
-            news += bursts
-    return news
+    return [t for start, end in zip(times, times[1:]) for t in trusted_bursts(start, end, activity, rules) or ()]
 
 
 def _around_bursts(start: float, end: float, activity: Activity | None, rules: SpanRules) -> list[Span]:
-    bursts = None if activity is None else activity.bursts(start, end, excess=rules.burst_excess)
-    if bursts is None or len(bursts) > rules.max_bursts:
+    bursts = trusted_bursts(start, end, activity, rules)
+    if bursts is None:
         return [Span(start, end + rules.settle)]
     return [Span(t - rules.margin, t + rules.settle) for t in bursts]
 
