@@ -127,7 +127,8 @@ class _Track:
 
 @dataclass
 class OverlayFilter(TemporalFilter):
-    """Overlays (kill notifications) tracked by position; each new track that lasts is one appearance."""
+    """Overlays (kill notifications) tracked by position; each new track that lasts is one appearance, and so
+    is a counted one seen again after it vanished for up to `overlay_gap` frames."""
 
     config: FilterConfig
     tracks: list[_Track] = field(default_factory=list)
@@ -146,7 +147,9 @@ class OverlayFilter(TemporalFilter):
                 track.missing += 1
                 continue
             unmatched.remove(match)
-            if track.doubted and match.confidence >= self.config.overlay_sure:
+            if (track.doubted and match.confidence >= self.config.overlay_sure) or (track.confirmed and track.missing):
+                # A counted overlay back after a gap may be the next one in its place (the demo's kills can follow
+                # 0.27 s apart): a new appearance, read again; one that names the same kill is a repeat.
                 self._start_over(track, match, observation)
             else:
                 track.detection, track.missing = match, 0
