@@ -17,6 +17,10 @@ Two cues, neither of which needs the detector to be sure of a look:
   the cue says nothing) is decoded whole, as is every such gap when packet sizes are unknown.
   A gap from the raid to a keyframe that names nothing is decoded whole too: a cut to black or a
   frozen picture costs no bits, and the raid ends where it was last seen (`raid_may_end_unseen`).
+- **Is there a kill list to fall back on?** A notification drawn over a busy scene can cost fewer bits
+  than the scene's own motion, and no threshold tells the two apart. The raid's kill list adds such a
+  kill back, inferred; a raid ended with no list shown after it has nothing to add it back, so its
+  gaps are decoded whole (`raids_without_list`).
 """
 from __future__ import annotations
 
@@ -83,21 +87,25 @@ class Activity:
     """Packet sizes of a whole video, to find bursts between keyframes without decoding anything.
 
     A burst carries, beyond the larger of its neighbours (`reach` frames either side, the largest
-    left out), at least `burst_excess` of its keyframe's bytes: new content in one frame. A moving
+    left out), at least `burst_excess` of a keyframe's bytes: new content in one frame. A moving
     scene costs about as much in every frame, so it makes none (measured on three held-out renders:
     kill notifications 0.084-0.36 of a keyframe; frames of a moving raid scene mostly below 0.05,
-    frames that a re-encode's source GOPs left sharper up to 0.17)."""
+    frames that a re-encode's source GOPs left sharper up to 0.17). The keyframe is the cheaper of
+    the two around the frame: a detailed menu's keyframe can cost seven times a dark raid scene's,
+    and with keyframes at a fixed interval (no keyframe at the cut) the cut into the raid then
+    measured 0.064 of the menu's keyframe, 0.42 of the raid's."""
 
     def __init__(self, packets: Sequence[Packet], *, reach: int = 7) -> None:
         ordered = sorted(packets, key=lambda p: p.time)
         self.times = [p.time for p in ordered]
         self.excess: list[float] = []
-        key_size = 0
+        keys = [i for i, p in enumerate(ordered) if p.key]
         for i, packet in enumerate(ordered):
             if packet.key:
-                key_size = packet.size
                 self.excess.append(0.0)
                 continue
+            around = bisect.bisect_right(keys, i)
+            key_size = min(ordered[k].size for k in keys[max(0, around - 1) : around + 1]) if keys else 0
             near = sorted(p.size for p in ordered[max(0, i - reach) : i + reach + 1] if p is not packet and not p.key)
             baseline = near[-2] if len(near) > 1 else (near[0] if near else 0)
             self.excess.append((packet.size - baseline) / key_size if key_size else 0.0)
@@ -197,7 +205,64 @@ def spans_from(
         raw += _around_bursts(last.time, duration, activity, rules)
     if sparse and rules.glance > 0:
         raw += [Span(key.time, key.time + rules.glance) for key in keyframes if maybe_in_raid(key, profile)]
+    if sparse:
+        raw += [Span(start, end + rules.settle) for start, end in raids_without_list(keyframes, profile, duration)]
     return [Span(max(0.0, s.start), min(s.end, duration)) for s in merge(raw) if s.start < duration]
+
+
+def raids_without_list(keyframes: Sequence[Keyframe], profile: GameProfile, duration: float) -> list[tuple[float, float]]:
+    """From the keyframe before each raid's first to the keyframe after its last, for each raid whose kill
+    list no keyframe showed before one showed a screen that comes after the list (the stash, the menus, the
+    next raid): a cut, a "be right back" scene or a skipped screen hid the list, and with it the only way
+    back for a notification its bursts did not show (on a blanked held-out render, a kill at 0.067 of a
+    keyframe). A video that ends in the raid or before its list lists nothing yet: not searched further."""
+    return [(keyframes[max(0, first - 1)].time, keyframes[last + 1].time)
+            for first, last, _ in _unlisted_raids(keyframes, profile)]
+
+
+def list_candidates(keyframes: Sequence[Keyframe], profile: GameProfile) -> list[int]:
+    """The keyframes whose words could show that a raid `raids_without_list` names was listed after all:
+    those between its last keyframe and the screen past its list that no sure detection or words name (on
+    the training look the model called a summary an unsure end screen), and that moved: one that did not
+    shows the screen of the one before."""
+    return [i for _, last, past in _unlisted_raids(keyframes, profile) for i in range(last + 1, past)
+            if keyframes[i].words is None and not keyframes[i].sure and keyframes[i].moved]
+
+
+def _unlisted_raids(keyframes: Sequence[Keyframe], profile: GameProfile) -> list[tuple[int, int, int]]:
+    """(first, last, past): a raid's first and last keyframes and the first keyframe past its list, for each
+    raid followed by such a keyframe and then by no list before the next raid or the end (a list after it
+    outweighs it: on a held-out look the model was sure a survived screen was a queue). Only sure
+    detections and read words name screens here (an unsure one may call any screen a list), but an unsure
+    one that calls the raid's screen lets a raid go on."""
+    kill_list = profile.kill_list
+    if kill_list is None:
+        return []
+    raid = profile.raid_active_state
+    list_state = profile.screens[kill_list.screen]
+    before_list = {raid, list_state, *profile.transitions.get(raid, ())}
+    found: list[tuple[int, int, int]] = []
+    first: int | None = None  # the current raid's first and last keyframes, and the first past its list
+    last = 0
+    past: int | None = None
+    for i, key in enumerate(keyframes):
+        screens = set(key.words or ()) | ({key.screen} if key.screen and key.sure else set())
+        states = {profile.screens[screen] for screen in screens if screen in profile.screens}
+        if first is not None and list_state in states:
+            first = past = None
+        if raid in states and past is not None:
+            assert first is not None
+            found.append((first, last, past))
+            first = past = None
+        if raid in states:
+            first = i if first is None else first
+        if first is not None and past is None and (raid in states or profile.screens.get(key.screen or "") == raid):
+            last = i  # a raid goes on where an unsure detection still calls it so
+        if first is not None and past is None and states - before_list:
+            past = i
+    if first is not None and past is not None:
+        found.append((first, last, past))
+    return found
 
 
 def news_from(keyframes: Sequence[Keyframe], *, duration: float, activity: Activity | None,

@@ -21,7 +21,7 @@ from detection.pipeline.gate import RegionChangeGate
 from detection.pipeline.keyframes import KeyframeSource
 from detection.pipeline.profile import GameProfile
 from detection.pipeline.proposal import (
-    Activity, Keyframe, Span, SpanRules, merge, news_from, spans_from, worth_reading,
+    Activity, Keyframe, Span, SpanRules, list_candidates, merge, news_from, spans_from, worth_reading,
 )
 from detection.pipeline.source import FileVideoSource, VideoSource
 from detection.pipeline.text import TextReader
@@ -116,8 +116,9 @@ class KeyframeLooks:
                                        moved=self.gate.changed(frame)))
 
     def read_words(self, path: str | Path, activity: Activity, rules: SpanRules) -> None:
-        """Reads the words of both keyframes of each pair worth it, decoding those keyframes again
-        (a few, so none is held in memory meanwhile)."""
+        """Reads the words of both keyframes of each pair worth it, then of the keyframes that may show the
+        kill list of a raid that seems to have none (a raid without one is decoded whole), decoding those
+        keyframes again (a few, so none is held in memory meanwhile)."""
         if self.fields is None:
             return
         keys = self.keyframes
@@ -127,6 +128,8 @@ class KeyframeLooks:
             for j in (i - 1, i):
                 if keys[j].words is None:
                     keys[j] = replace(keys[j], words=self._words(path, keys[j]))
+        for j in list_candidates(keys, self.profile):
+            keys[j] = replace(keys[j], words=self._words(path, keys[j]))
 
     def _words(self, path: str | Path, key: Keyframe) -> frozenset[str]:
         """The screens whose words show in the spec region of the detector's screen (or, failing

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from detection.pipeline.proposal import (
-    Activity, Keyframe, Packet, Span, SpanRules, news_from, same_screen, spans_from, worth_reading,
+    Activity, Keyframe, Packet, Span, SpanRules, list_candidates, news_from, raids_without_list, same_screen,
+    spans_from, worth_reading,
 )
 from detection.pipeline.twopass import SpanSource, stretches
 from detection.pipeline.types import Frame
@@ -94,9 +95,9 @@ def test_small_frames_of_a_moving_scene_are_no_bursts() -> None:
 
 
 def test_each_raid_keyframe_is_glanced_at_so_the_raid_is_seen_to_go_on() -> None:
-    # Raid keyframes 8 s apart with nothing between them, then the stash: each raid keyframe gets a glance
+    # Raid keyframes 8 s apart with nothing between them, then the summary: each raid keyframe gets a glance
     # (the run sees the raid's screen there), the menus none.
-    keys = raid_keyframes(0.0, 8.0, 16.0, 24.0, k24=Keyframe(24.0, "stash_screen", False))
+    keys = raid_keyframes(0.0, 8.0, 16.0, 24.0, k24=Keyframe(24.0, "post_raid_screen", False))
     activity = packets(32.0, keyframes_every=8.0)
     spans = spans_from(keys, profile=PROFILE, duration=32.0, activity=activity, rules=SpanRules(settle=1.0, glance=0.2))
     assert spans == [Span(0.0, 1.0), Span(8.0, 8.2), Span(16.0, 16.2), Span(24.0, 25.0)]
@@ -112,6 +113,54 @@ def test_a_raid_cut_to_a_screen_nothing_names_is_decoded_whole_to_see_where_the_
     # A raid scene the model cannot name at all pays nothing more: its keyframes name nothing on either side.
     unnamed = [Keyframe(t, None, False, sure=False, moved=False) for t in (0.0, 8.0, 16.0)]
     assert spans_from(unnamed, profile=PROFILE, duration=24.0, activity=activity, rules=RULES) == [Span(0.0, 1.0)]
+
+
+def test_a_raid_whose_kill_list_no_keyframe_shows_is_decoded_whole() -> None:
+    # Raid 1 (0-16 s) ends, its summary blanked: the stash follows, then raid 2 (40-56 s) and its summary.
+    # A notification at 5.2 s too faint to be a burst could only come back through raid 1's list.
+    def session(summary_1: Keyframe) -> list[Keyframe]:
+        return [*raid_keyframes(0.0, 8.0, 16.0), Keyframe(24.0, "survived_screen", False), summary_1,
+                Keyframe(32.0, "stash_screen", False), *raid_keyframes(40.0, 48.0, 56.0),
+                Keyframe(64.0, "post_raid_screen", False)]
+
+    activity = packets(72.0, keyframes_every=8.0, bursts={5.2: 200})
+    blanked = session(Keyframe(28.0, None, False, sure=False, words=frozenset()))
+    assert raids_without_list(blanked, PROFILE, 72.0) == [(0.0, 24.0)]
+    assert Span(0.0, 25.0) in spans_from(blanked, profile=PROFILE, duration=72.0, activity=activity, rules=RULES)
+    # Its summary read by its words, or surely detected: nothing more to decode.
+    for shown in (Keyframe(28.0, None, False, sure=False, words=frozenset({"post_raid_screen"})),
+                  Keyframe(28.0, "post_raid_screen", False)):
+        assert raids_without_list(session(shown), PROFILE, 72.0) == []
+    # An unsure guess at a list is no list; an unsure guess at a menu ends no raid.
+    guessed = session(Keyframe(28.0, "post_raid_screen", False, sure=False))
+    assert raids_without_list(guessed, PROFILE, 72.0) == [(0.0, 24.0)]
+    unsure_menu = [*raid_keyframes(0.0, 8.0), Keyframe(16.0, "stash_screen", False, sure=False),
+                   *raid_keyframes(24.0, 32.0), Keyframe(40.0, "post_raid_screen", False)]
+    assert raids_without_list(unsure_menu, PROFILE, 48.0) == []
+    # The stash shows after the raid, its end screen and its list hidden: the list was missed.
+    no_end = [*blanked[:3], Keyframe(24.0, None, False, sure=False), Keyframe(32.0, "stash_screen", False)]
+    assert raids_without_list(no_end, PROFILE, 40.0) == [(0.0, 24.0)]
+    # A list after a screen past it outweighs that screen (a survived screen the model was sure was a queue).
+    misnamed = session(Keyframe(28.0, "post_raid_screen", False))
+    misnamed[3] = Keyframe(24.0, "queue_timer", False)
+    assert raids_without_list(misnamed, PROFILE, 72.0) == []
+    # The raid goes on where an unsure detection still calls it so: decoded up to the keyframe after that.
+    unsure_hud = [*blanked[:3], Keyframe(20.0, "gameplay_hud", False, sure=False), *blanked[3:]]
+    assert raids_without_list(unsure_hud, PROFILE, 72.0) == [(0.0, 24.0)]
+    assert raids_without_list([*blanked[:2], *unsure_hud[3:]], PROFILE, 72.0) == [(0.0, 24.0)]
+    # A video that ends in the raid or at its end screen lists nothing yet.
+    assert raids_without_list(raid_keyframes(0.0, 8.0, 16.0), PROFILE, 24.0) == []
+    assert raids_without_list(blanked[:5], PROFILE, 30.0) == []
+
+
+def test_the_words_read_for_a_missing_list_are_those_of_keyframes_between_the_raid_and_the_screen_past_it() -> None:
+    # The raid's end screen (unsure), the summary called an unsure end screen, a still frame of it, the stash.
+    keys = [*raid_keyframes(0.0, 8.0), Keyframe(16.0, "survived_screen", False, sure=False),
+            Keyframe(20.0, "survived_screen", False, sure=False), Keyframe(24.0, None, False, sure=False, moved=False),
+            Keyframe(28.0, "stash_screen", False)]
+    assert list_candidates(keys, PROFILE) == [2, 3]
+    keys[3] = Keyframe(20.0, "survived_screen", False, sure=False, words=frozenset({"post_raid_screen"}))
+    assert list_candidates(keys, PROFILE) == [] and raids_without_list(keys, PROFILE, 32.0) == []
 
 
 def test_a_restless_raid_gap_is_decoded_whole() -> None:
@@ -134,6 +183,16 @@ def test_activity_bursts_are_what_one_frame_carries_beyond_its_neighbours() -> N
     assert activity.bursts(0.0, 8.0, excess=0.06) == [2.0, 2.1]  # 5.0: 4.5 % of a keyframe
     assert activity.bursts(0.0, 8.0, excess=0.04) == [2.0, 2.1, 5.0]
     assert activity.bursts(2.05, 8.0, excess=0.06) == [2.1]
+
+
+def test_a_cut_into_a_cheap_scene_is_measured_against_the_cheaper_keyframe_around_it() -> None:
+    # Keyframes at a fixed interval: a detailed menu's costs 150,000 bytes, the raid's after it 20,000. The cut
+    # into the raid at 5.3 s (10,000 bytes) is 7 % of the menu's keyframe, half the raid's.
+    sizes = {0.0: 150_000, 8.0: 20_000, 16.0: 20_000}
+    found = [Packet(n / 10, sizes.get(n / 10, 10_000 if n == 53 else 100), n % 80 == 0) for n in range(240)]
+    activity = Activity(found)
+    assert activity.bursts(0.0, 8.0, excess=0.08) == [5.3]
+    assert activity.excess[53] == pytest.approx((10_000 - 100) / 20_000)
 
 
 class FakeFrames:
