@@ -93,19 +93,24 @@ class Activity:
     frames that a re-encode's source GOPs left sharper up to 0.17). The keyframe is the cheaper of
     the two around the frame: a detailed menu's keyframe can cost seven times a dark raid scene's,
     and with keyframes at a fixed interval (no keyframe at the cut) the cut into the raid then
-    measured 0.064 of the menu's keyframe, 0.42 of the raid's."""
+    measured 0.064 of the menu's keyframe, 0.42 of the raid's. A keyframe under a tenth of the
+    median one (a black or blank picture, 430 bytes where the median was 41 kB) measures no scene
+    and is passed over while the other one around the frame measures it."""
 
     def __init__(self, packets: Sequence[Packet], *, reach: int = 7) -> None:
         ordered = sorted(packets, key=lambda p: p.time)
         self.times = [p.time for p in ordered]
         self.excess: list[float] = []
         keys = [i for i, p in enumerate(ordered) if p.key]
+        sizes = sorted(ordered[k].size for k in keys)
+        blank = sizes[len(sizes) // 2] / 10 if sizes else 0
         for i, packet in enumerate(ordered):
             if packet.key:
                 self.excess.append(0.0)
                 continue
             around = bisect.bisect_right(keys, i)
-            key_size = min(ordered[k].size for k in keys[max(0, around - 1) : around + 1]) if keys else 0
+            either = [ordered[k].size for k in keys[max(0, around - 1) : around + 1]]
+            key_size = min([size for size in either if size >= blank] or either or [0])
             near = sorted(p.size for p in ordered[max(0, i - reach) : i + reach + 1] if p is not packet and not p.key)
             baseline = near[-2] if len(near) > 1 else (near[0] if near else 0)
             self.excess.append((packet.size - baseline) / key_size if key_size else 0.0)

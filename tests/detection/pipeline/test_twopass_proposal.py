@@ -193,6 +193,10 @@ def test_a_cut_into_a_cheap_scene_is_measured_against_the_cheaper_keyframe_aroun
     activity = Activity(found)
     assert activity.bursts(0.0, 8.0, excess=0.08) == [5.3]
     assert activity.excess[53] == pytest.approx((10_000 - 100) / 20_000)
+    # A black keyframe after the menu (50 bytes, under a tenth of the median keyframe) measures no scene.
+    sizes[8.0] = 50
+    found = [Packet(n / 10, sizes.get(n / 10, 10_000 if n == 53 else 100), n % 80 == 0) for n in range(240)]
+    assert Activity(found).excess[53] == pytest.approx((10_000 - 100) / 150_000)
 
 
 class FakeFrames:
