@@ -211,11 +211,11 @@ def spans_from(
     if sparse and rules.glance > 0:
         raw += [Span(key.time, key.time + rules.glance) for key in keyframes if maybe_in_raid(key, profile)]
     if sparse:
-        raw += [Span(start, end + rules.settle) for start, end in raids_without_list(keyframes, profile, duration)]
+        raw += [Span(start, end + rules.settle) for start, end in raids_without_list(keyframes, profile)]
     return [Span(max(0.0, s.start), min(s.end, duration)) for s in merge(raw) if s.start < duration]
 
 
-def raids_without_list(keyframes: Sequence[Keyframe], profile: GameProfile, duration: float) -> list[tuple[float, float]]:
+def raids_without_list(keyframes: Sequence[Keyframe], profile: GameProfile) -> list[tuple[float, float]]:
     """From the keyframe before each raid's first to the keyframe after its last, for each raid whose kill
     list no keyframe showed before one showed a screen that comes after the list (the stash, the menus, the
     next raid): a cut, a "be right back" scene or a skipped screen hid the list, and with it the only way

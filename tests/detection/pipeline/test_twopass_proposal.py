@@ -125,32 +125,32 @@ def test_a_raid_whose_kill_list_no_keyframe_shows_is_decoded_whole() -> None:
 
     activity = packets(72.0, keyframes_every=8.0, bursts={5.2: 200})
     blanked = session(Keyframe(28.0, None, False, sure=False, words=frozenset()))
-    assert raids_without_list(blanked, PROFILE, 72.0) == [(0.0, 24.0)]
+    assert raids_without_list(blanked, PROFILE) == [(0.0, 24.0)]
     assert Span(0.0, 25.0) in spans_from(blanked, profile=PROFILE, duration=72.0, activity=activity, rules=RULES)
     # Its summary read by its words, or surely detected: nothing more to decode.
     for shown in (Keyframe(28.0, None, False, sure=False, words=frozenset({"post_raid_screen"})),
                   Keyframe(28.0, "post_raid_screen", False)):
-        assert raids_without_list(session(shown), PROFILE, 72.0) == []
+        assert raids_without_list(session(shown), PROFILE) == []
     # An unsure guess at a list is no list; an unsure guess at a menu ends no raid.
     guessed = session(Keyframe(28.0, "post_raid_screen", False, sure=False))
-    assert raids_without_list(guessed, PROFILE, 72.0) == [(0.0, 24.0)]
+    assert raids_without_list(guessed, PROFILE) == [(0.0, 24.0)]
     unsure_menu = [*raid_keyframes(0.0, 8.0), Keyframe(16.0, "stash_screen", False, sure=False),
                    *raid_keyframes(24.0, 32.0), Keyframe(40.0, "post_raid_screen", False)]
-    assert raids_without_list(unsure_menu, PROFILE, 48.0) == []
+    assert raids_without_list(unsure_menu, PROFILE) == []
     # The stash shows after the raid, its end screen and its list hidden: the list was missed.
     no_end = [*blanked[:3], Keyframe(24.0, None, False, sure=False), Keyframe(32.0, "stash_screen", False)]
-    assert raids_without_list(no_end, PROFILE, 40.0) == [(0.0, 24.0)]
+    assert raids_without_list(no_end, PROFILE) == [(0.0, 24.0)]
     # A list after a screen past it outweighs that screen (a survived screen the model was sure was a queue).
     misnamed = session(Keyframe(28.0, "post_raid_screen", False))
     misnamed[3] = Keyframe(24.0, "queue_timer", False)
-    assert raids_without_list(misnamed, PROFILE, 72.0) == []
+    assert raids_without_list(misnamed, PROFILE) == []
     # The raid goes on where an unsure detection still calls it so: decoded up to the keyframe after that.
     unsure_hud = [*blanked[:3], Keyframe(20.0, "gameplay_hud", False, sure=False), *blanked[3:]]
-    assert raids_without_list(unsure_hud, PROFILE, 72.0) == [(0.0, 24.0)]
-    assert raids_without_list([*blanked[:2], *unsure_hud[3:]], PROFILE, 72.0) == [(0.0, 24.0)]
+    assert raids_without_list(unsure_hud, PROFILE) == [(0.0, 24.0)]
+    assert raids_without_list([*blanked[:2], *unsure_hud[3:]], PROFILE) == [(0.0, 24.0)]
     # A video that ends in the raid or at its end screen lists nothing yet.
-    assert raids_without_list(raid_keyframes(0.0, 8.0, 16.0), PROFILE, 24.0) == []
-    assert raids_without_list(blanked[:5], PROFILE, 30.0) == []
+    assert raids_without_list(raid_keyframes(0.0, 8.0, 16.0), PROFILE) == []
+    assert raids_without_list(blanked[:5], PROFILE) == []
 
 
 def test_the_words_read_for_a_missing_list_are_those_of_keyframes_between_the_raid_and_the_screen_past_it() -> None:
@@ -160,7 +160,7 @@ def test_the_words_read_for_a_missing_list_are_those_of_keyframes_between_the_ra
             Keyframe(28.0, "stash_screen", False)]
     assert list_candidates(keys, PROFILE) == [2, 3]
     keys[3] = Keyframe(20.0, "survived_screen", False, sure=False, words=frozenset({"post_raid_screen"}))
-    assert list_candidates(keys, PROFILE) == [] and raids_without_list(keys, PROFILE, 32.0) == []
+    assert list_candidates(keys, PROFILE) == [] and raids_without_list(keys, PROFILE) == []
 
 
 def test_a_restless_raid_gap_is_decoded_whole() -> None:
