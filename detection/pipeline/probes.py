@@ -42,9 +42,15 @@ class TextProbes:
         self.state = state
         self.detection_fps = detection_fps
 
-    def look(self, frame: Frame, *, machine_state: str, detections: list[Detection]) -> list[Detection]:
-        """What the probes of `machine_state` find on this frame, as detections of `probe_confidence`."""
-        probes = [probe for probe in self.profile.probes if probe.state == machine_state]
+    def look(self, frame: Frame, *, machine_state: str, detections: list[Detection],
+             refused_state: str | None = None) -> list[Detection]:
+        """What the probes of `machine_state` find on this frame, as detections of `probe_confidence`.
+        `refused_state`: the state of a screen the machine refused (`GameStateMachine.stray`), whose probes
+        look too: the game may have gone on without the machine, and the screens after the refused one are
+        read where the detector misses them (a map select after a refused character select, on a held-out
+        look, went unread and its raid started with no map)."""
+        states = {machine_state, refused_state}
+        probes = [probe for probe in self.profile.probes if probe.state in states]
         if not probes:
             self.state = ProbeState(self.state.last_time)
             return []

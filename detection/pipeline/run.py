@@ -169,7 +169,9 @@ class Run:
                                         confidence=least.confidence, detections=tuple(detections)))
 
     def _frame(self, frame: Frame, detections: list[Detection]) -> None:
-        detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections)
+        stray = self.machine.stray
+        detections = detections + self.probes.look(frame, machine_state=self.machine.state, detections=detections,
+                                                   refused_state=stray.state if stray else None)
         with self.timings.measure("filter"):
             observation = self._observe(frame, detections)
             self._screen_now = observation.screen

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from detection.evaluation import evaluate
-from detection.pipeline.event_log import format_timestamp, read_event_log
+from detection.pipeline.event_log import EventLog, LoggedEvent, format_timestamp, read_event_log
 from detection.pipeline.factory import build_pipeline, event_log_for, open_source
 from detection.pipeline.profile import load_profile
 from detection.pipeline.run_settings import BUNDLED_MODEL, DetectSettings
@@ -48,3 +48,18 @@ def test_hidden_screens_cost_no_raid_and_no_kill(blanked: Path, two_pass: bool) 
         assert by_type[kind].recall == 1.0, (hidden, scores.table())
         assert (by_type[kind].precision or 0) >= 0.9, (hidden, scores.table())
     assert (by_type["kill"].timing_p95 or 0) <= 1.0, scores.table()
+    # A raid whose own selects were shown has their fields, even where the screens before them were hidden.
+    starts = [e for e in found.events if e.type == "raid_start"]
+    for start in shown_selects(truth):
+        (match,) = [e for e in starts if abs(e.video_offset_seconds - start.video_offset_seconds) <= 2.0]
+        assert match.data == start.data, (hidden, start.video_offset_seconds)
+
+
+def shown_selects(truth: EventLog) -> list[LoggedEvent]:
+    """The true raid starts whose character and map selects were not blanked."""
+    hidden = [(start, end) for start, end, screen, _ in truth.metadata["blanked"] if screen.endswith("_select")]
+    ends = [0.0] + [e.video_offset_seconds for e in truth.events if e.type == "raid_end"]
+    starts = [e for e in truth.events if e.type == "raid_start"]
+    return [start for start in starts
+            if not any(max(e for e in ends if e < start.video_offset_seconds) <= a < start.video_offset_seconds
+                       for a, _ in hidden)]

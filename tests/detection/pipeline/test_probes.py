@@ -35,6 +35,16 @@ def test_a_map_name_where_the_map_select_shows_it_is_the_map_select_whose_title_
     assert look(["LIGHTHOUSE"], "stash") == []  # only the probe of the state waiting for it reads maps
 
 
+def test_the_probes_of_a_refused_screens_state_look_too() -> None:
+    # The machine still in the raid (its end screens unseen) refused a character select: the map select after it,
+    # which the detector misses, is read by pre_raid's probe, so its map reaches the next raid.
+    frame = Frame(np.zeros((360, 640, 3), np.uint8), 0, 0.0)
+    probes = TextProbes(PROFILE, WordsReader(["CUSTOMS"]), StageTimings())
+    assert probes.look(frame, machine_state="raid_active", detections=[]) == []
+    found = probes.look(Frame(frame.image, 30, 3.0), machine_state="raid_active", detections=[], refused_state="pre_raid")
+    assert [d.label for d in found] == ["map_select"]
+
+
 def test_a_find_held_between_reads_gives_way_to_the_next_screen_the_detector_sees() -> None:
     probes = TextProbes(PROFILE, WordsReader(["LIGHTHOUSE"]), StageTimings())
     blank = np.zeros((360, 640, 3), np.uint8)
