@@ -162,6 +162,11 @@ def _named_screens(key: Keyframe) -> set[str]:
     return set(key.words or ()) | ({key.screen} if key.screen else set())
 
 
+def _surely_named_screens(key: Keyframe) -> set[str]:
+    """The screens the words or a sure detection name: an unsure detection may name any screen."""
+    return set(key.words or ()) | ({key.screen} if key.screen and key.sure else set())
+
+
 def _shows_raid(screens: set[str], profile: GameProfile) -> bool:
     return any(profile.screens.get(screen) == profile.raid_active_state for screen in screens)
 
@@ -179,7 +184,7 @@ def maybe_in_raid(key: Keyframe, profile: GameProfile) -> bool:
     a look the model never saw must still have its gaps searched for notifications). An unsure
     detection names nothing here: on a held-out look a model called five queue screens in a row an
     unsure map select, and with no glance at them the run never saw the raid begin."""
-    screens = set(key.words or ()) | ({key.screen} if key.screen and key.sure else set())
+    screens = _surely_named_screens(key)
     return not screens or _shows_raid(screens, profile)
 
 
@@ -251,8 +256,7 @@ def _unlisted_raids(keyframes: Sequence[Keyframe], profile: GameProfile) -> list
     last = 0
     past: int | None = None
     for i, key in enumerate(keyframes):
-        screens = set(key.words or ()) | ({key.screen} if key.screen and key.sure else set())
-        states = {profile.screens[screen] for screen in screens if screen in profile.screens}
+        states = {profile.screens[screen] for screen in _surely_named_screens(key) if screen in profile.screens}
         if first is not None and list_state in states:
             first = past = None
         if raid in states and past is not None:
