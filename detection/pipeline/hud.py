@@ -18,7 +18,7 @@ _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "|": "1"})
 
 def hud_crop(frame: Frame, profile: GameProfile, schema: LabelSchema) -> np.ndarray:
     """The HUD region at the frame's full resolution, where its digits are sharpest."""
-    full = Frame(image=frame.full, number=frame.number, video_time=frame.video_time)
+    full = Frame(picture=frame.full, number=frame.number, video_time=frame.video_time)
     return crop(full, profile.region(schema.hud_region), pad=0.0)
 
 

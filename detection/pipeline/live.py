@@ -197,6 +197,7 @@ class CaptureSource(LiveSource):
         recording = av.open(str(self.record_to), "w") if self.record_to is not None else None
         copy = recording.add_stream_from_template(self._stream) if recording is not None else None
         reformatter = VideoReformatter()
+        conversion_lock = threading.Lock()
         first: float | None = None
         next_target = 0.0
         try:
@@ -216,7 +217,8 @@ class CaptureSource(LiveSource):
                         continue
                     next_target = (math.floor(t * self._fps + 1e-6) + 1) / self._fps
                     yield analysis_frame(decoded, t, stream_fps=self.stream_fps, width=640,
-                                         reformatter=reformatter, started_at=self.started_at)
+                                         reformatter=reformatter, started_at=self.started_at, deferred=True,
+                                         conversion_lock=conversion_lock)
         finally:
             if recording is not None:
                 recording.close()

@@ -15,7 +15,10 @@ class Frame:
     """One decoded frame, BGR. `video_time` comes from the stream's PTS, never from a frame counter.
 
     `image` is what the gate and the detector look at: a file source gives a reduced copy of a
-    large frame (boxes are normalised, so they mean the same at any size). `full` is the frame at
+    large frame (boxes are normalised, so they mean the same at any size). It is given as `picture`:
+    the array, or the conversion that makes it, run once on first use, with `size` (its width and
+    height) beside it. A file source converts that late because the gate decides from `luma` alone,
+    and most sampled frames are passed over by the gate and never looked at. `full` is the frame at
     full resolution, for OCR crops and thumbnails: converted once, on first use, by `full_image`
     when the source gives one; without one it is `image` itself.
 
@@ -26,26 +29,55 @@ class Frame:
     of the encoder's bits), 0 on the first frame at or after it; None when the source knows of none.
     """
 
-    image: np.ndarray
+    picture: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
     number: int
     video_time: float
     real_time: datetime | None = None
     full_image: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     stretch: tuple[float, float] | None = None
     news_in: float | None = None
+    size: tuple[int, int] | None = None
+    luma: Luma | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if callable(self.picture) and self.size is None:
+            raise ValueError("a frame converted on first use needs its size")
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        # cached_property writes the instance __dict__ directly, which a frozen dataclass allows.
+        picture = self.picture
+        return picture if isinstance(picture, np.ndarray) else picture()
 
     @cached_property
     def full(self) -> np.ndarray:
-        # cached_property writes the instance __dict__ directly, which a frozen dataclass allows.
         return self.image if self.full_image is None else self.full_image()
 
     @property
     def width(self) -> int:
-        return int(self.image.shape[1])
+        return self.size[0] if self.size is not None else int(self.image.shape[1])
 
     @property
     def height(self) -> int:
-        return int(self.image.shape[0])
+        return self.size[1] if self.size is not None else int(self.image.shape[0])
+
+
+# Video-range luma (16-235) to the grey levels of the full-range BGR picture swscale converts it to.
+_VIDEO_TO_FULL_RANGE = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True, eq=False)
+class Luma:
+    """A decoded frame's luma plane at full resolution: a view into the decoder's picture, not a copy.
+    `video_range`: its levels run from 16 to 235 (most video), not 0 to 255."""
+
+    plane: np.ndarray
+    video_range: bool
+
+    def as_grey(self, levels: np.ndarray) -> np.ndarray:
+        """`levels`, taken from `plane`, as the grey levels `cv2.COLOR_BGR2GRAY` gives of the BGR picture
+        (the same BT.601 weights: within a level or two)."""
+        return _VIDEO_TO_FULL_RANGE[levels] if self.video_range else levels
 
 
 @dataclass(frozen=True)

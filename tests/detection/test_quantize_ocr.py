@@ -82,7 +82,7 @@ def test_the_int8_copy_reads_the_fields_the_float_model_reads_on_held_out_styles
     read = 0
     for kind in ("map_select", "character_select", "kill_notification", "survived_screen", "death_screen") * 2:
         image, label, box, _, context = screen(kind, (width, height), load_profile(), rng, family=family_named(family))
-        frame = Frame(image=np.ascontiguousarray(np.asarray(image)[..., ::-1]), number=0, video_time=0.0)
+        frame = Frame(picture=np.ascontiguousarray(np.asarray(image)[..., ::-1]), number=0, video_time=0.0)
         detection = Detection(label, 1.0, Box(box.x0 / width, box.y0 / height, box.x1 / width, box.y1 / height))
         want = exact.read(frame, detection, context=dict(context)).data
         assert copy.read(frame, detection, context=dict(context)).data == want, (label, family)

@@ -63,7 +63,7 @@ def test_the_pipeline_reads_every_field_of_randomised_screens(size: tuple[int, i
     width, height = size
     for kind in ("map_select", "character_select", "kill_notification", "survived_screen", "death_screen") * 2:
         image, cls, box, want, context = screen(kind, size, profile, rng)
-        frame = Frame(image=np.ascontiguousarray(np.asarray(image)[..., ::-1]), number=0, video_time=0.0)
+        frame = Frame(picture=np.ascontiguousarray(np.asarray(image)[..., ::-1]), number=0, video_time=0.0)
         detection = Detection(cls, 1.0, Box(box.x0 / width, box.y0 / height, box.x1 / width, box.y1 / height))
         got = reader.read(frame, detection, context=context).data
         assert {k: got.get(k) for k in want} == want, (cls, size)

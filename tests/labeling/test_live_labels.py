@@ -22,7 +22,7 @@ FPS = 5.0
 
 def frame(n: int, *, start: datetime) -> Frame:
     image = np.full((180, 320, 3), n % 255, dtype=np.uint8)  # each frame's own pixels
-    return Frame(image=image, number=n * 6, video_time=n / FPS, real_time=start + timedelta(seconds=n / FPS))
+    return Frame(picture=image, number=n * 6, video_time=n / FPS, real_time=start + timedelta(seconds=n / FPS))
 
 
 class InstantSource(LiveSource):

@@ -129,8 +129,8 @@ def test_ocr_reads_the_hud_of_the_windows_last_frame():
     image = np.full((720, 1280, 3), 40, dtype=np.uint8)
     cv2.putText(image, "HP 64%", (30, 680), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
     cv2.putText(image, "SHIELD 27%", (230, 680), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
-    blank = Frame(image=np.full((720, 1280, 3), 40, dtype=np.uint8), number=0, video_time=0.0)
-    last = Frame(image=image, number=48, video_time=1.6)
+    blank = Frame(picture=np.full((720, 1280, 3), 40, dtype=np.uint8), number=0, video_time=0.0)
+    last = Frame(picture=image, number=48, video_time=1.6)
     window = Window(planned=PlannedWindow(index=0, first=0, start=0.0, end=2.0), frames=(blank, last))
     prepared = window_prepare(window, profile=profile, schema=schema, reader=RapidTextReader(), context={})
     assert prepared.ocr == {"health": 64, "shield": 27}

@@ -2,12 +2,20 @@
 counting (one difference image, counts from its integral image)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import av
 import numpy as np
+import pytest
+from av.video.reformatter import VideoReformatter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detection.pipeline.gate import GateState, RegionChangeGate
-from detection.pipeline.types import Box, Frame
+from detection.pipeline.profile import load_profile
+from detection.pipeline.source import analysis_frame
+from detection.pipeline.types import WHOLE_FRAME, Box, Frame
+from tests.detection.pipeline.synthetic import session_script, write_video
 
 REGIONS = (Box(0.0, 0.0, 1.0, 1.0), Box(0.55, 0.05, 0.98, 0.30), Box(0.0, 0.85, 0.45, 1.0),
            Box(0.40, 0.70, 0.60, 0.80), Box(0.995, 0.995, 1.0, 1.0))
@@ -26,7 +34,7 @@ def moved_by_definition(gate: RegionChangeGate, now: np.ndarray, then: np.ndarra
 
 
 def frame(image: np.ndarray, number: int) -> Frame:
-    return Frame(image=image, number=number, video_time=number / 10)
+    return Frame(picture=image, number=number, video_time=number / 10)
 
 
 @settings(max_examples=60, deadline=None)
@@ -74,3 +82,22 @@ def test_a_frame_one_pixel_high_is_still_a_frame() -> None:
     gate = RegionChangeGate(REGIONS, threshold=0.02)
     assert gate.changed(frame(np.zeros((1, 1920, 3), np.uint8), 0))
     assert not gate.changed(frame(np.zeros((1, 1920, 3), np.uint8), 1))
+
+
+@pytest.mark.slow
+def test_the_gate_decides_from_a_frames_luma_plane_as_from_its_converted_picture(tmp_path: Path) -> None:
+    """A file source's frame gives the gate its luma plane, so a frame the gate passes over is never converted."""
+    video = write_video(session_script(), tmp_path / "session.mkv", fps=10, width=1280, height=720)
+    profile = load_profile("demo")
+    from_luma, from_picture = (RegionChangeGate([*profile.regions.values(), WHOLE_FRAME], threshold=0.02)
+                               for _ in range(2))
+    decisions: list[tuple[bool, bool]] = []
+    with av.open(str(video)) as container:
+        for n, decoded in enumerate(container.decode(video=0)):
+            deferred, eager = (analysis_frame(decoded, n / 10, stream_fps=10, width=640, reformatter=VideoReformatter(),
+                                              started_at=None, deferred=later) for later in (True, False))
+            decisions.append((from_luma.changed(deferred), from_picture.changed(eager)))
+            assert "image" not in vars(deferred)
+            assert float(np.abs(from_luma._grey(deferred).astype(int) - from_picture._grey(eager).astype(int)).mean()) < 2
+    assert [luma for luma, _ in decisions] == [picture for _, picture in decisions]
+    assert 10 < sum(luma for luma, _ in decisions) < len(decisions)  # screens and kills changed it, the rest did not

@@ -55,7 +55,7 @@ class SlowRun:
 
 
 def frame(n: int) -> Frame:
-    return Frame(image=np.zeros((2, 2, 3), np.uint8), number=n, video_time=n / 10)
+    return Frame(picture=np.zeros((2, 2, 3), np.uint8), number=n, video_time=n / 10)
 
 
 def test_queue_drops_the_oldest_and_counts() -> None:

@@ -30,7 +30,7 @@ class CountingSource(VideoSource):
         if t >= self.length:
             return None
         self.position += 1
-        return Frame(image=np.zeros((4, 4, 3), np.uint8), number=self.position - 1, video_time=t)
+        return Frame(picture=np.zeros((4, 4, 3), np.uint8), number=self.position - 1, video_time=t)
 
     def seek(self, seconds: float) -> None:
         self.position = int(round(seconds * 10))

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 import pytest
+from av.video.reformatter import ColorRange, VideoReformatter
 
 from detection.pipeline.probe import probe_video
-from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError
-from detection.pipeline.types import Frame
+from detection.pipeline.source import (
+    DecodeOptions, FileVideoSource, VideoDecodeError, VideoSourceError, analysis_frame, luma_of,
+)
+from detection.pipeline.types import Frame, Luma
 from tests.detection.pipeline.synthetic import Script, write_video
 
 pytestmark = [pytest.mark.pure, pytest.mark.slow]
@@ -142,7 +146,8 @@ def test_large_frames_are_analysed_at_640_px_with_full_resolution_on_demand(tmp_
     video = write_video(Script().add("stash_screen", 1), tmp_path / "big.mkv", fps=10, width=1280, height=720)
     frame = FileVideoSource(video, detection_fps=10).read_frame()
     assert frame is not None
-    assert frame.image.shape == (360, 640, 3) and (frame.width, frame.height) == (640, 360)
+    assert (frame.width, frame.height) == (640, 360) and "image" not in vars(frame)  # its size, not converted
+    assert frame.image.shape == (360, 640, 3) and frame.image is frame.image  # converted once, on first use
     full = frame.full
     assert full.shape == (720, 1280, 3) and frame.full is full  # converted once
     # The reduced frame shows the same picture: the full frame shrunk matches it closely.
@@ -150,3 +155,42 @@ def test_large_frames_are_analysed_at_640_px_with_full_resolution_on_demand(tmp_
     assert float(abs(shrunk - frame.image.astype(int)).mean()) < 4.0
     whole = FileVideoSource(video, detection_fps=10, options=DecodeOptions(analysis_width=0)).read_frame()
     assert whole is not None and whole.image.shape == (720, 1280, 3) and whole.full is whole.image
+
+
+def test_a_deferred_frame_converts_as_an_eager_one_and_gives_its_luma_plane(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 1), tmp_path / "big.mkv", fps=10, width=1280, height=720)
+    with av.open(str(video)) as container:
+        decoded = next(container.decode(video=0))
+        eager, deferred = (analysis_frame(decoded, 0.0, stream_fps=10, width=640, reformatter=VideoReformatter(),
+                                          started_at=None, deferred=later) for later in (False, True))
+        assert eager.luma is None and deferred.luma is not None
+        assert (deferred.image == eager.image).all()
+        plane = deferred.luma.plane
+        assert plane.shape == (720, 1280) and deferred.luma.video_range
+        grey = cv2.cvtColor(eager.full, cv2.COLOR_BGR2GRAY).astype(int)
+        assert float(abs(deferred.luma.as_grey(plane).astype(int) - grey).mean()) < 1.5
+
+
+@pytest.mark.parametrize(("format_name", "full_range", "expected"), [
+    ("yuv420p", False, True), ("yuv420p", True, False), ("yuvj420p", False, False), ("nv12", False, True),
+    ("rgb24", False, None), ("yuv420p10le", False, None),
+])
+def test_the_luma_plane_and_its_range_by_pixel_format(format_name: str, full_range: bool, expected: bool | None) -> None:
+    frame = av.VideoFrame(64, 48, format_name)
+    if full_range:
+        frame.color_range = ColorRange.JPEG
+    luma = luma_of(frame)
+    assert (luma.video_range if luma is not None else None) is expected
+    if luma is not None:
+        assert luma.plane.shape == (48, 64)
+
+
+def test_video_range_luma_reads_as_the_grey_of_its_bgr_picture() -> None:
+    luma = Luma(np.zeros((2, 2), np.uint8), video_range=True)
+    assert luma.as_grey(np.array([0, 16, 126, 235, 255], np.uint8)).tolist() == [0, 0, 128, 255, 255]
+    assert Luma(np.zeros((2, 2), np.uint8), video_range=False).as_grey(np.array([16, 235], np.uint8)).tolist() == [16, 235]
+
+
+def test_a_frame_converted_on_first_use_must_give_its_size() -> None:
+    with pytest.raises(ValueError, match="size"):
+        Frame(picture=lambda: np.zeros((2, 2, 3), np.uint8), number=0, video_time=0.0)

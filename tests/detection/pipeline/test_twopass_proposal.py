@@ -224,7 +224,7 @@ class FakeFrames:
             self.decoded += 1
             if n >= self.first:
                 self.converted += 1
-                return Frame(image=None, number=n, video_time=n / 10)  # type: ignore[arg-type]
+                return Frame(picture=None, number=n, video_time=n / 10)  # type: ignore[arg-type]
         return None
 
     def close(self) -> None:
