@@ -106,6 +106,9 @@ class PrefetchSource(VideoSource):
     def decode_seconds(self) -> float | None:
         return self._busy
 
+    def skipped_before(self, time: float, seconds: float) -> list[Frame]:
+        return self.inner.skipped_before(time, seconds)
+
     def close(self) -> None:
         self._halt()
         self.inner.close()

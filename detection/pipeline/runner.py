@@ -17,7 +17,7 @@ from detection.pipeline.detector import Detector
 from detection.pipeline.fields import FieldReader
 from detection.pipeline.gate import AlwaysGate, Gate, RegionChangeGate
 from detection.pipeline.profile import GameProfile
-from detection.pipeline.run import Detected, PipelineConfig, Run
+from detection.pipeline.run import Detected, LookBack, PipelineConfig, Run
 from detection.pipeline.source import VideoDecodeError, VideoSource
 from detection.pipeline.text import TextReader
 from detection.pipeline.timings import StageTimings
@@ -87,9 +87,9 @@ class Pipeline:
             )
         self.gate = gate
 
-    def start(self, resume: Checkpoint | None = None) -> Run:
+    def start(self, resume: Checkpoint | None = None, *, look_back: LookBack | None = None) -> Run:
         return Run(profile=self.profile, detector=self.detector, gate=self.gate, fields=self.fields,
-                   config=self.config, resume=resume, calibration=self.calibration)
+                   config=self.config, resume=resume, calibration=self.calibration, look_back=look_back)
 
     def run(
         self,
@@ -105,7 +105,7 @@ class Pipeline:
         filters and the state machine, so the model does not wait for a long read (a whole-frame
         read takes 1-2 s) nor the reads for the model: 3-4 % less wall time on 2 cores, held-out
         footage, both modes (bench/README.md)."""
-        run = self.start(resume)
+        run = self.start(resume, look_back=source.skipped_before)
         if resume is not None:
             source.seek(next_sample_time(resume.video_time, self.config.detection_fps))
         error = ""

@@ -72,6 +72,12 @@ class VideoSource(ABC):
         decoding happens inside `read_frame`, where the pipeline's wait for frames is the decode time."""
         return None
 
+    def skipped_before(self, time: float, seconds: float) -> list[Frame]:
+        """The sampled frames of the `seconds` before `time` that this source passed over (two-pass: the
+        video between its spans), oldest first; none from a source that gives every sampled frame. Read
+        apart from `read_frame`, which goes on where it was."""
+        return []
+
     def __enter__(self) -> VideoSource:
         return self
 

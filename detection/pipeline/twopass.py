@@ -23,7 +23,7 @@ from detection.pipeline.profile import GameProfile
 from detection.pipeline.proposal import (
     Activity, Keyframe, Span, SpanRules, list_candidates, merge, news_from, spans_from, worth_reading,
 )
-from detection.pipeline.source import FileVideoSource, VideoSource
+from detection.pipeline.source import FileVideoSource, VideoSource, VideoSourceError
 from detection.pipeline.text import TextReader
 from detection.pipeline.types import WHOLE_FRAME, Detection, Frame
 
@@ -176,6 +176,7 @@ class SpanSource(VideoSource):
                  news: Sequence[float] = ()) -> None:
         self.source = source
         self.spans = list(spans)
+        self._planned = list(spans)  # as proposed: `seek` trims `spans`
         self._stretches = stretches(self.spans)
         self.keyframes = sorted(keyframes)
         self.news = sorted(news)
@@ -249,6 +250,25 @@ class SpanSource(VideoSource):
         if i == len(self.news) or self.news[i] >= end:
             return None
         return max(0.0, self.news[i] - time)
+
+    def skipped_before(self, time: float, seconds: float) -> list[Frame]:
+        """Decoded by a source of their own, from the end of the span before `time` (or `seconds` before it)
+        on; none where that video cannot be read (the frames only refine what the spans found)."""
+        given_until = max((span.end for span in self._planned if span.end <= time + 1e-6), default=0.0)
+        since = max(given_until, time - seconds)
+        if since >= time - 1e-6:
+            return []
+        inner = self.source
+        skipped: list[Frame] = []
+        try:
+            with FileVideoSource(inner.path, detection_fps=inner.fps, started_at=inner.started_at,
+                                 options=inner.options) as frames:
+                frames.seek(since)
+                while (frame := frames.read_frame()) is not None and frame.video_time < time - 1e-6:
+                    skipped.append(frame)
+        except VideoSourceError:
+            return []
+        return skipped
 
     def seek(self, seconds: float) -> None:
         # Each span keeps the stretch it had: a resumed run sees the frames the unbroken one saw.

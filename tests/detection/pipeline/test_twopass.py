@@ -79,3 +79,34 @@ def test_a_notification_right_after_a_skipped_gap_is_a_kill_of_its_own(tmp_path:
     kills = [(round(e.video_time, 1), e.data) for e in result.events if e.type == "kill"]
     assert kills == [(35.0, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}),
                      (39.0, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
+
+
+@pytest.mark.pure
+@pytest.mark.slow
+def test_a_notification_already_showing_when_a_span_begins_is_timed_where_it_appeared(
+        tmp_path: Path, synthetic_model: Path) -> None:
+    script = into_raid(hud_seconds=6)  # the raid starts at 29 s
+    script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 5)
+    video = write_video(script, tmp_path / "late.mkv")
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    # The second span begins a second into the notification (35-38 s): its burst was missed, a later one was not.
+    source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 31.0), Span(36.0, 43.0)])
+    kills = [(round(e.video_time, 1), e.frame_number, e.data) for e in pipeline.run(source).events if e.type == "kill"]
+    assert kills == [(35.0, 35 * 30, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False})]
+
+
+@pytest.mark.pure
+@pytest.mark.slow
+def test_the_frames_a_span_source_passed_over_reach_back_to_the_span_before(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 4), tmp_path / "gaps.mkv")
+    source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 1.0), Span(2.5, 3.0)])
+
+    def times(frames: list) -> list[float]:
+        return [round(frame.video_time, 1) for frame in frames]
+
+    assert times(source.skipped_before(2.5, 4.0)) == [round(1.0 + i / 10, 1) for i in range(15)]
+    assert times(source.skipped_before(2.5, 0.5)) == [2.0, 2.1, 2.2, 2.3, 2.4]
+    assert source.skipped_before(1.0, 4.0) == [] and source.skipped_before(0.0, 4.0) == []
+    assert FileVideoSource(video, detection_fps=10).skipped_before(2.5, 4.0) == []  # it gives every sampled frame
+    first = source.read_frame()  # reading on is not disturbed
+    assert first is not None and first.video_time == 0.0
