@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Iterator
 
 from detection.pipeline.source import VideoSource
 from detection.pipeline.types import Frame
@@ -106,7 +107,7 @@ class PrefetchSource(VideoSource):
     def decode_seconds(self) -> float | None:
         return self._busy
 
-    def skipped_before(self, time: float, seconds: float) -> list[Frame]:
+    def skipped_before(self, time: float, seconds: float) -> Iterator[Frame]:
         return self.inner.skipped_before(time, seconds)
 
     def close(self) -> None:

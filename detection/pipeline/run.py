@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from detection.pipeline.assembly import EventAssembler, thumbnail
 from detection.pipeline.calibration import IDENTITY, Calibration
@@ -29,7 +31,7 @@ from detection.pipeline.types import Detection, Event, Frame, Observation, Rejec
 from detection.pipeline.verify import ScreenVerifier, Verdict
 
 # The frames a source passed over in the given seconds before a video time (`VideoSource.skipped_before`).
-LookBack = Callable[[float, float], list[Frame]]
+LookBack = Callable[[float, float], Iterable[Frame]]
 
 
 @dataclass(frozen=True)
@@ -268,24 +270,37 @@ class Run:
         a notification's longest showing (`overlay_repeat_seconds`), go to the detector; the overlay appeared at
         the first of those it is seen on in its box without a longer break than the overlay filter allows."""
         stretch = frame.stretch
-        if self.look_back is None or stretch is None or confirmed.first_time >= stretch[0] + 1 / self.config.detection_fps:
+        first_of_stretch = stretch is not None and confirmed.first_time < stretch[0] + 1 / self.config.detection_fps
+        if self.look_back is None or not first_of_stretch:
             return confirmed
-        skipped = self.look_back(confirmed.first_time, self.profile.thresholds.overlay_repeat_seconds)
-        if not skipped:
-            return confirmed
-        with self.timings.measure("inference"):
-            found = self.detector.detect([f.image for f in skipped])
-        self.timings.inferences += len(skipped)
-        earliest, missing = None, 0
-        for earlier, detections in zip(reversed(skipped), reversed(found)):
+        # The images only, not the decoded frames behind them (3 MB each at 1080p), and the detector a batch at a
+        # time from the stretch backwards, until the overlay is gone.
+        skipped = [(f.video_time, f.number, f.image)
+                   for f in self.look_back(confirmed.first_time, self.profile.thresholds.overlay_repeat_seconds)]
+        earliest: tuple[float, int] | None = None
+        missing = 0
+        for video_time, number, detections in self._detected_backwards(skipped):
             if any(d.label == confirmed.label and d.box.iou(confirmed.detection.box) >= self.overlays.config.overlay_iou
                    for d in detections):
-                earliest, missing = earlier, 0
+                earliest, missing = (video_time, number), 0
             elif (missing := missing + 1) > self.profile.thresholds.overlay_gap:
                 break
         if earliest is None:
             return confirmed
-        return replace(confirmed, first_time=earliest.video_time, first_frame=earliest.number)
+        return replace(confirmed, first_time=earliest[0], first_frame=earliest[1])
+
+    def _detected_backwards(
+        self, frames: list[tuple[float, int, np.ndarray]]
+    ) -> Iterator[tuple[float, int, list[Detection]]]:
+        """Each frame's detections, the last frame first, detected a batch at a time as they are asked for."""
+        size = self.config.batch_size
+        for end in range(len(frames), 0, -size):
+            batch = frames[max(0, end - size):end]
+            with self.timings.measure("inference"):
+                found = self.detector.detect([image for _, _, image in batch])
+            self.timings.inferences += len(batch)
+            for (video_time, number, _), detections in zip(reversed(batch), reversed(found)):
+                yield video_time, number, detections
 
     def _observe(self, frame: Frame, detections: list[Detection]) -> Observation:
         screens = [d for d in detections if d.label in self.profile.screens]

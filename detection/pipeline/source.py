@@ -72,11 +72,11 @@ class VideoSource(ABC):
         decoding happens inside `read_frame`, where the pipeline's wait for frames is the decode time."""
         return None
 
-    def skipped_before(self, time: float, seconds: float) -> list[Frame]:
+    def skipped_before(self, time: float, seconds: float) -> Iterator[Frame]:
         """The sampled frames of the `seconds` before `time` that this source passed over (two-pass: the
         video between its spans), oldest first; none from a source that gives every sampled frame. Read
         apart from `read_frame`, which goes on where it was."""
-        return []
+        return iter(())
 
     def __enter__(self) -> VideoSource:
         return self

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -251,24 +251,22 @@ class SpanSource(VideoSource):
             return None
         return max(0.0, self.news[i] - time)
 
-    def skipped_before(self, time: float, seconds: float) -> list[Frame]:
+    def skipped_before(self, time: float, seconds: float) -> Iterator[Frame]:
         """Decoded by a source of their own, from the end of the span before `time` (or `seconds` before it)
-        on; none where that video cannot be read (the frames only refine what the spans found)."""
+        on; they end early where that video cannot be read (they only refine what the spans found)."""
         given_until = max((span.end for span in self._planned if span.end <= time + 1e-6), default=0.0)
         since = max(given_until, time - seconds)
         if since >= time - 1e-6:
-            return []
+            return
         inner = self.source
-        skipped: list[Frame] = []
         try:
             with FileVideoSource(inner.path, detection_fps=inner.fps, started_at=inner.started_at,
                                  options=inner.options) as frames:
                 frames.seek(since)
                 while (frame := frames.read_frame()) is not None and frame.video_time < time - 1e-6:
-                    skipped.append(frame)
+                    yield frame
         except VideoSourceError:
-            return []
-        return skipped
+            return
 
     def seek(self, seconds: float) -> None:
         # Each span keeps the stretch it had: a resumed run sees the frames the unbroken one saw.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from detection.pipeline.prefetch import PrefetchSource
 from detection.pipeline.source import FileVideoSource
 from detection.pipeline.proposal import SpanRules
 from detection.pipeline.twopass import Keyframe, Span, SpanSource, merge, spans_from
+from detection.pipeline.types import Frame
 from tests.detection.pipeline.synthetic import PROFILE, Script, write_video
 
 
@@ -101,12 +103,12 @@ def test_the_frames_a_span_source_passed_over_reach_back_to_the_span_before(tmp_
     video = write_video(Script().add("stash_screen", 4), tmp_path / "gaps.mkv")
     source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 1.0), Span(2.5, 3.0)])
 
-    def times(frames: list) -> list[float]:
+    def times(frames: Iterable[Frame]) -> list[float]:
         return [round(frame.video_time, 1) for frame in frames]
 
     assert times(source.skipped_before(2.5, 4.0)) == [round(1.0 + i / 10, 1) for i in range(15)]
     assert times(source.skipped_before(2.5, 0.5)) == [2.0, 2.1, 2.2, 2.3, 2.4]
-    assert source.skipped_before(1.0, 4.0) == [] and source.skipped_before(0.0, 4.0) == []
-    assert FileVideoSource(video, detection_fps=10).skipped_before(2.5, 4.0) == []  # it gives every sampled frame
+    assert times(source.skipped_before(1.0, 4.0)) == [] and times(source.skipped_before(0.0, 4.0)) == []
+    assert times(FileVideoSource(video, detection_fps=10).skipped_before(2.5, 4.0)) == []  # it gives every frame
     first = source.read_frame()  # reading on is not disturbed
     assert first is not None and first.video_time == 0.0
