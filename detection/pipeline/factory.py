@@ -111,8 +111,9 @@ def prefetch_depth(width: int, height: int, *, analysis_width: int) -> int:
     2 cores the single pass waited 8.7 s of 44 for frames with 12 frames ahead, 6.6 s with 32, 4.6 s
     with 48. On the held-out headline render, 88 frames ahead against 35 cut the single pass's wait
     from 15.9 to 12.3 s and two-pass's from 3.0-3.8 to 1.9-2.0 s, for about 210 MB more at the peak
-    (`bench/README.md`). Each frame held keeps its decoded picture (YUV 4:2:0, 1.5 bytes a pixel) and
-    its BGR analysis copy, so the queue holds at most PREFETCH_BYTES (1080p: 88 frames; 720p: 120; 4K: 25)."""
+    (`bench/README.md`). Each frame held keeps its decoded picture (YUV 4:2:0, 1.5 bytes a pixel) and,
+    once converted, its BGR analysis copy (`Frame.picture`: most are converted only after they leave the
+    queue, if at all), so the queue holds at most PREFETCH_BYTES (1080p: 88 frames; 720p: 120; 4K: 25)."""
     analysis = min(width, analysis_width or width)
     per_frame = width * height * 3 // 2 + analysis * (height * analysis // max(1, width)) * 3
     return max(MIN_PREFETCH, min(MAX_PREFETCH, PREFETCH_BYTES // max(1, per_frame)))

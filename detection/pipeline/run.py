@@ -199,7 +199,6 @@ class Run:
                 confirmed = held.drafts[0].confirmed
                 self._start(frame, confirmed, self._read(frame, confirmed.detection), held.drafts)
         for confirmed in new_overlays:
-            confirmed = self._appeared(frame, confirmed)
             step = self.machine.on_overlay(confirmed)
             if step.rejection is not None and self.machine.over_refused_raid(confirmed):
                 draft = Draft(self.profile.overlays[confirmed.label], confirmed, {})
@@ -207,7 +206,9 @@ class Run:
                 continue
             self._reject(step.rejection)
             if step.rejection is None:
-                self._start(frame, confirmed, self._read(frame, confirmed.detection), step.drafts)
+                timed = self._appeared(frame, confirmed)
+                self._start(frame, timed, self._read(frame, confirmed.detection),
+                            [replace(draft, confirmed=timed) for draft in step.drafts])
 
     def _screen_change(self, frame: Frame, candidate: Confirmed, verdict: Verdict | None = None) -> None:
         verdict = verdict or self.verifier.verify(frame, candidate)
@@ -263,28 +264,31 @@ class Run:
         self._screen_change(frame, candidate, verdict)
 
     def _appeared(self, frame: Frame, confirmed: Confirmed) -> Confirmed:
-        """When an overlay first seen on the first frame of a stretch appeared. It may have shown before: two-pass
-        decodes from a burst of the encoder's bits, and a notification's own burst can fall under the threshold
-        while a later change in it does not (two kills on the held-out webcam capture were found 1.1 s late, at
-        spans that began 1.1 s after them). The frames passed over before the stretch, back to the span before or
-        a notification's longest showing (`overlay_repeat_seconds`), go to the detector; the overlay appeared at
-        the first of those it is seen on in its box without a longer break than the overlay filter allows."""
+        """When an overlay the machine took, first seen on the first frame of a stretch, appeared. It may have
+        shown before: two-pass decodes from a burst of the encoder's bits, and a notification's own burst can fall
+        under the threshold while a later change in it does not (two kills on the held-out webcam capture were
+        found 1.1 s late, at spans that began 1.1 s after them). The frames passed over before the stretch, back to
+        the span before or a notification's longest showing (`overlay_repeat_seconds`), go to the detector from the
+        stretch backwards; the overlay appeared at the earliest of those that show it in its box without a break
+        (after a break it is another notification, as `OverlayFilter` counts it), and not before its raid began."""
         stretch = frame.stretch
         first_of_stretch = stretch is not None and confirmed.first_time < stretch[0] + 1 / self.config.detection_fps
         if self.look_back is None or not first_of_stretch:
             return confirmed
-        # The images only, not the decoded frames behind them (3 MB each at 1080p), and the detector a batch at a
-        # time from the stretch backwards, until the overlay is gone.
-        skipped = [(f.video_time, f.number, f.image)
-                   for f in self.look_back(confirmed.first_time, self.profile.thresholds.overlay_repeat_seconds)]
+        raid = self.machine.raid
+        not_before = raid.started if raid is not None and raid.ended is None else 0.0
         earliest: tuple[float, int] | None = None
-        missing = 0
-        for video_time, number, detections in self._detected_backwards(skipped):
-            if any(d.label == confirmed.label and d.box.iou(confirmed.detection.box) >= self.overlays.config.overlay_iou
-                   for d in detections):
-                earliest, missing = (video_time, number), 0
-            elif (missing := missing + 1) > self.profile.thresholds.overlay_gap:
-                break
+        with self.timings.measure("look_back"):
+            # The images only, not the decoded frames behind them (3 MB each at 1080p).
+            skipped = [(f.video_time, f.number, f.image)
+                       for f in self.look_back(confirmed.first_time, self.profile.thresholds.overlay_repeat_seconds)]
+            for video_time, number, detections in self._detected_backwards(skipped):
+                shown = any(d.label == confirmed.label
+                            and d.box.iou(confirmed.detection.box) >= self.overlays.config.overlay_iou
+                            for d in detections)
+                if not shown or video_time < not_before:
+                    break
+                earliest = (video_time, number)
         if earliest is None:
             return confirmed
         return replace(confirmed, first_time=earliest[0], first_frame=earliest[1])
@@ -296,9 +300,8 @@ class Run:
         size = self.config.batch_size
         for end in range(len(frames), 0, -size):
             batch = frames[max(0, end - size):end]
-            with self.timings.measure("inference"):
-                found = self.detector.detect([image for _, _, image in batch])
-            self.timings.inferences += len(batch)
+            found = self.detector.detect([image for _, _, image in batch])
+            self.timings.looked_back += len(batch)
             for (video_time, number, _), detections in zip(reversed(batch), reversed(found)):
                 yield video_time, number, detections
 

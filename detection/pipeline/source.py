@@ -108,8 +108,8 @@ def analysis_frame(
 
     `deferred`: the reduced copy too is converted only on first use, with the luma plane given for the
     gate (`Frame.luma`): the gate passed over 1070 of the 1404 frames two-pass sampled on the held-out
-    render, and converting each cost 0.7 ms. The conversion then runs in the thread that first asks for
-    it, under `conversion_lock` when the reformatter is shared."""
+    render, and converting each 1080p frame cost 0.7-1.6 ms (a quiet and a busy machine). The conversion then
+    runs in the thread that first asks for it, under `conversion_lock` when the reformatter is shared."""
     real = started_at + timedelta(seconds=t) if started_at is not None else None
     number = int(round(t * stream_fps))
     if not width or frame.width <= width:
@@ -117,8 +117,8 @@ def analysis_frame(
     height = max(2, int(round(frame.height * width / frame.width / 2)) * 2)
 
     def reduced() -> np.ndarray:
-        # Area averaging: 1.6 ms a 1080p frame where swscale's bilinear took 2.8 ms (its filter widens with the
-        # ratio), for pixels 0.3 grey levels apart on average.
+        # Area averaging: 1.6 ms a 1080p frame where swscale's bilinear took 2.8 ms on a busy machine (its filter
+        # widens with the ratio), for pixels 0.3 grey levels apart on average.
         with conversion_lock or contextlib.nullcontext():
             small = reformatter.reformat(frame, width=width, height=height, format="bgr24", interpolation="AREA")
         converted: np.ndarray = small.to_ndarray()
@@ -147,6 +147,7 @@ def luma_of(frame: av.VideoFrame) -> Luma | None:
         return None
     plane = frame.planes[0]
     rows = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
+    rows.flags.writeable = False  # the decoder's own picture, which later frames may refer to
     return Luma(rows, video_range=not name.startswith("yuvj") and frame.color_range != ColorRange.JPEG)
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["gate", "inference", "ocr", "filter"]
+Stage = Literal["gate", "inference", "ocr", "filter", "look_back"]
 
 
 @dataclass
@@ -22,9 +22,13 @@ class StageTimings:
     inference: float = 0.0
     ocr: float = 0.0
     filter: float = 0.0
+    # Two-pass: decoding and detecting the frames skipped before a stretch that began on a notification
+    # (`Run._appeared`), in the pipeline's thread; the detector's runs there are not `inferences`.
+    look_back: float = 0.0
     frames: int = 0
     inferences: int = 0
     ocr_reads: int = 0
+    looked_back: int = 0  # frames the look-back ran the detector on
 
     @contextmanager
     def measure(self, stage: Stage) -> Iterator[None]:

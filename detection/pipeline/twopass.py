@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import av.error
+
 from detection.pipeline.detector import Detector
 from detection.pipeline.fields import FieldReader
 from detection.pipeline.gate import RegionChangeGate
@@ -253,7 +255,8 @@ class SpanSource(VideoSource):
 
     def skipped_before(self, time: float, seconds: float) -> Iterator[Frame]:
         """Decoded by a source of their own, from the end of the span before `time` (or `seconds` before it)
-        on; they end early where that video cannot be read (they only refine what the spans found)."""
+        on, each converted; they end early where that video cannot be read or converted (they only refine what
+        the spans found)."""
         given_until = max((span.end for span in self._planned if span.end <= time + 1e-6), default=0.0)
         since = max(given_until, time - seconds)
         if since >= time - 1e-6:
@@ -264,8 +267,9 @@ class SpanSource(VideoSource):
                                  options=inner.options) as frames:
                 frames.seek(since)
                 while (frame := frames.read_frame()) is not None and frame.video_time < time - 1e-6:
+                    frame.image  # converted here, where a failure only ends the frames
                     yield frame
-        except VideoSourceError:
+        except (VideoSourceError, av.error.FFmpegError):
             return
 
     def seek(self, seconds: float) -> None:

@@ -75,8 +75,10 @@ class Luma:
     video_range: bool
 
     def as_grey(self, levels: np.ndarray) -> np.ndarray:
-        """`levels`, taken from `plane`, as the grey levels `cv2.COLOR_BGR2GRAY` gives of the BGR picture
-        (the same BT.601 weights: within a level or two)."""
+        """`levels`, taken from `plane`, on the scale of the grey levels `cv2.COLOR_BGR2GRAY` gives of the BGR
+        picture. Within a level or two for BT.601 video; BT.709 weighs the colours otherwise (pure red: 55
+        against 76), so saturated colours move its thumbnail less. The gate compares thumbnails of one kind
+        only, so a change is still a change."""
         return _VIDEO_TO_FULL_RANGE[levels] if self.video_range else levels
 
 

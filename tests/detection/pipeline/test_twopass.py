@@ -99,6 +99,33 @@ def test_a_notification_already_showing_when_a_span_begins_is_timed_where_it_app
 
 @pytest.mark.pure
 @pytest.mark.slow
+def test_the_look_back_stops_at_a_break_between_two_notifications(tmp_path: Path, synthetic_model: Path) -> None:
+    script = into_raid(hud_seconds=6)
+    script.add("gameplay_hud", 1, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 0.1)
+    script.add("gameplay_hud", 2.9, kill=("SCAV", "AKM", True)).add("gameplay_hud", 5)
+    video = write_video(script, tmp_path / "break.mkv")
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    # Both notifications lie before the second span: the one it begins on showed from 36.1 s, after a break.
+    source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 31.0), Span(36.5, 43.0)])
+    kills = [(round(e.video_time, 1), e.data) for e in pipeline.run(source).events if e.type == "kill"]
+    assert kills == [(36.1, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
+
+
+@pytest.mark.pure
+@pytest.mark.slow
+def test_frames_that_cannot_be_read_back_leave_the_span_source_as_it_was(tmp_path: Path) -> None:
+    video = write_video(Script().add("stash_screen", 4), tmp_path / "gone.mkv")
+    source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 1.0), Span(2.5, 3.0)])
+    replacement = tmp_path / "garbage.mkv"
+    replacement.write_bytes(b"not a video any more")
+    replacement.replace(video)  # a new file at the path: the open source keeps reading the one it opened
+    assert list(source.skipped_before(2.5, 4.0)) == []
+    first = source.read_frame()
+    assert first is not None and first.video_time == 0.0
+
+
+@pytest.mark.pure
+@pytest.mark.slow
 def test_the_frames_a_span_source_passed_over_reach_back_to_the_span_before(tmp_path: Path) -> None:
     video = write_video(Script().add("stash_screen", 4), tmp_path / "gaps.mkv")
     source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 1.0), Span(2.5, 3.0)])
