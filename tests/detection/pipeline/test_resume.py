@@ -29,8 +29,9 @@ from detection.pipeline.run_settings import BUNDLED_MODEL, DetectSettings
 from detection.pipeline.runner import Pipeline, PipelineConfig, PipelineResult, next_sample_time
 from detection.pipeline.source import DecodeOptions, FileVideoSource, VideoSource
 from detection.pipeline.text import RapidTextReader, TextLine, TextReader
+from detection.pipeline.twopass import Span, SpanSource
 from detection.pipeline.types import Box, Detection, Event, Frame, Rejection, Uncertain
-from tests.detection.pipeline.synthetic import PROFILE
+from tests.detection.pipeline.synthetic import PROFILE, Script, write_video
 
 FPS = 10.0
 NOISE = (7, 3)  # row, column of a 64x36 frame: outside every region of the profile but the whole frame
@@ -312,3 +313,25 @@ def test_two_pass_resumed_ends_as_the_unbroken_two_pass(demo_clip: Path) -> None
         return frames
 
     assert assert_resumes_exactly(lambda: fresh_pipeline(settings), source, [4, 9, 14]) == 3
+
+
+@pytest.mark.pure
+@pytest.mark.slow
+def test_two_pass_resumed_after_a_look_back_ends_as_the_unbroken_run(tmp_path: Path, synthetic_model: Path) -> None:
+    """A kill seen first as a span begins is timed by the frames skipped before it (`Run._appeared`): resumed at
+    any checkpoint, before that span or in it, the run times it alike."""
+    script = Script().add("stash_screen", 3).add("character_select", 2, chosen="PMC")
+    script.add("map_select", 2, lines=("SELECT LOCATION", "WOODS"), tick=False).add("queue_timer", 2)
+    script.add("match_found", 1).add("loading_screen", 1).add("gameplay_hud", 4)  # the raid starts at 11 s
+    script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 4)
+    video = write_video(script, tmp_path / "late.mkv")
+    settings = DetectSettings(model_path=str(synthetic_model))
+    spans = [Span(0.0, 13.0), Span(16.0, 22.0)]  # the second begins a second into the notification (15-18 s)
+
+    def source() -> VideoSource:
+        return PrefetchSource(SpanSource(FileVideoSource(video, detection_fps=10.0, started_at=STARTED), spans))
+
+    whole, _ = record(fresh_pipeline(settings), source())
+    assert [(round(e.video_time, 1), e.data["enemy_type"]) for e in whole.events if e.type == "kill"] == [(15.0, "boss")]
+    assert whole.timings.looked_back > 0
+    assert assert_resumes_exactly(lambda: fresh_pipeline(settings), source, range(60)) >= 10
