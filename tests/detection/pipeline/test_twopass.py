@@ -21,6 +21,21 @@ def into_raid(*, hud_seconds: float) -> Script:
     return script.add("match_found", 3).add("loading_screen", 4).add("gameplay_hud", hud_seconds)
 
 
+def two_kills(*, first: float, gap: float, second: float) -> Script:
+    """Into the raid, its HUD to 35 s, a kill shown `first` seconds, `gap` seconds of HUD, another shown `second`."""
+    script = into_raid(hud_seconds=6)
+    script.add("gameplay_hud", first, kill=("BOSS", "SVDS", False)).add("gameplay_hud", gap)
+    return script.add("gameplay_hud", second, kill=("SCAV", "AKM", True)).add("gameplay_hud", 5)
+
+
+def kills_read_in(spans: list[Span], script: Script, path: Path, model: Path) -> list[tuple[float, int, dict]]:
+    """The kills a run over `spans` of the video of `script` finds: time, frame number and fields."""
+    video = write_video(script, path)
+    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(model)))
+    result = pipeline.run(SpanSource(FileVideoSource(video, detection_fps=10), spans))
+    return [(round(e.video_time, 1), e.frame_number, e.data) for e in result.events if e.type == "kill"]
+
+
 @pytest.mark.pure
 def test_spans_surround_screen_changes_and_overlays() -> None:
     keys = [Keyframe(float(t), screen, overlay) for t, screen, overlay in [
@@ -70,17 +85,12 @@ def test_two_pass_finds_the_same_events_decoding_less(tmp_path: Path, synthetic_
 @pytest.mark.pure
 @pytest.mark.slow
 def test_a_notification_right_after_a_skipped_gap_is_a_kill_of_its_own(tmp_path: Path, synthetic_model: Path) -> None:
-    script = into_raid(hud_seconds=6)
-    script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 1)
-    script.add("gameplay_hud", 3, kill=("SCAV", "AKM", True)).add("gameplay_hud", 5)
-    video = write_video(script, tmp_path / "gap.mkv")
-    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    script = two_kills(first=3, gap=1, second=3)
     # The span ends while the first notification shows; the next starts on the second one.
     spans = [Span(0.0, 38.0), Span(39.0, sum(shot.seconds for shot in script.shots))]
-    result = pipeline.run(SpanSource(FileVideoSource(video, detection_fps=10), spans))
-    kills = [(round(e.video_time, 1), e.data) for e in result.events if e.type == "kill"]
-    assert kills == [(35.0, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}),
-                     (39.0, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
+    assert kills_read_in(spans, script, tmp_path / "gap.mkv", synthetic_model) == [
+        (35.0, 35 * 30, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False}),
+        (39.0, 39 * 30, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
 
 
 @pytest.mark.pure
@@ -89,26 +99,18 @@ def test_a_notification_already_showing_when_a_span_begins_is_timed_where_it_app
         tmp_path: Path, synthetic_model: Path) -> None:
     script = into_raid(hud_seconds=6)  # the raid starts at 29 s
     script.add("gameplay_hud", 3, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 5)
-    video = write_video(script, tmp_path / "late.mkv")
-    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
     # The second span begins a second into the notification (35-38 s): its burst was missed, a later one was not.
-    source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 31.0), Span(36.0, 43.0)])
-    kills = [(round(e.video_time, 1), e.frame_number, e.data) for e in pipeline.run(source).events if e.type == "kill"]
-    assert kills == [(35.0, 35 * 30, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False})]
+    assert kills_read_in([Span(0.0, 31.0), Span(36.0, 43.0)], script, tmp_path / "late.mkv", synthetic_model) == [
+        (35.0, 35 * 30, {"enemy_type": "boss", "weapon": "SVDS", "headshot": False})]
 
 
 @pytest.mark.pure
 @pytest.mark.slow
 def test_the_look_back_stops_at_a_break_between_two_notifications(tmp_path: Path, synthetic_model: Path) -> None:
-    script = into_raid(hud_seconds=6)
-    script.add("gameplay_hud", 1, kill=("BOSS", "SVDS", False)).add("gameplay_hud", 0.1)
-    script.add("gameplay_hud", 2.9, kill=("SCAV", "AKM", True)).add("gameplay_hud", 5)
-    video = write_video(script, tmp_path / "break.mkv")
-    pipeline = build_pipeline(PROFILE, DetectSettings(model_path=str(synthetic_model)))
+    script = two_kills(first=1, gap=0.1, second=2.9)
     # Both notifications lie before the second span: the one it begins on showed from 36.1 s, after a break.
-    source = SpanSource(FileVideoSource(video, detection_fps=10), [Span(0.0, 31.0), Span(36.5, 43.0)])
-    kills = [(round(e.video_time, 1), e.data) for e in pipeline.run(source).events if e.type == "kill"]
-    assert kills == [(36.1, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
+    assert kills_read_in([Span(0.0, 31.0), Span(36.5, 43.0)], script, tmp_path / "break.mkv", synthetic_model) == [
+        (36.1, 1083, {"enemy_type": "scav", "weapon": "AKM", "headshot": True})]
 
 
 @pytest.mark.pure
