@@ -283,9 +283,7 @@ class Run:
             skipped = [(f.video_time, f.number, f.image)
                        for f in self.look_back(confirmed.first_time, self.profile.thresholds.overlay_repeat_seconds)]
             for video_time, number, detections in self._detected_backwards(skipped):
-                shown = any(d.label == confirmed.label
-                            and d.box.iou(confirmed.detection.box) >= self.overlays.config.overlay_iou
-                            for d in detections)
+                shown = any(self.overlays.config.same_overlay(d, confirmed.detection) for d in detections)
                 if not shown or video_time < not_before:
                     break
                 earliest = (video_time, number)

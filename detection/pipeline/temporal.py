@@ -36,6 +36,10 @@ class FilterConfig:
     # when the detection reaches it (`OverlayFilter.doubt`).
     overlay_sure: float = 0.5
 
+    def same_overlay(self, seen: Detection, known: Detection) -> bool:
+        """Whether `seen` shows the overlay `known` showed: its class, in about its box."""
+        return seen.label == known.label and seen.box.iou(known.box) >= self.overlay_iou
+
 
 class TemporalFilter(ABC):
     @abstractmethod
@@ -139,7 +143,7 @@ class OverlayFilter(TemporalFilter):
         confirmed: list[Confirmed] = []
         for track in self.tracks:
             match = max(
-                (d for d in unmatched if d.label == track.label and d.box.iou(track.detection.box) >= self.config.overlay_iou),
+                (d for d in unmatched if self.config.same_overlay(d, track.detection)),
                 key=lambda d: d.box.iou(track.detection.box),
                 default=None,
             )
